@@ -1,0 +1,186 @@
+//! The command line, as clap derive types only: no I/O here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const ABOUT: &str = "Workspaces and typed, encrypted connections for OpenHEXA-style pipelines";
+
+const LONG_ABOUT: &str = "\
+ohx keeps OpenHEXA-style workspaces and typed connections (PostgreSQL, DHIS2, IASO, S3, GCS,
+custom) in one local SQLite file. Secret fields are encrypted with age to a per-workspace key
+that only editors and admins hold, and credentials reach scripts as the environment variables
+the OpenHEXA SDK reads.";
+
+const EXAMPLES: &str = "\
+Examples:
+  ohx workspace create \"Malaria Programme\"     # slug: malaria-programme
+  ohx connection add dhis2                      # asks for url, username, password
+  ohx connection list --workspace malaria-programme
+  eval \"$(ohx connection env dhis2-prod)\"
+  ohx run -c warehouse -- psql -c 'select 1'";
+
+#[derive(Debug, Parser)]
+#[command(name = "ohx", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]
+#[command(propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub globals: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The store file [default: ~/.local/share/ohx/ohx.db, or $OHX_HOME/ohx.db]
+    #[arg(
+        long,
+        global = true,
+        env = "OHX_STORE",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
+    pub store: Option<PathBuf>,
+    /// Your age identity file [default: ~/.config/ohx/identity.txt, or $OHX_HOME/identity.txt]
+    #[arg(
+        long,
+        global = true,
+        env = "OHX_IDENTITY",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
+    pub identity: Option<PathBuf>,
+    /// The workspace to act in [default: config's default_workspace, else your only one]
+    #[arg(
+        short = 'w',
+        long,
+        global = true,
+        env = "OHX_WORKSPACE",
+        value_name = "SLUG"
+    )]
+    pub workspace: Option<String>,
+    /// Print one JSON document (read commands)
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Never prompt (implied when there is no terminal)
+    #[arg(long, global = true)]
+    pub no_input: bool,
+    /// Print less: no notices, no confirmations of writes
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the store, your identity and your user (safe to run again)
+    #[command(
+        long_about = "Create the store, your age identity and your user record.\n\n\
+        Safe to run again: nothing that exists is replaced. With --store, creates a store at that \
+        path; with an existing identity, registers it in the store."
+    )]
+    Init {
+        /// Your name in this store [default: $USER]
+        #[arg(long)]
+        name: Option<String>,
+        /// Protect a new identity with a passphrase (asked on the terminal, or OHX_PASSPHRASE)
+        #[arg(long)]
+        passphrase: bool,
+    },
+    /// Show who you are: user, recipient, store, identity and workspaces
+    Whoami {
+        /// Print only your age recipient, to give to a workspace admin
+        #[arg(long)]
+        recipient: bool,
+    },
+    /// Create and manage workspaces
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// Share a workspace: add, list and remove members, change roles
+    #[command(subcommand)]
+    Member(MemberCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    /// Create a workspace; you become its admin
+    #[command(
+        after_help = "Examples:\n  ohx workspace create \"Malaria Programme\"\n  ohx workspace create \"Données Sénégal\" --slug senegal --description \"HMIS extracts\""
+    )]
+    Create {
+        /// Display name; the slug is made from it unless --slug is given
+        name: String,
+        /// Identifier: lower-case letters, digits and '-', starting with a letter
+        #[arg(long)]
+        slug: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List the workspaces you belong to
+    #[command(visible_alias = "ls")]
+    List,
+    /// Show a workspace's details
+    Show {
+        /// [default: the current workspace]
+        slug: Option<String>,
+    },
+    /// Rename a workspace or change its description (admin)
+    Edit {
+        slug: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Make a workspace the default for later commands (saved in config.toml)
+    Use { slug: String },
+    /// Replace the workspace key and re-encrypt every secret (admin)
+    RotateKey {
+        /// [default: the current workspace]
+        slug: Option<String>,
+    },
+    /// Delete a workspace with all its connections (admin)
+    #[command(visible_alias = "rm")]
+    Delete {
+        slug: String,
+        /// Do not ask for confirmation (needed without a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Give someone a role in the workspace (admin)
+    #[command(
+        after_help = "Roles: viewer (sees connections, not secrets), editor (also uses secrets), \
+        admin (also manages connections and members).\n\n\
+        Examples:\n  # your colleague runs: ohx whoami --recipient\n  \
+        ohx member add amina --recipient age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq --role editor -w malaria"
+    )]
+    Add {
+        /// Their name in this store
+        name: String,
+        /// Their age recipient (from `ohx whoami --recipient`)
+        #[arg(long, value_name = "AGE1...")]
+        recipient: String,
+        #[arg(long, value_parser = ["viewer", "editor", "admin"], ignore_case = true)]
+        role: String,
+    },
+    /// List the members of the workspace
+    #[command(visible_alias = "ls")]
+    List,
+    /// Change a member's role (admin); demoting a key holder rotates the key
+    SetRole {
+        name: String,
+        #[arg(value_parser = ["viewer", "editor", "admin"], ignore_case = true)]
+        role: String,
+    },
+    /// Remove a member (admin); removing a key holder rotates the key
+    #[command(visible_alias = "rm")]
+    Remove {
+        name: String,
+        /// Do not ask for confirmation (needed without a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
+}

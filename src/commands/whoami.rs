@@ -1,0 +1,56 @@
+//! `ohx whoami`: who the loaded identity is in this store.
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::output;
+use crate::session::Session;
+use crate::store::members;
+
+pub fn run(session: &Session, recipient_only: bool) -> Result<()> {
+    let recipient = session.me.identity().recipient();
+    if recipient_only {
+        return output::write_stdout(&format!("{recipient}\n"));
+    }
+    let user = session.me.user_opt();
+    let memberships = match user {
+        Some(u) => members::of_user(session.store.conn(), u.id)?,
+        None => Vec::new(),
+    };
+    if session.globals.json {
+        let list: Vec<_> = memberships
+            .iter()
+            .map(|(slug, role)| json!({"workspace": slug, "role": role.as_str()}))
+            .collect();
+        return output::json(&json!({
+            "user": user.map(|u| &u.name),
+            "recipient": recipient,
+            "store": session.setup.store.path,
+            "identity": session.setup.identity.path,
+            "memberships": list,
+        }));
+    }
+    let name = user.map_or_else(
+        || "(not registered in this store; run `ohx init`)".to_string(),
+        |u| u.name.clone(),
+    );
+    let roles = if memberships.is_empty() {
+        "(none)".to_string()
+    } else {
+        memberships
+            .iter()
+            .map(|(slug, role)| format!("{slug} ({role})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    output::details(&[
+        ("user", name),
+        ("recipient", recipient),
+        ("store", session.setup.store.path.display().to_string()),
+        (
+            "identity",
+            session.setup.identity.path.display().to_string(),
+        ),
+        ("workspaces", roles),
+    ])
+}

@@ -1,0 +1,166 @@
+//! The optional `config.toml`: default workspace, store and identity paths.
+//!
+//! Unknown keys are kept when ohx rewrites the file (for `ohx workspace use`), so a newer ohx's
+//! settings survive an older one; comments are not, which the file's header line says.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Classified, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("cannot write config file {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Classified for ConfigError {
+    fn status(&self) -> Status {
+        Status::Failure
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            ConfigError::Invalid { .. } => Some(
+                "fix the line named above; valid keys are default_workspace, store and identity"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// The settings ohx reads from `config.toml`.
+#[derive(Debug, Default, Clone)]
+pub struct Config {
+    pub default_workspace: Option<String>,
+    pub store: Option<PathBuf>,
+    pub identity: Option<PathBuf>,
+    /// The whole document, so that rewriting keeps keys this version does not know.
+    table: toml::Table,
+}
+
+impl Config {
+    /// Reads the file; a missing file is an empty configuration.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.into(),
+                    source,
+                })
+            }
+        };
+        Self::parse(path, &text)
+    }
+
+    fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.into(),
+            message,
+        };
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let line = e.span().map(|span| line_of(text, span.start));
+            match line {
+                Some(line) => invalid(format!("line {line}: {}", e.message())),
+                None => invalid(e.message().to_string()),
+            }
+        })?;
+        let string = |key: &str| -> Result<Option<String>, ConfigError> {
+            match table.get(key) {
+                None => Ok(None),
+                Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(invalid(format!(
+                    "line {}: `{key}` must be a string, not a {}",
+                    key_line(text, key),
+                    other.type_str()
+                ))),
+            }
+        };
+        Ok(Config {
+            default_workspace: string("default_workspace")?,
+            store: string("store")?.map(PathBuf::from),
+            identity: string("identity")?.map(PathBuf::from),
+            table,
+        })
+    }
+
+    /// Sets the default workspace and writes the file atomically (temp file, then rename), 0600.
+    pub fn save_default_workspace(&mut self, path: &Path, slug: &str) -> Result<(), ConfigError> {
+        self.default_workspace = Some(slug.to_string());
+        self.table
+            .insert("default_workspace".into(), toml::Value::String(slug.into()));
+        let body = toml::to_string(&self.table).map_err(|e| ConfigError::Invalid {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+        let text = format!("# ohx configuration (rewritten by `ohx workspace use`)\n{body}");
+        write_atomically(path, text.as_bytes()).map_err(|source| ConfigError::Write {
+            path: path.into(),
+            source,
+        })
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        crate::fsutil::create_private_dir(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+fn key_line(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| l.trim_start().starts_with(key))
+        .map_or(1, |i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_error_names_the_line() {
+        let err = Config::parse(Path::new("c.toml"), "store = \"a\"\ndefault_workspace = \n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key_and_line() {
+        let err = Config::parse(Path::new("c.toml"), "# x\nstore = 3\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("line 2") && err.contains("`store`"), "{err}");
+    }
+}

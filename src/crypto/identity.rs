@@ -1,0 +1,178 @@
+//! The user's age identity file: created 0600 with `create_new`, refused when others can read it or
+//! when it is a symbolic link (like OpenSSH's "unprotected private key"), optionally protected by a
+//! passphrase (an age scrypt-encrypted identity file, as `age -p` or rage make them).
+
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::str::FromStr;
+
+use anyhow::{Context, Result};
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+use crate::error::Fail;
+use crate::fsutil::{self, Entry};
+
+/// The current user's key. No `Clone`, `Debug` or `Serialize`.
+pub struct UserIdentity {
+    identity: age::x25519::Identity,
+}
+
+/// Where a passphrase comes from when the identity file is protected; called at most once.
+pub type PassphraseSource<'a> = &'a mut dyn FnMut() -> Result<SecretString>;
+
+impl UserIdentity {
+    pub fn generate() -> UserIdentity {
+        UserIdentity {
+            identity: age::x25519::Identity::generate(),
+        }
+    }
+
+    /// The public half, `age1...`, which is how the store knows who this is.
+    pub fn recipient(&self) -> String {
+        self.identity.to_public().to_string()
+    }
+
+    pub(super) fn age_identity(&self) -> &age::x25519::Identity {
+        &self.identity
+    }
+
+    /// Loads the identity at `path`, asking `passphrase` only if the file is protected.
+    pub fn load(path: &Path, passphrase: PassphraseSource<'_>) -> Result<UserIdentity> {
+        let shown = path.display();
+        match fsutil::inspect(path).with_context(|| format!("cannot read identity {shown}"))? {
+            Entry::Missing => {
+                return Err(Fail::key(format!("no identity file at {shown}"))
+                    .hint(
+                        "run `ohx init` to create one, or point --identity / OHX_IDENTITY at yours",
+                    )
+                    .into())
+            }
+            Entry::Symlink => {
+                return Err(Fail::key(format!(
+                    "identity {shown} is a symbolic link; refusing to use it"
+                ))
+                .hint("point --identity at the real file")
+                .into())
+            }
+            Entry::Other => {
+                return Err(Fail::key(format!("identity {shown} is not a regular file")).into())
+            }
+            Entry::File { mode, .. } if fsutil::is_shared(mode) => {
+                return Err(Fail::key(format!(
+                    "identity {shown} is unprotected: mode {mode:04o} lets other users read it"
+                ))
+                .hint(format!("run `chmod 600 {shown}`"))
+                .into())
+            }
+            Entry::File { .. } => {}
+        }
+        let bytes = Zeroizing::new(
+            std::fs::read(path).with_context(|| format!("cannot read identity {shown}"))?,
+        );
+        let text = if is_encrypted(&bytes) {
+            decrypt_protected(&bytes, passphrase, path)?
+        } else {
+            Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned())
+        };
+        parse_identity_text(&text).ok_or_else(|| {
+            Fail::key(format!(
+                "{shown} holds no age identity (AGE-SECRET-KEY-1...)"
+            ))
+            .hint("point --identity at an age-keygen or `ohx init` identity file")
+            .into()
+        })
+    }
+
+    /// Writes a new identity file: 0600, never over an existing file; protected by `passphrase`
+    /// (age scrypt, armored) when one is given.
+    pub fn create_file(&self, path: &Path, passphrase: Option<&SecretString>) -> Result<()> {
+        let shown = path.display();
+        if let Some(dir) = path.parent() {
+            fsutil::create_private_dir(dir)
+                .with_context(|| format!("cannot create folder {}", dir.display()))?;
+        }
+        let key = self.identity.to_string();
+        let text = Zeroizing::new(format!(
+            "# created by ohx\n# public key: {}\n{}\n",
+            self.recipient(),
+            key.expose_secret()
+        ));
+        let contents = match passphrase {
+            Some(p) => protect(text.as_bytes(), p)?,
+            None => text.as_bytes().to_vec(),
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("cannot create identity {shown}"))?;
+        file.write_all(&contents)
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("cannot write identity {shown}"))?;
+        Ok(())
+    }
+}
+
+fn is_encrypted(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"age-encryption.org/")
+        || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
+}
+
+fn parse_identity_text(text: &str) -> Option<UserIdentity> {
+    text.lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("AGE-SECRET-KEY-1"))
+        .and_then(|line| age::x25519::Identity::from_str(line).ok())
+        .map(|identity| UserIdentity { identity })
+}
+
+fn protect(plain: &[u8], passphrase: &SecretString) -> Result<Vec<u8>> {
+    use age::armor::{ArmoredWriter, Format};
+    let recipient = age::scrypt::Recipient::new(passphrase.clone());
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+            .context("cannot protect the identity")?;
+    let mut out = Vec::new();
+    let armor = ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor)?;
+    let mut writer = encryptor.wrap_output(armor)?;
+    writer.write_all(plain)?;
+    writer.finish()?.finish()?;
+    Ok(out)
+}
+
+fn decrypt_protected(
+    bytes: &[u8],
+    passphrase: PassphraseSource<'_>,
+    path: &Path,
+) -> Result<Zeroizing<String>> {
+    let shown = path.display();
+    let decryptor = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(bytes))
+        .map_err(|e| Fail::key(format!("identity {shown} is damaged: {e}")))?;
+    if !decryptor.is_scrypt() {
+        return Err(Fail::key(format!(
+            "identity {shown} is encrypted to another key, not with a passphrase"
+        ))
+        .into());
+    }
+    let pass = passphrase()?;
+    let identity = age::scrypt::Identity::new(pass);
+    let mut reader = decryptor
+        .decrypt(std::iter::once(&identity as &dyn age::Identity))
+        .map_err(|e| match e {
+            age::DecryptError::ExcessiveWork { .. } => Fail::key(format!(
+                "identity {shown} needs more scrypt work than this machine allows"
+            )),
+            _ => Fail::key(format!("wrong passphrase for identity {shown}"))
+                .hint("check OHX_PASSPHRASE, or type it again"),
+        })?;
+    let mut plain = Zeroizing::new(Vec::new());
+    reader
+        .read_to_end(&mut plain)
+        .map_err(|_| Fail::key(format!("identity {shown} is damaged")))?;
+    let text = std::str::from_utf8(&plain)
+        .map_err(|_| Fail::key(format!("identity {shown} is damaged")))?;
+    Ok(Zeroizing::new(text.to_string()))
+}

@@ -1,0 +1,271 @@
+//! The only module that calls age: workspace keys, their wrapping for members, and secret framing.
+//!
+//! Every workspace has its own X25519 key pair. Its recipient is public; its secret key is
+//! age-encrypted ("wrapped") once per editor and admin. A secret field value is framed with the
+//! place it belongs to (workspace id, connection id, field code, key version) and age-encrypted to
+//! the workspace recipient, so a ciphertext copied to another row fails its check instead of being
+//! used.
+
+pub mod identity;
+
+use std::str::FromStr;
+
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+use crate::error::{Classified, Status};
+pub use identity::UserIdentity;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    #[error("'{0}' is not an age recipient")]
+    BadRecipient(String),
+    #[error("encryption failed: {0}")]
+    Encrypt(String),
+    #[error("your identity cannot unlock the key of workspace '{0}'")]
+    NotARecipient(String),
+    #[error("the key of workspace '{0}' stored for you fails its checks")]
+    BadWrappedKey(String),
+    #[error("the secret '{field}' of connection '{connection}' fails its checks (tampered with, or copied from another place)")]
+    BadSecret { connection: String, field: String },
+    #[error("{0}")]
+    Identity(String),
+}
+
+impl Classified for CryptoError {
+    fn status(&self) -> Status {
+        match self {
+            CryptoError::BadRecipient(_) => Status::Usage,
+            CryptoError::Encrypt(_) => Status::Failure,
+            _ => Status::Key,
+        }
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            CryptoError::BadRecipient(_) => {
+                Some("a recipient looks like age1... ; the person gets theirs with `ohx whoami --recipient`".into())
+            }
+            CryptoError::NotARecipient(_) => Some(
+                "check that --identity / OHX_IDENTITY points at your own identity file".into(),
+            ),
+            CryptoError::BadSecret { .. } => Some(
+                "an admin should set the secret again with `ohx connection edit ... --secret CODE`"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Checks that `text` is an X25519 age recipient (`age1...`).
+pub fn parse_recipient(text: &str) -> Result<age::x25519::Recipient, CryptoError> {
+    age::x25519::Recipient::from_str(text.trim())
+        .map_err(|_| CryptoError::BadRecipient(text.into()))
+}
+
+fn encrypt_to(
+    recipient: &age::x25519::Recipient,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    age::encrypt(recipient, plaintext).map_err(|e| CryptoError::Encrypt(e.to_string()))
+}
+
+fn decrypt_with(identity: &age::x25519::Identity, ciphertext: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    age::decrypt(identity, ciphertext).ok().map(Zeroizing::new)
+}
+
+/// A workspace's key pair at one version. No `Clone`, `Debug` or `Serialize`; age wipes the secret
+/// scalar when the identity is dropped.
+pub struct WorkspaceKey {
+    identity: age::x25519::Identity,
+    version: u32,
+}
+
+const WRAP_MAGIC: &[u8] = b"ohx-workspace-key\x01";
+
+impl WorkspaceKey {
+    pub fn generate(version: u32) -> WorkspaceKey {
+        WorkspaceKey {
+            identity: age::x25519::Identity::generate(),
+            version,
+        }
+    }
+
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The public recipient, stored in clear so anyone may encrypt a secret to the workspace.
+    pub fn recipient(&self) -> String {
+        self.identity.to_public().to_string()
+    }
+
+    /// Encrypts this key for one member. The plaintext names the workspace and version, so a wrapped
+    /// key copied to another workspace's row is refused when unwrapped.
+    pub fn wrap_for(
+        &self,
+        workspace_id: i64,
+        member_recipient: &str,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let recipient = parse_recipient(member_recipient)?;
+        let secret = self.identity.to_string();
+        let mut plain = Zeroizing::new(Vec::new());
+        plain.extend_from_slice(WRAP_MAGIC);
+        plain.extend_from_slice(&workspace_id.to_be_bytes());
+        plain.extend_from_slice(&self.version.to_be_bytes());
+        plain.extend_from_slice(secret.expose_secret().as_bytes());
+        encrypt_to(&recipient, &plain)
+    }
+
+    /// Decrypts a wrapped key with the member's identity and checks where it belongs.
+    pub fn unwrap(
+        wrapped: &[u8],
+        user: &UserIdentity,
+        workspace_id: i64,
+        version: u32,
+        workspace_slug: &str,
+    ) -> Result<WorkspaceKey, CryptoError> {
+        let plain = decrypt_with(user.age_identity(), wrapped)
+            .ok_or_else(|| CryptoError::NotARecipient(workspace_slug.into()))?;
+        let bad = || CryptoError::BadWrappedKey(workspace_slug.into());
+        let rest = plain.strip_prefix(WRAP_MAGIC).ok_or_else(bad)?;
+        let (id, rest) = split_u64(rest).ok_or_else(bad)?;
+        let (ver, rest) = split_u32(rest).ok_or_else(bad)?;
+        if id != workspace_id as u64 || ver != version {
+            return Err(bad());
+        }
+        let text = std::str::from_utf8(rest).map_err(|_| bad())?;
+        let identity = age::x25519::Identity::from_str(text).map_err(|_| bad())?;
+        Ok(WorkspaceKey { identity, version })
+    }
+
+    /// Decrypts a secret field and checks that it belongs exactly at `place`.
+    pub fn open_secret(
+        &self,
+        place: &SecretPlace<'_>,
+        ciphertext: &[u8],
+    ) -> Result<SecretString, CryptoError> {
+        let bad = || CryptoError::BadSecret {
+            connection: place.connection_slug.into(),
+            field: place.field_code.into(),
+        };
+        if place.key_version != self.version {
+            return Err(bad());
+        }
+        let plain = decrypt_with(&self.identity, ciphertext).ok_or_else(bad)?;
+        let header = place.frame_header();
+        let value = plain.strip_prefix(header.as_slice()).ok_or_else(bad)?;
+        let text = std::str::from_utf8(value).map_err(|_| bad())?;
+        Ok(SecretString::from(text.to_string()))
+    }
+}
+
+/// Where a secret lives; framed into its plaintext and checked when it is opened.
+pub struct SecretPlace<'a> {
+    pub workspace_id: i64,
+    pub connection_id: i64,
+    /// Only for error messages: the identifier is not part of the frame, so renames stay cheap.
+    pub connection_slug: &'a str,
+    pub field_code: &'a str,
+    pub key_version: u32,
+}
+
+const SECRET_MAGIC: &[u8] = b"ohx-secret\x01";
+
+impl SecretPlace<'_> {
+    fn frame_header(&self) -> Vec<u8> {
+        let code = self.field_code.as_bytes();
+        let mut header = Vec::with_capacity(SECRET_MAGIC.len() + 21 + code.len());
+        header.extend_from_slice(SECRET_MAGIC);
+        header.extend_from_slice(&self.workspace_id.to_be_bytes());
+        header.extend_from_slice(&self.connection_id.to_be_bytes());
+        header.extend_from_slice(&self.key_version.to_be_bytes());
+        // Codes are at most 30 ASCII characters; the length byte keeps the frame unambiguous.
+        header.push(code.len().min(255) as u8);
+        header.extend_from_slice(code);
+        header
+    }
+}
+
+/// Encrypts a secret value to a workspace recipient, framed with its place.
+pub fn seal_secret(
+    workspace_recipient: &str,
+    place: &SecretPlace<'_>,
+    value: &SecretString,
+) -> Result<Vec<u8>, CryptoError> {
+    let recipient = parse_recipient(workspace_recipient)?;
+    let mut plain = Zeroizing::new(place.frame_header());
+    plain.extend_from_slice(value.expose_secret().as_bytes());
+    encrypt_to(&recipient, &plain)
+}
+
+fn split_u64(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let (head, rest) = bytes.split_first_chunk::<8>()?;
+    Some((u64::from_be_bytes(*head), rest))
+}
+
+fn split_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
+    let (head, rest) = bytes.split_first_chunk::<4>()?;
+    Some((u32::from_be_bytes(*head), rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place<'a>(code: &'a str, connection_id: i64, key_version: u32) -> SecretPlace<'a> {
+        SecretPlace {
+            workspace_id: 7,
+            connection_id,
+            connection_slug: "c",
+            field_code: code,
+            key_version,
+        }
+    }
+
+    #[test]
+    fn a_secret_opens_only_at_its_place() -> Result<(), CryptoError> {
+        let key = WorkspaceKey::generate(1);
+        let value = SecretString::from("s3cr3t 'x' \n".to_string());
+        let sealed = seal_secret(&key.recipient(), &place("password", 1, 1), &value)?;
+        let opened = key.open_secret(&place("password", 1, 1), &sealed)?;
+        assert_eq!(opened.expose_secret(), value.expose_secret());
+        assert!(key.open_secret(&place("password", 2, 1), &sealed).is_err());
+        assert!(key.open_secret(&place("passwore", 1, 1), &sealed).is_err());
+        let mut flipped = sealed.clone();
+        if let Some(last) = flipped.last_mut() {
+            *last ^= 1;
+        }
+        assert!(key.open_secret(&place("password", 1, 1), &flipped).is_err());
+        assert!(key
+            .open_secret(&place("password", 1, 1), &sealed[..sealed.len() - 3])
+            .is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn another_workspace_key_cannot_open() -> Result<(), CryptoError> {
+        let key = WorkspaceKey::generate(1);
+        let other = WorkspaceKey::generate(1);
+        let sealed = seal_secret(
+            &key.recipient(),
+            &place("p", 1, 1),
+            &SecretString::from("v".to_string()),
+        )?;
+        assert!(other.open_secret(&place("p", 1, 1), &sealed).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn wrapped_key_is_bound_to_its_workspace_and_version() -> Result<(), CryptoError> {
+        let user = UserIdentity::generate();
+        let key = WorkspaceKey::generate(3);
+        let wrapped = key.wrap_for(9, &user.recipient())?;
+        assert!(WorkspaceKey::unwrap(&wrapped, &user, 9, 3, "w").is_ok());
+        assert!(WorkspaceKey::unwrap(&wrapped, &user, 10, 3, "w").is_err());
+        assert!(WorkspaceKey::unwrap(&wrapped, &user, 9, 4, "w").is_err());
+        let stranger = UserIdentity::generate();
+        assert!(WorkspaceKey::unwrap(&wrapped, &stranger, 9, 3, "w").is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,97 @@
+//! Pure types and rules, with no I/O: identifiers, roles and the permission table.
+
+pub mod role;
+pub mod slug;
+
+pub use role::{Action, Role};
+
+use crate::error::{Classified, Status};
+
+/// A value the user typed that breaks a rule of DESIGN.md.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("invalid {what} '{value}': {rule}")]
+    Invalid {
+        what: &'static str,
+        value: String,
+        rule: String,
+    },
+    #[error("cannot make {what} from '{name}': it has no letter to start with")]
+    NoSlug { what: &'static str, name: String },
+    #[error("unknown role '{0}'")]
+    UnknownRole(String),
+}
+
+impl Classified for DomainError {
+    fn status(&self) -> Status {
+        Status::Usage
+    }
+    fn hint(&self) -> Option<String> {
+        match self {
+            DomainError::NoSlug { .. } => Some("give one with --slug".into()),
+            DomainError::UnknownRole(_) => Some("roles are viewer, editor and admin".into()),
+            DomainError::Invalid { .. } => None,
+        }
+    }
+}
+
+/// A person's name in the store: what `member add NAME` and `member remove NAME` refer to.
+pub fn validate_user_name(name: &str) -> Result<(), DomainError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::Invalid {
+            what: "user name",
+            value: name.into(),
+            rule:
+                "use 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
+                    .into(),
+        })
+    }
+}
+
+/// A display name (workspace or connection): not blank, no control characters, at most `max` characters.
+pub fn validate_display_name(
+    what: &'static str,
+    name: &str,
+    max: usize,
+) -> Result<(), DomainError> {
+    let count = name.chars().count();
+    let rule = if name.trim().is_empty() {
+        Some("it must not be empty".to_string())
+    } else if count > max {
+        Some(format!(
+            "it has {count} characters; at most {max} are allowed"
+        ))
+    } else if name.chars().any(char::is_control) {
+        Some("it must not contain control characters".to_string())
+    } else {
+        None
+    };
+    match rule {
+        Some(rule) => Err(DomainError::Invalid {
+            what,
+            value: name.into(),
+            rule,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A description: free text, but no NUL byte.
+pub fn validate_description(text: &str) -> Result<(), DomainError> {
+    if text.contains('\0') {
+        return Err(DomainError::Invalid {
+            what: "description",
+            value: text.replace('\0', "\\0"),
+            rule: "it must not contain NUL bytes".into(),
+        });
+    }
+    Ok(())
+}

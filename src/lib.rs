@@ -1,0 +1,50 @@
+//! ohx: OpenHEXA-style workspaces and typed, age-encrypted connections in one SQLite file.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod error;
+pub mod fsutil;
+pub mod output;
+pub mod paths;
+pub mod prompt;
+pub mod rotation;
+pub mod session;
+pub mod store;
+
+use anyhow::Result;
+
+use cli::{Cli, Command};
+use session::{Globals, Session};
+
+impl From<&cli::GlobalArgs> for Globals {
+    fn from(args: &cli::GlobalArgs) -> Globals {
+        Globals {
+            store: args.store.clone().filter(|p| !p.as_os_str().is_empty()),
+            identity: args.identity.clone().filter(|p| !p.as_os_str().is_empty()),
+            workspace: args.workspace.clone().filter(|w| !w.is_empty()),
+            json: args.json,
+            no_input: args.no_input,
+            quiet: args.quiet,
+        }
+    }
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    // Every file ohx creates (store, WAL, SHM, identity, config) is private to the user.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    let globals = Globals::from(&cli.globals);
+    match cli.command {
+        Command::Init { name, passphrase } => {
+            commands::init::run(&globals, name.as_deref(), passphrase)
+        }
+        Command::Whoami { recipient } => commands::whoami::run(&Session::open(globals)?, recipient),
+        Command::Workspace(command) => {
+            commands::workspace::run(&mut Session::open(globals)?, command)
+        }
+        Command::Member(command) => commands::member::run(&mut Session::open(globals)?, command),
+    }
+}

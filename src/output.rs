@@ -1,0 +1,95 @@
+//! What ohx prints: tables for people, one JSON document for programs, notices on stderr.
+//!
+//! Everything goes through `write_stdout`, which returns the I/O error instead of panicking, so a
+//! closed pipe (`ohx connection list | head -1`) ends quietly and a full disk is an error.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::Result;
+use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use serde::Serialize;
+
+use crate::session::Globals;
+
+/// How secret values are shown unless revealed.
+pub const MASK: &str = "********";
+
+pub fn write_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// One JSON document, pretty-printed, with a trailing newline.
+pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    write_stdout(&text)
+}
+
+/// A line on stderr for the person at the keyboard; silenced by `--quiet`.
+pub fn notice(globals: &Globals, line: &str) {
+    if !globals.quiet {
+        eprintln!("{line}");
+    }
+}
+
+/// A message on stdout that confirms a write (silenced by `--quiet`).
+pub fn done(globals: &Globals, line: &str) -> Result<()> {
+    if globals.quiet {
+        return Ok(());
+    }
+    write_stdout(&format!("{line}\n"))
+}
+
+/// A table: boxed and fitted to the terminal's width on a terminal, plain aligned columns otherwise.
+pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
+    let mut table = Table::new();
+    if std::io::stdout().is_terminal() {
+        table
+            .load_preset(presets::UTF8_HORIZONTAL_ONLY)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+    } else {
+        table
+            .load_preset(presets::NOTHING)
+            .set_content_arrangement(ContentArrangement::Disabled);
+    }
+    table.set_header(header.to_vec());
+    for row in rows {
+        table.add_row(row);
+    }
+    if !std::io::stdout().is_terminal() {
+        for column in table.column_iter_mut() {
+            column.set_padding((0, 2));
+            column.set_cell_alignment(CellAlignment::Left);
+        }
+    }
+    let mut text: String = table
+        .lines()
+        .map(|l| l.trim_end().to_string() + "\n")
+        .collect();
+    if text.is_empty() {
+        text.push('\n');
+    }
+    write_stdout(&text)
+}
+
+/// Label-value pairs, one per line, for `show` commands.
+pub fn details(pairs: &[(&str, String)]) -> Result<()> {
+    let width = pairs
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::new();
+    for (label, value) in pairs {
+        let mut lines = value.split('\n');
+        let first = lines.next().unwrap_or_default();
+        text.push_str(&format!("{label:<width$}  {first}\n"));
+        for more in lines {
+            text.push_str(&format!("{:<width$}  {more}\n", ""));
+        }
+    }
+    write_stdout(&text)
+}

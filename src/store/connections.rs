@@ -1,0 +1,228 @@
+//! Connections and their fields. Secret fields hold only ciphertext; plain fields hold text.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::StoreError;
+
+#[derive(Debug, Clone)]
+pub struct ConnectionRow {
+    pub id: i64,
+    pub workspace_id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub kind: String,
+    pub needs_rotation: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One stored field. Exactly one of `value` (plain) and `ciphertext` (secret) is set.
+pub struct FieldRow {
+    pub code: String,
+    pub secret: bool,
+    pub value: Option<String>,
+    pub ciphertext: Option<Vec<u8>>,
+    pub key_version: Option<u32>,
+}
+
+const COLUMNS: &str =
+    "id, workspace_id, slug, name, description, type, needs_rotation, created_at, updated_at";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<ConnectionRow> {
+    Ok(ConnectionRow {
+        id: row.get(0)?,
+        workspace_id: row.get(1)?,
+        slug: row.get(2)?,
+        name: row.get(3)?,
+        description: row.get(4)?,
+        kind: row.get(5)?,
+        needs_rotation: row.get(6)?,
+        created_at: row.get(7)?,
+        updated_at: row.get(8)?,
+    })
+}
+
+pub fn list(c: &Connection, workspace_id: i64) -> Result<Vec<ConnectionRow>, StoreError> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE workspace_id = ?1 ORDER BY slug"
+    ))?;
+    let rows = stmt.query_map([workspace_id], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn find(
+    c: &Connection,
+    workspace_id: i64,
+    slug: &str,
+) -> Result<Option<ConnectionRow>, StoreError> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE workspace_id = ?1 AND slug = ?2"
+    ))?;
+    Ok(stmt
+        .query_row(params![workspace_id, slug], from_row)
+        .optional()?)
+}
+
+pub fn fields(c: &Connection, connection_id: i64) -> Result<Vec<FieldRow>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT code, secret, value, ciphertext, key_version FROM fields
+         WHERE connection_id = ?1 ORDER BY position, code",
+    )?;
+    let rows = stmt.query_map([connection_id], |row| {
+        Ok(FieldRow {
+            code: row.get(0)?,
+            secret: row.get(1)?,
+            value: row.get(2)?,
+            ciphertext: row.get(3)?,
+            key_version: row.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn insert(
+    c: &Connection,
+    workspace_id: i64,
+    slug: &str,
+    name: &str,
+    description: &str,
+    kind: &str,
+) -> Result<i64, StoreError> {
+    c.execute(
+        "INSERT INTO connections (workspace_id, slug, name, description, type) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![workspace_id, slug, name, description, kind],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+/// What to store for one field.
+pub enum FieldValue<'a> {
+    Plain(&'a str),
+    Secret {
+        ciphertext: &'a [u8],
+        key_version: u32,
+    },
+}
+
+pub fn set_field(
+    c: &Connection,
+    connection_id: i64,
+    code: &str,
+    position: i64,
+    value: FieldValue<'_>,
+) -> Result<(), StoreError> {
+    let (secret, plain, ciphertext, version) = match value {
+        FieldValue::Plain(v) => (false, Some(v), None, None),
+        FieldValue::Secret {
+            ciphertext,
+            key_version,
+        } => (true, None, Some(ciphertext), Some(key_version)),
+    };
+    c.execute(
+        "INSERT INTO fields (connection_id, code, position, secret, value, ciphertext, key_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (connection_id, code) DO UPDATE SET
+            secret = excluded.secret, value = excluded.value,
+            ciphertext = excluded.ciphertext, key_version = excluded.key_version",
+        params![
+            connection_id,
+            code,
+            position,
+            secret,
+            plain,
+            ciphertext,
+            version
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn remove_field(c: &Connection, connection_id: i64, code: &str) -> Result<(), StoreError> {
+    c.execute(
+        "DELETE FROM fields WHERE connection_id = ?1 AND code = ?2",
+        params![connection_id, code],
+    )?;
+    Ok(())
+}
+
+pub fn update(
+    c: &Connection,
+    id: i64,
+    name: &str,
+    description: &str,
+    needs_rotation: bool,
+) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE connections SET name = ?2, description = ?3, needs_rotation = ?4,
+            updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1",
+        params![id, name, description, needs_rotation],
+    )?;
+    Ok(())
+}
+
+pub fn delete(c: &Connection, id: i64) -> Result<(), StoreError> {
+    c.execute("DELETE FROM connections WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// A secret field anywhere in a workspace, for key rotation.
+pub struct StoredSecret {
+    pub connection_id: i64,
+    pub connection_slug: String,
+    pub code: String,
+    pub ciphertext: Vec<u8>,
+    pub key_version: u32,
+}
+
+pub fn secrets_of_workspace(
+    c: &Connection,
+    workspace_id: i64,
+) -> Result<Vec<StoredSecret>, StoreError> {
+    let mut stmt = c.prepare(
+        "SELECT f.connection_id, c.slug, f.code, f.ciphertext, f.key_version
+         FROM fields f JOIN connections c ON c.id = f.connection_id
+         WHERE c.workspace_id = ?1 AND f.secret = 1",
+    )?;
+    let rows = stmt.query_map([workspace_id], |row| {
+        Ok(StoredSecret {
+            connection_id: row.get(0)?,
+            connection_slug: row.get(1)?,
+            code: row.get(2)?,
+            ciphertext: row.get(3)?,
+            key_version: row.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn replace_ciphertext(
+    c: &Connection,
+    connection_id: i64,
+    code: &str,
+    ciphertext: &[u8],
+    key_version: u32,
+) -> Result<(), StoreError> {
+    let mut stmt = c.prepare_cached(
+        "UPDATE fields SET ciphertext = ?3, key_version = ?4 WHERE connection_id = ?1 AND code = ?2",
+    )?;
+    stmt.execute(params![connection_id, code, ciphertext, key_version])?;
+    Ok(())
+}
+
+/// Marks every connection of the workspace that holds a secret as "rotate at source".
+pub fn mark_secrets_for_rotation(c: &Connection, workspace_id: i64) -> Result<usize, StoreError> {
+    Ok(c.execute(
+        "UPDATE connections SET needs_rotation = 1
+         WHERE workspace_id = ?1 AND id IN (SELECT connection_id FROM fields WHERE secret = 1)",
+        [workspace_id],
+    )?)
+}
+
+pub fn count(c: &Connection, workspace_id: i64) -> Result<i64, StoreError> {
+    Ok(c.query_row(
+        "SELECT count(*) FROM connections WHERE workspace_id = ?1",
+        [workspace_id],
+        |r| r.get(0),
+    )?)
+}

@@ -1,0 +1,116 @@
+//! Memberships: who has which role in a workspace, and the workspace key wrapped for them.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::workspaces::role_from;
+use super::StoreError;
+use crate::domain::Role;
+
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user_id: i64,
+    pub name: String,
+    pub recipient: String,
+    pub role: Role,
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Member> {
+    Ok(Member {
+        user_id: row.get(0)?,
+        name: row.get(1)?,
+        recipient: row.get(2)?,
+        role: role_from(&row.get::<_, String>(3)?)?,
+    })
+}
+
+const SELECT: &str = "SELECT u.id, u.name, u.recipient, m.role FROM memberships m
+                      JOIN users u ON u.id = m.user_id";
+
+pub fn list(c: &Connection, workspace_id: i64) -> Result<Vec<Member>, StoreError> {
+    let mut stmt = c.prepare(&format!(
+        "{SELECT} WHERE m.workspace_id = ?1 ORDER BY u.name"
+    ))?;
+    let rows = stmt.query_map([workspace_id], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn find(c: &Connection, workspace_id: i64, name: &str) -> Result<Option<Member>, StoreError> {
+    Ok(c.query_row(
+        &format!("{SELECT} WHERE m.workspace_id = ?1 AND u.name = ?2"),
+        params![workspace_id, name],
+        from_row,
+    )
+    .optional()?)
+}
+
+pub fn count_admins(c: &Connection, workspace_id: i64) -> Result<i64, StoreError> {
+    Ok(c.query_row(
+        "SELECT count(*) FROM memberships WHERE workspace_id = ?1 AND role = 'admin'",
+        [workspace_id],
+        |r| r.get(0),
+    )?)
+}
+
+/// The workspace key wrapped for one member, with the key version it was wrapped at.
+pub struct WrappedKey {
+    pub bytes: Vec<u8>,
+    pub version: u32,
+}
+
+/// Adds or replaces a membership. `wrapped` must be given exactly for roles that hold the key.
+pub fn upsert(
+    c: &Connection,
+    workspace_id: i64,
+    user_id: i64,
+    role: Role,
+    wrapped: Option<&WrappedKey>,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO memberships (workspace_id, user_id, role, wrapped_key, key_version)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (workspace_id, user_id) DO UPDATE SET
+            role = excluded.role, wrapped_key = excluded.wrapped_key, key_version = excluded.key_version",
+        params![
+            workspace_id,
+            user_id,
+            role.as_str(),
+            wrapped.map(|w| &w.bytes),
+            wrapped.map(|w| w.version)
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn remove(c: &Connection, workspace_id: i64, user_id: i64) -> Result<(), StoreError> {
+    c.execute(
+        "DELETE FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
+        params![workspace_id, user_id],
+    )?;
+    Ok(())
+}
+
+/// Every workspace the user belongs to, with their role (for `whoami`).
+pub fn of_user(c: &Connection, user_id: i64) -> Result<Vec<(String, Role)>, StoreError> {
+    let mut stmt = c.prepare(
+        "SELECT w.slug, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+         WHERE m.user_id = ?1 ORDER BY w.slug",
+    )?;
+    let rows = stmt.query_map([user_id], |row| {
+        Ok((row.get(0)?, role_from(&row.get::<_, String>(1)?)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Changes a role between two roles that both hold the key (editor and admin), keeping the wrapped key.
+pub fn set_role_keeping_key(
+    c: &Connection,
+    workspace_id: i64,
+    user_id: i64,
+    role: Role,
+) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE memberships SET role = ?3 WHERE workspace_id = ?1 AND user_id = ?2",
+        params![workspace_id, user_id, role.as_str()],
+    )?;
+    Ok(())
+}

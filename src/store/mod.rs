@@ -1,0 +1,305 @@
+//! The store: one SQLite file, the only place with SQL.
+//!
+//! Opening checks the file before SQLite touches it (symbolic link, permissions, size, header,
+//! `application_id`, a `user_version` from a newer ohx), so that a foreign, damaged or newer file is
+//! refused and left byte-for-byte untouched. Every write is one `BEGIN IMMEDIATE` transaction.
+
+pub mod connections;
+pub mod members;
+mod migrations;
+pub mod users;
+pub mod workspaces;
+
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::error::{Classified, Status};
+use crate::fsutil::{self, Entry};
+
+/// "OHX1" in the SQLite header's application id field.
+pub const APPLICATION_ID: u32 = 0x4F48_5831;
+
+/// How long a writer waits for another process's transaction before reporting the store locked.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no store at {0}")]
+    Missing(PathBuf),
+    #[error("store {0} is a symbolic link; refusing to use it")]
+    Symlink(PathBuf),
+    #[error("store {0} is not a regular file")]
+    NotAFile(PathBuf),
+    #[error("store {path} is unprotected: mode {mode:04o} lets other users read it")]
+    Unsafe { path: PathBuf, mode: u32 },
+    #[error("store {0} is empty (0 bytes)")]
+    Empty(PathBuf),
+    #[error("{0} is not an ohx store")]
+    NotOhx(PathBuf),
+    #[error("store {0} is truncated")]
+    Truncated(PathBuf),
+    #[error(
+        "store {path} was written by a newer ohx (schema {found}; this ohx knows up to {known})"
+    )]
+    Newer {
+        path: PathBuf,
+        found: u32,
+        known: u32,
+    },
+    #[error("cannot access store {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", describe_sqlite(.0))]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+fn describe_sqlite(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code() {
+        Some(DatabaseBusy | DatabaseLocked) => "the store is locked by another ohx process".into(),
+        Some(DatabaseCorrupt | NotADatabase) => format!("the store is damaged ({e})"),
+        Some(ReadOnly) => "the store is read-only".into(),
+        Some(DiskFull) => "the disk holding the store is full; nothing was changed".into(),
+        Some(CannotOpen) => format!("cannot open the store ({e})"),
+        Some(SystemIoFailure) => format!("input/output error on the store ({e})"),
+        _ => format!("store error: {e}"),
+    }
+}
+
+impl Classified for StoreError {
+    fn status(&self) -> Status {
+        match self {
+            StoreError::Sqlite(e) => {
+                use rusqlite::ErrorCode::*;
+                match e.sqlite_error_code() {
+                    Some(
+                        DatabaseBusy | DatabaseLocked | DatabaseCorrupt | NotADatabase | ReadOnly
+                        | DiskFull | CannotOpen | SystemIoFailure | PermissionDenied,
+                    ) => Status::Store,
+                    _ => Status::Failure,
+                }
+            }
+            _ => Status::Store,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            StoreError::Missing(p) => {
+                Some(format!("create it with `ohx init --store {}`", p.display()))
+            }
+            StoreError::Symlink(_) => Some("point --store at the real file".into()),
+            StoreError::Unsafe { path, .. } => Some(format!("run `chmod 600 {}`", path.display())),
+            StoreError::Empty(_) | StoreError::Truncated(_) => {
+                Some("restore it from a backup; ohx will not replace it with an empty store".into())
+            }
+            StoreError::NotOhx(_) => Some("check --store / OHX_STORE".into()),
+            StoreError::Newer { .. } => Some("upgrade ohx; this store was left untouched".into()),
+            StoreError::Sqlite(e) => match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                    Some("try again when the other ohx command has finished".into())
+                }
+                Some(rusqlite::ErrorCode::ReadOnly) => {
+                    Some("check the permissions of the store and its folder".into())
+                }
+                Some(rusqlite::ErrorCode::DiskFull) => Some("free some space and try again".into()),
+                _ => None,
+            },
+            StoreError::NotAFile(_) | StoreError::Io { .. } => None,
+        }
+    }
+}
+
+/// An open store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens an existing store, refusing anything that is not a current or older ohx store.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        check_file(path)?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.configure()?;
+        // The header read above may predate changes still in the WAL; ask SQLite too.
+        let app_id: u32 = store
+            .conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        if app_id != APPLICATION_ID {
+            return Err(StoreError::NotOhx(path.into()));
+        }
+        migrations::migrate(&mut store.conn, path)?;
+        Ok(store)
+    }
+
+    /// Creates a new store at `path`, or opens the one that is already there.
+    ///
+    /// The store is built under a temporary name and hard-linked into place, so a concurrent first
+    /// run either sees a complete store or none, and an existing file is never replaced.
+    pub fn create(path: &Path) -> Result<Store, StoreError> {
+        let io = |source| StoreError::Io {
+            path: path.into(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            fsutil::create_private_dir(dir).map_err(io)?;
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.new-{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        let built = build_new(&tmp);
+        let linked = built.and_then(|()| match std::fs::hard_link(&tmp, path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(io(e)),
+        });
+        let _ = std::fs::remove_file(&tmp);
+        linked?;
+        Store::open(path)
+    }
+
+    fn configure(&mut self) -> Result<(), StoreError> {
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        // journal_mode answers with a row, so it is queried rather than executed.
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Sqlite(rusqlite::Error::InvalidQuery));
+        }
+        self.conn.execute_batch(
+            "PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA secure_delete = ON;
+             PRAGMA trusted_schema = OFF;",
+        )?;
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection, for reads outside a transaction.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction, committed only if it succeeds.
+    pub fn write<T, E: From<StoreError>>(
+        &mut self,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let value = work(&tx)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(value)
+    }
+
+    /// Runs `work` in one read transaction, so it sees one consistent state of the store.
+    pub fn read<T, E: From<StoreError>>(
+        &mut self,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = self.conn.transaction().map_err(StoreError::from)?;
+        let value = work(&tx)?;
+        tx.finish().map_err(StoreError::from)?;
+        Ok(value)
+    }
+}
+
+/// Creates and initialises a fresh store file at `tmp` (0600).
+fn build_new(tmp: &Path) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io {
+        path: tmp.into(),
+        source,
+    };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(tmp)
+        .map_err(io)?;
+    let mut conn = Connection::open_with_flags(
+        tmp,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.execute_batch(&format!(
+        "PRAGMA application_id = {APPLICATION_ID}; PRAGMA foreign_keys = ON;"
+    ))?;
+    migrations::migrate(&mut conn, tmp)?;
+    // Switch to WAL while nobody else can see the file; closing checkpoints and removes the -wal.
+    let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    conn.close().map_err(|(_, e)| StoreError::Sqlite(e))?;
+    Ok(())
+}
+
+/// Checks what is at `path` before SQLite may open (and so possibly write) it.
+fn check_file(path: &Path) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.into(),
+        source,
+    };
+    match fsutil::inspect(path).map_err(io)? {
+        Entry::Missing => return Err(StoreError::Missing(path.into())),
+        Entry::Symlink => return Err(StoreError::Symlink(path.into())),
+        Entry::Other => return Err(StoreError::NotAFile(path.into())),
+        Entry::File { len: 0, .. } => return Err(StoreError::Empty(path.into())),
+        Entry::File { mode, .. } if fsutil::is_shared(mode) => {
+            return Err(StoreError::Unsafe {
+                path: path.into(),
+                mode,
+            })
+        }
+        Entry::File { .. } => {}
+    }
+    let mut header = [0u8; 100];
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    if file.read_exact(&mut header).is_err() || !header.starts_with(b"SQLite format 3\0") {
+        return Err(StoreError::NotOhx(path.into()));
+    }
+    let be32 = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    if be32(68) != APPLICATION_ID {
+        return Err(StoreError::NotOhx(path.into()));
+    }
+    let version = be32(60);
+    if version > migrations::LATEST {
+        return Err(StoreError::Newer {
+            path: path.into(),
+            found: version,
+            known: migrations::LATEST,
+        });
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65536,
+        n => u64::from(n),
+    };
+    // The in-header page count is valid when its "version valid for" matches the change counter.
+    if be32(92) == be32(24) && len < u64::from(be32(28)) * page_size {
+        return Err(StoreError::Truncated(path.into()));
+    }
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! Workspaces and the current user's view of them (a workspace is only visible through a membership).
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::StoreError;
+use crate::domain::Role;
+
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub recipient: String,
+    pub key_version: u32,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A workspace seen through the current user's membership.
+pub struct Membership {
+    pub workspace: Workspace,
+    pub role: Role,
+    /// The workspace key wrapped for this user; `None` for viewers.
+    pub wrapped_key: Option<Vec<u8>>,
+}
+
+const COLUMNS: &str =
+    "w.id, w.slug, w.name, w.description, w.recipient, w.key_version, w.created_at, w.updated_at";
+
+fn workspace_from(row: &Row<'_>) -> rusqlite::Result<Workspace> {
+    Ok(Workspace {
+        id: row.get(0)?,
+        slug: row.get(1)?,
+        name: row.get(2)?,
+        description: row.get(3)?,
+        recipient: row.get(4)?,
+        key_version: row.get(5)?,
+        created_at: row.get(6)?,
+        updated_at: row.get(7)?,
+    })
+}
+
+pub(super) fn role_from(text: &str) -> rusqlite::Result<Role> {
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+pub fn membership(
+    c: &Connection,
+    slug: &str,
+    user_id: i64,
+) -> Result<Option<Membership>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS}, m.role, m.wrapped_key FROM workspaces w
+         JOIN memberships m ON m.workspace_id = w.id
+         WHERE w.slug = ?1 AND m.user_id = ?2"
+    );
+    Ok(c.query_row(&sql, params![slug, user_id], |row| {
+        Ok(Membership {
+            workspace: workspace_from(row)?,
+            role: role_from(&row.get::<_, String>(8)?)?,
+            wrapped_key: row.get(9)?,
+        })
+    })
+    .optional()?)
+}
+
+/// One line of `workspace list`.
+pub struct Listed {
+    pub workspace: Workspace,
+    pub role: Role,
+    pub connections: i64,
+    pub members: i64,
+}
+
+pub fn list_for_user(c: &Connection, user_id: i64) -> Result<Vec<Listed>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS}, m.role,
+            (SELECT count(*) FROM connections x WHERE x.workspace_id = w.id),
+            (SELECT count(*) FROM memberships y WHERE y.workspace_id = w.id)
+         FROM workspaces w JOIN memberships m ON m.workspace_id = w.id
+         WHERE m.user_id = ?1 ORDER BY w.slug"
+    );
+    let mut stmt = c.prepare(&sql)?;
+    let rows = stmt.query_map([user_id], |row| {
+        Ok(Listed {
+            workspace: workspace_from(row)?,
+            role: role_from(&row.get::<_, String>(8)?)?,
+            connections: row.get(9)?,
+            members: row.get(10)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn slug_taken(c: &Connection, slug: &str) -> Result<bool, StoreError> {
+    Ok(
+        c.query_row("SELECT 1 FROM workspaces WHERE slug = ?1", [slug], |_| {
+            Ok(())
+        })
+        .optional()?
+        .is_some(),
+    )
+}
+
+pub fn insert(
+    c: &Connection,
+    slug: &str,
+    name: &str,
+    description: &str,
+    recipient: &str,
+    key_version: u32,
+) -> Result<i64, StoreError> {
+    c.execute(
+        "INSERT INTO workspaces (slug, name, description, recipient, key_version)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![slug, name, description, recipient, key_version],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+pub fn update(c: &Connection, id: i64, name: &str, description: &str) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE workspaces SET name = ?2, description = ?3,
+            updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1",
+        params![id, name, description],
+    )?;
+    Ok(())
+}
+
+pub fn set_key(
+    c: &Connection,
+    id: i64,
+    recipient: &str,
+    key_version: u32,
+) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE workspaces SET recipient = ?2, key_version = ?3,
+            updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1",
+        params![id, recipient, key_version],
+    )?;
+    Ok(())
+}
+
+pub fn delete(c: &Connection, id: i64) -> Result<(), StoreError> {
+    c.execute("DELETE FROM workspaces WHERE id = ?1", [id])?;
+    Ok(())
+}
