@@ -98,6 +98,9 @@ pub enum Command {
     /// Share a workspace: add, list and remove members, change roles
     #[command(subcommand)]
     Member(MemberCommand),
+    /// Store and manage connections: typed credentials with encrypted secrets
+    #[command(subcommand)]
+    Connection(ConnectionCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,4 +186,91 @@ pub enum MemberCommand {
         #[arg(long)]
         yes: bool,
     },
+}
+
+const ADD_EXAMPLES: &str = "\
+Secrets never come from the command line: --secret CODE asks on the terminal,
+CODE=- reads stdin, CODE=env:VAR an environment variable, CODE=file:PATH a file.
+
+Examples:
+  # on a terminal: asks for the URL, username and a hidden password
+  ohx connection add dhis2
+
+  # in a script
+  ohx connection add postgresql --name Warehouse \\
+      --set host=db.example.org --set username=etl --set db_name=dwh \\
+      --secret password=env:WAREHOUSE_PASSWORD
+
+  printf '%s' \"$TOKEN\" | ohx connection add custom --name 'Kobo API' \\
+      --set url=https://kf.kobotoolbox.org --secret token=-
+
+  ohx connection add gcs --name Lake --set bucket_name=lake \\
+      --secret service_account_key=file:key.json";
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectionCommand {
+    /// Add a connection (admin); asks for what is missing on a terminal
+    #[command(after_help = ADD_EXAMPLES)]
+    Add(AddArgs),
+    /// List the connections of the workspace
+    #[command(visible_alias = "ls")]
+    List,
+    /// Show a connection; secrets stay masked unless --reveal (editor or admin)
+    Show {
+        /// IDENTIFIER or WORKSPACE/IDENTIFIER
+        id: String,
+        /// Show secret values too
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Change a connection's name, description or fields (admin)
+    Edit(EditArgs),
+    /// Delete a connection (admin)
+    #[command(visible_alias = "rm")]
+    Delete {
+        /// IDENTIFIER or WORKSPACE/IDENTIFIER
+        id: String,
+        /// Do not ask for confirmation (needed without a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// postgresql (or postgres, pg), dhis2, iaso, s3, gcs or custom; asked for when omitted
+    #[arg(value_name = "TYPE")]
+    pub kind: Option<String>,
+    /// Display name (1 to 40 characters)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Identifier [default: made from the name]
+    #[arg(long)]
+    pub slug: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// A non-secret field (for custom connections, declares a plain field)
+    #[arg(long, value_name = "CODE=VALUE")]
+    pub set: Vec<String>,
+    /// A secret field, read from the prompt, - (stdin), env:VAR or file:PATH
+    #[arg(long, value_name = "CODE[=SOURCE]")]
+    pub secret: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// IDENTIFIER or WORKSPACE/IDENTIFIER
+    pub id: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    #[arg(long, value_name = "CODE=VALUE")]
+    pub set: Vec<String>,
+    /// A new secret value, read from the prompt, - (stdin), env:VAR or file:PATH
+    #[arg(long, value_name = "CODE[=SOURCE]")]
+    pub secret: Vec<String>,
+    /// Remove an optional or custom field
+    #[arg(long, value_name = "CODE")]
+    pub unset: Vec<String>,
 }

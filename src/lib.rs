@@ -11,6 +11,8 @@ pub mod output;
 pub mod paths;
 pub mod prompt;
 pub mod rotation;
+pub mod secret_input;
+pub mod secrets;
 pub mod session;
 pub mod store;
 
@@ -46,5 +48,8 @@ pub fn run(cli: Cli) -> Result<()> {
             commands::workspace::run(&mut Session::open(globals)?, command)
         }
         Command::Member(command) => commands::member::run(&mut Session::open(globals)?, command),
+        Command::Connection(command) => {
+            commands::connection::run(&mut Session::open(globals)?, command)
+        }
     }
 }

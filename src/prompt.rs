@@ -41,3 +41,35 @@ pub fn new_secret(label: &str) -> Result<SecretString> {
         .context("cannot read from the terminal")?;
     Ok(SecretString::from(text))
 }
+
+/// A choice from a list; returns the index.
+pub fn select(label: &str, items: &[&str]) -> Result<usize> {
+    dialoguer::Select::new()
+        .with_prompt(label)
+        .items(items)
+        .default(0)
+        .interact()
+        .context("cannot read the answer from the terminal")
+}
+
+/// A line of text, with an optional default; empty answers allowed only when `optional`.
+pub fn text(label: &str, default: Option<&str>, optional: bool) -> Result<String> {
+    let mut input = dialoguer::Input::<String>::new()
+        .with_prompt(label)
+        .allow_empty(optional);
+    if let Some(d) = default {
+        input = input.default(d.to_string());
+    }
+    input
+        .interact_text()
+        .context("cannot read the answer from the terminal")
+}
+
+/// A yes/no question whose default is yes.
+pub fn confirm_yes(question: &str) -> Result<bool> {
+    dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(true)
+        .interact()
+        .context("cannot read the answer from the terminal")
+}

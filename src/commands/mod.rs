@@ -1,5 +1,6 @@
 //! One module per command group. Each is thin: arguments in, session/store/domain calls, output out.
 
+pub mod connection;
 pub mod init;
 pub mod member;
 pub mod whoami;

@@ -1,8 +1,11 @@
 //! Pure types and rules, with no I/O: identifiers, roles and the permission table.
 
+pub mod connection_type;
+pub mod env;
 pub mod role;
 pub mod slug;
 
+pub use connection_type::ConnectionType;
 pub use role::{Action, Role};
 
 use crate::error::{Classified, Status};

@@ -1,0 +1,230 @@
+//! `ohx connection add`: from flags in scripts, or as a short interview on a terminal.
+
+use anyhow::Result;
+
+use super::input::{self, Gathered};
+use crate::cli::AddArgs;
+use crate::domain::{self, env, slug, Action, ConnectionType};
+use crate::error::Fail;
+use crate::output;
+use crate::prompt;
+use crate::secrets::{self, Value};
+use crate::session::Session;
+use crate::store::connections;
+
+/// Longest connection name.
+pub const NAME_MAX: usize = 40;
+
+pub fn run(session: &mut Session, args: AddArgs) -> Result<()> {
+    let interactive = session.globals.interactive();
+    let ws_slug = session.workspace_slug(None)?;
+    // Refuse early, before asking for anything, when the user may not add connections.
+    session
+        .me
+        .membership(session.store.conn(), &ws_slug, Action::ManageConnections)?;
+
+    let kind = match args.kind.as_deref() {
+        Some(k) => ConnectionType::parse(k)?,
+        None if interactive => ask_type()?,
+        None => {
+            return Err(Fail::usage("missing the connection TYPE")
+                .hint("ohx connection add postgresql|dhis2|iaso|s3|gcs|custom ...")
+                .into())
+        }
+    };
+    let mut gathered = input::gather(kind, &args.set, &args.secret, interactive, &|_| None)?;
+    let mut name = args.name.clone();
+    if interactive {
+        interview(kind, &mut name, &mut gathered)?;
+    } else {
+        fill_defaults(kind, &mut gathered)?;
+        refuse_missing(kind, name.is_none(), &gathered)?;
+    }
+    let name = name.unwrap_or_default();
+    domain::validate_display_name("connection name", &name, NAME_MAX)?;
+    let description = args.description.clone().unwrap_or_default();
+    domain::validate_description(&description)?;
+    kind.check_presence(&|code| gathered.has(code))?;
+    if kind == ConnectionType::Custom && gathered.given.is_empty() {
+        return Err(Fail::usage("a custom connection needs at least one field")
+            .hint("declare fields with --set CODE=VALUE and --secret CODE=SOURCE")
+            .into());
+    }
+    let identifier = slug::slug_for(
+        "connection identifier",
+        args.slug.as_deref(),
+        &name,
+        slug::CONNECTION_ID_MAX,
+    )?;
+    let codes: Vec<&str> = gathered.given.iter().map(|g| g.code.as_str()).collect();
+    env::check_names(&identifier, &codes)?;
+    if interactive && !confirm_summary(kind, &identifier, &name, &gathered)? {
+        return Err(Fail::failure("cancelled; nothing was saved").into());
+    }
+
+    session.store.write(|tx| -> Result<()> {
+        let ws = session.me.membership(tx, &ws_slug, Action::ManageConnections)?.workspace;
+        if let Some(existing) = connections::find(tx, ws.id, &identifier)? {
+            return Err(Fail::failure(format!(
+                "workspace '{ws_slug}' already has a connection '{identifier}' ({}, {})",
+                existing.name, existing.kind
+            ))
+            .hint("choose another identifier with --slug, or change that one with `ohx connection edit`")
+            .into());
+        }
+        let id = connections::insert(tx, ws.id, &identifier, &name, &description, kind.as_str())?;
+        for (position, given) in ordered(kind, &gathered).into_iter().enumerate() {
+            secrets::store(tx, &ws, (id, &identifier), &given.code, position as i64, &given.value)?;
+        }
+        Ok(())
+    })?;
+    for notice in &gathered.notices {
+        output::notice(&session.globals, &format!("note: {notice}"));
+    }
+    output::done(
+        &session.globals,
+        &format!("Added {kind} connection '{identifier}' to '{ws_slug}'. Use it with `eval \"$(ohx connection env {identifier})\"`."),
+    )
+}
+
+/// Schema order for typed connections, the user's order for custom ones.
+fn ordered(kind: ConnectionType, gathered: &Gathered) -> Vec<&input::Given> {
+    let mut given: Vec<&input::Given> = gathered.given.iter().collect();
+    if kind != ConnectionType::Custom {
+        let rank = |code: &str| {
+            kind.fields()
+                .iter()
+                .position(|f| f.code == code)
+                .unwrap_or(usize::MAX)
+        };
+        given.sort_by_key(|g| rank(&g.code));
+    }
+    given
+}
+
+fn fill_defaults(kind: ConnectionType, gathered: &mut Gathered) -> Result<()> {
+    for spec in kind.fields() {
+        if let (Some(default), false) = (spec.default, gathered.has(spec.code)) {
+            gathered.push_plain(kind, spec.code.to_string(), default)?;
+        }
+    }
+    Ok(())
+}
+
+/// Without a terminal, names every missing flag at once.
+fn refuse_missing(kind: ConnectionType, name_missing: bool, gathered: &Gathered) -> Result<()> {
+    let mut missing = Vec::new();
+    if name_missing {
+        missing.push("--name NAME".to_string());
+    }
+    for spec in kind
+        .fields()
+        .iter()
+        .filter(|s| s.required && !gathered.has(s.code))
+    {
+        missing.push(if spec.secret {
+            format!("--secret {}=SOURCE", spec.code)
+        } else {
+            format!("--set {}={}", spec.code, spec.code.to_ascii_uppercase())
+        });
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Fail::usage(format!("missing {}", missing.join(", ")))
+        .hint("SOURCE is - (stdin), env:VAR or file:PATH; on a terminal, ohx asks for what is missing")
+        .into())
+}
+
+fn ask_type() -> Result<ConnectionType> {
+    let labels: Vec<String> = ConnectionType::ALL
+        .iter()
+        .map(|t| format!("{:<10} {}", t.as_str(), t.label()))
+        .collect();
+    let items: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let index = prompt::select("Connection type", &items)?;
+    Ok(ConnectionType::ALL[index])
+}
+
+/// Asks for the name and every field not given on the command line.
+fn interview(
+    kind: ConnectionType,
+    name: &mut Option<String>,
+    gathered: &mut Gathered,
+) -> Result<()> {
+    if name.is_none() {
+        *name = Some(prompt::text("Name", None, false)?);
+    }
+    for spec in kind.fields() {
+        if gathered.has(spec.code) {
+            continue;
+        }
+        if spec.secret {
+            // S3's secret key is asked only when its key id was given.
+            let wanted =
+                spec.required || (kind == ConnectionType::S3 && gathered.has("access_key_id"));
+            if wanted {
+                let value = prompt::new_secret(&format!("{} (hidden)", spec.label))?;
+                gathered.push_secret(kind, spec.code.to_string(), value)?;
+            }
+            continue;
+        }
+        let label = if spec.required {
+            spec.label.to_string()
+        } else {
+            format!("{} (optional)", spec.label)
+        };
+        loop {
+            let value = prompt::text(&label, spec.default, !spec.required)?;
+            if value.is_empty() {
+                break;
+            }
+            match gathered.push_plain(kind, spec.code.to_string(), &value) {
+                Ok(()) => break,
+                Err(e) => eprintln!("  {e}"),
+            }
+        }
+    }
+    if kind == ConnectionType::Custom && gathered.given.is_empty() {
+        ask_custom_fields(gathered)?;
+    }
+    Ok(())
+}
+
+fn ask_custom_fields(gathered: &mut Gathered) -> Result<()> {
+    loop {
+        let code = prompt::text("Field code (empty to finish)", None, true)?;
+        if code.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = domain::connection_type::check_custom_code(&code) {
+            eprintln!("  {e}");
+            continue;
+        }
+        if prompt::confirm(&format!("Is '{code}' secret?"))? {
+            let value = prompt::new_secret(&format!("{code} (hidden)"))?;
+            gathered.push_secret(ConnectionType::Custom, code, value)?;
+        } else {
+            let value = prompt::text(&code, None, true)?;
+            gathered.push_plain(ConnectionType::Custom, code, &value)?;
+        }
+    }
+}
+
+fn confirm_summary(
+    kind: ConnectionType,
+    identifier: &str,
+    name: &str,
+    gathered: &Gathered,
+) -> Result<bool> {
+    eprintln!("\n  {} connection '{identifier}' ({name})", kind.label());
+    for given in ordered(kind, gathered) {
+        let shown = match &given.value {
+            Value::Plain(v) => v.as_str(),
+            _ => output::MASK,
+        };
+        eprintln!("    {:<20} {shown}", given.code);
+    }
+    eprintln!();
+    prompt::confirm_yes("Save this connection?")
+}

@@ -1,0 +1,167 @@
+//! `ohx connection ...`: add, list, show, edit, delete.
+
+mod add;
+mod edit;
+mod input;
+
+use anyhow::Result;
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+use crate::cli::ConnectionCommand;
+use crate::commands::confirm_or_yes;
+use crate::domain::Action;
+use crate::output;
+use crate::secrets::{self, split_reference, Field, Value};
+use crate::session::Session;
+use crate::store::connections::{self, ConnectionRow};
+use crate::store::workspaces::Workspace;
+
+pub fn run(session: &mut Session, command: ConnectionCommand) -> Result<()> {
+    match command {
+        ConnectionCommand::Add(args) => add::run(session, args),
+        ConnectionCommand::List => list(session),
+        ConnectionCommand::Show { id, reveal } => show(session, &id, reveal),
+        ConnectionCommand::Edit(args) => edit::run(session, args),
+        ConnectionCommand::Delete { id, yes } => delete(session, &id, yes),
+    }
+}
+
+/// The rotation mark as people read it.
+const ROTATE_MARK: &str = "rotate at source";
+
+fn summary_json(ws: &Workspace, row: &ConnectionRow) -> serde_json::Value {
+    json!({
+        "workspace": ws.slug,
+        "identifier": row.slug,
+        "name": row.name,
+        "type": row.kind,
+        "description": row.description,
+        "needs_rotation": row.needs_rotation,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    })
+}
+
+fn list(session: &mut Session) -> Result<()> {
+    let slug = session.workspace_slug(None)?;
+    let conn = session.store.conn();
+    let ws = session
+        .me
+        .membership(conn, &slug, Action::ListConnections)?
+        .workspace;
+    let rows = connections::list(conn, ws.id)?;
+    if session.globals.json {
+        let items: Vec<_> = rows.iter().map(|r| summary_json(&ws, r)).collect();
+        return output::json(&items);
+    }
+    if rows.is_empty() {
+        output::notice(
+            &session.globals,
+            &format!("No connections in '{slug}' yet; add one with `ohx connection add TYPE`."),
+        );
+        return Ok(());
+    }
+    let table_rows = rows
+        .iter()
+        .map(|r| {
+            let mark = if r.needs_rotation { ROTATE_MARK } else { "" };
+            vec![
+                r.slug.clone(),
+                r.name.clone(),
+                r.kind.clone(),
+                r.description.clone(),
+                mark.to_string(),
+            ]
+        })
+        .collect();
+    output::table(
+        &["IDENTIFIER", "NAME", "TYPE", "DESCRIPTION", "NOTE"],
+        table_rows,
+    )
+}
+
+fn show(session: &mut Session, reference: &str, reveal: bool) -> Result<()> {
+    let (ws_part, id) = split_reference(reference);
+    let slug = session.workspace_slug(ws_part)?;
+    let action = if reveal {
+        Action::UseSecrets
+    } else {
+        Action::ShowFields
+    };
+    let me = &session.me;
+    let (ws, row, fields) = session.store.read(|tx| -> Result<_> {
+        let m = me.membership(tx, &slug, action)?;
+        let row = secrets::find(tx, &m.workspace, id)?;
+        let stored = connections::fields(tx, row.id)?;
+        let key = if reveal { Some(me.unlock(&m)?) } else { None };
+        let fields = secrets::open(key.as_ref(), &m.workspace, &row, stored)?;
+        Ok((m.workspace, row, fields))
+    })?;
+    let shown = |f: &Field| -> String {
+        match &f.value {
+            Value::Plain(v) => v.clone(),
+            Value::Secret(s) => s.expose_secret().to_string(),
+            Value::Hidden => output::MASK.to_string(),
+        }
+    };
+    if session.globals.json {
+        let mut v = summary_json(&ws, &row);
+        v["fields"] = fields
+            .iter()
+            .map(|f| json!({"code": f.code, "secret": f.secret, "value": shown(f)}))
+            .collect();
+        return output::json(&v);
+    }
+    let mut pairs = vec![
+        ("identifier", row.slug.clone()),
+        ("name", row.name.clone()),
+        ("type", row.kind.clone()),
+        ("workspace", ws.slug.clone()),
+    ];
+    if !row.description.is_empty() {
+        pairs.push(("description", row.description.clone()));
+    }
+    if row.needs_rotation {
+        pairs.push((
+            "note",
+            format!("{ROTATE_MARK}: someone who could read these secrets lost access"),
+        ));
+    }
+    pairs.push(("updated", row.updated_at.clone()));
+    output::details(&pairs)?;
+    output::write_stdout("\n")?;
+    let field_pairs: Vec<(&str, String)> =
+        fields.iter().map(|f| (f.code.as_str(), shown(f))).collect();
+    output::details(&field_pairs)
+}
+
+fn delete(session: &mut Session, reference: &str, yes: bool) -> Result<()> {
+    let (ws_part, id) = split_reference(reference);
+    let slug = session.workspace_slug(ws_part)?;
+    let conn = session.store.conn();
+    let ws = session
+        .me
+        .membership(conn, &slug, Action::ManageConnections)?
+        .workspace;
+    secrets::find(conn, &ws, id)?;
+    confirm_or_yes(
+        &session.globals,
+        yes,
+        &format!("Delete connection '{id}' from '{slug}'? This cannot be undone"),
+        &format!("ohx connection delete {slug}/{id}"),
+    )?;
+    session.store.write(|tx| -> Result<()> {
+        let ws = session
+            .me
+            .membership(tx, &slug, Action::ManageConnections)?
+            .workspace;
+        let row = secrets::find(tx, &ws, id)?;
+        connections::delete(tx, row.id)?;
+        Ok(())
+    })?;
+    output::done(
+        &session.globals,
+        &format!("Deleted connection '{id}' from '{slug}'."),
+    )
+}
