@@ -101,7 +101,30 @@ pub enum Command {
     /// Store and manage connections: typed credentials with encrypted secrets
     #[command(subcommand)]
     Connection(ConnectionCommand),
+    /// Run a command with connections in its environment (editor or admin)
+    #[command(after_help = RUN_EXAMPLES)]
+    Run {
+        /// IDENTIFIER or WORKSPACE/IDENTIFIER; repeat for several
+        #[arg(short = 'c', long = "connection", value_name = "ID", required = true)]
+        connections: Vec<String>,
+        /// Do not add PGHOST..., AWS_..., GOOGLE_APPLICATION_CREDENTIALS
+        #[arg(long)]
+        no_native: bool,
+        /// The command and its arguments, after --
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<std::ffi::OsString>,
+    },
 }
+
+const RUN_EXAMPLES: &str = "\
+The command runs without a shell, with the connections' variables (OpenHEXA SDK names plus
+PGHOST..., AWS_..., and GOOGLE_APPLICATION_CREDENTIALS pointing at a private temporary key file
+removed when the command ends). ohx exits with the command's status.
+
+Examples:
+  ohx run -c warehouse -- psql -c 'select 1'
+  ohx run -c warehouse -c dhis2-prod -- python pipeline.py
+  ohx run -c lake -- gsutil ls gs://lake";
 
 #[derive(Debug, Subcommand)]
 pub enum WorkspaceCommand {
@@ -234,7 +257,49 @@ pub enum ConnectionCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Print one field's value, secret or not (editor or admin)
+    #[command(
+        after_help = "Example:\n  PGPASSWORD=\"$(ohx connection get warehouse password)\" pg_dump ..."
+    )]
+    Get {
+        /// IDENTIFIER or WORKSPACE/IDENTIFIER
+        id: String,
+        /// Field code, such as password or db_name
+        field: String,
+        /// Do not print a newline after the value
+        #[arg(short = 'n', long)]
+        no_newline: bool,
+    },
+    /// Print connections as environment variables for a shell or a .env file (editor or admin)
+    #[command(after_help = ENV_EXAMPLES)]
+    Env {
+        /// IDENTIFIER or WORKSPACE/IDENTIFIER, one or more
+        #[arg(value_name = "ID", required = true)]
+        ids: Vec<String>,
+        #[arg(long, default_value = "sh", value_parser = ["sh", "fish", "dotenv", "powershell", "json"])]
+        format: String,
+        /// Also set the variables the usual tools read (PGHOST..., AWS_...)
+        #[arg(long)]
+        native: bool,
+    },
+    /// Print a connection's URL: postgresql://..., the DHIS2/IASO URL, s3://..., gs://... (editor or admin)
+    #[command(after_help = "Example:\n  psql \"$(ohx connection url warehouse)\"")]
+    Url {
+        /// IDENTIFIER or WORKSPACE/IDENTIFIER
+        id: String,
+    },
 }
+
+const ENV_EXAMPLES: &str = "\
+Variables follow the OpenHEXA SDK: for identifier my-db, MY_DB=postgresql, MY_DB_HOST,
+MY_DB_PORT, MY_DB_USERNAME, MY_DB_PASSWORD, MY_DB_DB_NAME. --native adds PGHOST... (PostgreSQL)
+and AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (S3).
+
+Examples:
+  eval \"$(ohx connection env warehouse)\"                 # sh, bash, zsh
+  ohx connection env warehouse --format fish | source     # fish
+  ohx connection env warehouse dhis2-prod --format dotenv > .env
+  ohx connection env malaria/warehouse --native --format json";
 
 #[derive(Debug, Args)]
 pub struct AddArgs {

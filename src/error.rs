@@ -9,17 +9,27 @@ use std::fmt;
 /// Exit statuses of DESIGN.md section 5.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
-    Failure = 1,
-    Usage = 2,
-    NotFound = 3,
-    Denied = 4,
-    Key = 5,
-    Store = 6,
+    Failure,
+    Usage,
+    NotFound,
+    Denied,
+    Key,
+    Store,
+    /// `ohx run` could not start its command: 127 not found, 126 not executable.
+    Exec(u8),
 }
 
 impl Status {
     pub fn code(self) -> u8 {
-        self as u8
+        match self {
+            Status::Failure => 1,
+            Status::Usage => 2,
+            Status::NotFound => 3,
+            Status::Denied => 4,
+            Status::Key => 5,
+            Status::Store => 6,
+            Status::Exec(code) => code,
+        }
     }
 }
 

@@ -3,10 +3,12 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod credentials;
 pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod fsutil;
+pub mod keyfiles;
 pub mod output;
 pub mod paths;
 pub mod prompt;
@@ -34,12 +36,24 @@ impl From<&cli::GlobalArgs> for Globals {
     }
 }
 
-/// Runs one parsed command line.
-pub fn run(cli: Cli) -> Result<()> {
+/// Runs one parsed command line; returns the exit status (non-zero only for `ohx run`).
+pub fn run(cli: Cli) -> Result<u8> {
     // Every file ohx creates (store, WAL, SHM, identity, config) is private to the user.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let globals = Globals::from(&cli.globals);
-    match cli.command {
+    let done = match cli.command {
+        Command::Run {
+            connections,
+            no_native,
+            command,
+        } => {
+            return commands::run::run(
+                &mut Session::open(globals)?,
+                &connections,
+                no_native,
+                &command,
+            );
+        }
         Command::Init { name, passphrase } => {
             commands::init::run(&globals, name.as_deref(), passphrase)
         }
@@ -51,5 +65,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Connection(command) => {
             commands::connection::run(&mut Session::open(globals)?, command)
         }
-    }
+    };
+    done.map(|()| 0)
 }

@@ -7,7 +7,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = ohx::cli::Cli::parse();
     match ohx::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(status),
         Err(err) if ohx::error::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let (status, hint) = ohx::error::classify(&err);

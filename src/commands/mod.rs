@@ -3,6 +3,7 @@
 pub mod connection;
 pub mod init;
 pub mod member;
+pub mod run;
 pub mod whoami;
 pub mod workspace;
 

@@ -2,6 +2,7 @@
 
 pub mod connection_type;
 pub mod env;
+pub mod export;
 pub mod role;
 pub mod slug;
 

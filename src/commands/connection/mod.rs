@@ -3,6 +3,7 @@
 mod add;
 mod edit;
 mod input;
+mod use_secrets;
 
 use anyhow::Result;
 use secrecy::ExposeSecret;
@@ -24,6 +25,17 @@ pub fn run(session: &mut Session, command: ConnectionCommand) -> Result<()> {
         ConnectionCommand::Show { id, reveal } => show(session, &id, reveal),
         ConnectionCommand::Edit(args) => edit::run(session, args),
         ConnectionCommand::Delete { id, yes } => delete(session, &id, yes),
+        ConnectionCommand::Get {
+            id,
+            field,
+            no_newline,
+        } => use_secrets::get(session, &id, &field, no_newline),
+        ConnectionCommand::Env {
+            ids,
+            format,
+            native,
+        } => use_secrets::env(session, &ids, &format, native),
+        ConnectionCommand::Url { id } => use_secrets::url(session, &id),
     }
 }
 

@@ -1,0 +1,140 @@
+//! `ohx connection get | env | url`: hand credentials to scripts (editor or admin).
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use zeroize::Zeroizing;
+
+use crate::credentials::{self, Native, Opened};
+use crate::domain::export::{self, Format};
+use crate::domain::ConnectionType;
+use crate::error::Fail;
+use crate::output;
+use crate::session::Session;
+
+pub fn get(session: &mut Session, reference: &str, field: &str, no_newline: bool) -> Result<()> {
+    let opened = credentials::open_for_use(session, &[reference.to_string()])?;
+    let Some(connection) = opened.first() else {
+        return Ok(());
+    };
+    let value = connection.value(field).ok_or_else(|| {
+        let codes: Vec<&str> = connection.fields.iter().map(|(c, _)| c.as_str()).collect();
+        Fail::not_found(format!(
+            "connection '{}' has no field '{field}'",
+            connection.label()
+        ))
+        .hint(format!("its fields are {}", codes.join(", ")))
+    })?;
+    let mut text = Zeroizing::new(value.to_string());
+    if !no_newline {
+        text.push('\n');
+    }
+    output::write_stdout(&text)
+}
+
+pub fn env(session: &mut Session, references: &[String], format: &str, native: bool) -> Result<()> {
+    let format = Format::parse(format).ok_or_else(|| {
+        Fail::usage(format!("unknown format '{format}'"))
+            .hint("use sh, fish, dotenv, powershell or json")
+    })?;
+    let opened = credentials::open_for_use(session, references)?;
+    let no_files = BTreeMap::new();
+    let vars = credentials::variables(
+        &opened,
+        &Native {
+            enabled: native,
+            gcs_key_files: &no_files,
+        },
+    )?;
+    if native && opened.iter().any(|o| o.kind == ConnectionType::Gcs) {
+        output::notice(
+            &session.globals,
+            "note: GOOGLE_APPLICATION_CREDENTIALS is a file path, so only `ohx run` sets it",
+        );
+    }
+    if format == Format::Dotenv {
+        for var in vars.iter().filter(|v| v.value.contains('$')) {
+            output::notice(
+                &session.globals,
+                &format!(
+                    "warning: {} contains '$'; dotenv readers expand ${{...}} even inside quotes: read this file with interpolation off (python-dotenv: dotenv_values(path, interpolate=False))",
+                    var.origin
+                ),
+            );
+        }
+    }
+    let pairs: Vec<(&str, &str)> = vars
+        .iter()
+        .map(|v| (v.name.as_str(), v.value.as_str()))
+        .collect();
+    output::write_stdout(&export::render(format, &pairs))
+}
+
+pub fn url(session: &mut Session, reference: &str) -> Result<()> {
+    let opened = credentials::open_for_use(session, &[reference.to_string()])?;
+    let Some(connection) = opened.first() else {
+        return Ok(());
+    };
+    let mut text = url_of(connection)?;
+    text.push('\n');
+    output::write_stdout(&text)
+}
+
+/// The connection's URL: PostgreSQL with user, password and database percent-encoded.
+fn url_of(c: &Opened) -> Result<Zeroizing<String>> {
+    let field = |code: &str| c.value(code).unwrap_or_default();
+    let url = match c.kind {
+        ConnectionType::Postgresql => {
+            let host = field("host");
+            let host = if host.contains(':') && !host.starts_with('[') {
+                format!("[{host}]")
+            } else {
+                host.to_string()
+            };
+            format!(
+                "postgresql://{}:{}@{host}:{}/{}",
+                percent_encode(field("username")).as_str(),
+                percent_encode(field("password")).as_str(),
+                field("port"),
+                percent_encode(field("db_name")).as_str()
+            )
+        }
+        ConnectionType::Dhis2 | ConnectionType::Iaso => field("url").to_string(),
+        ConnectionType::S3 => format!("s3://{}", field("bucket_name")),
+        ConnectionType::Gcs => format!("gs://{}", field("bucket_name")),
+        ConnectionType::Custom => {
+            return Err(
+                Fail::usage(format!("custom connection '{}' has no URL", c.label()))
+                    .hint("read single fields with `ohx connection get ID FIELD`")
+                    .into(),
+            )
+        }
+    };
+    Ok(Zeroizing::new(url))
+}
+
+/// Encodes every byte outside RFC 3986's unreserved set.
+fn percent_encode(text: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(text.len()));
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_encoding_covers_userinfo_delimiters() {
+        assert_eq!(
+            percent_encode("p@ss:/%'é").as_str(),
+            "p%40ss%3A%2F%25%27%C3%A9"
+        );
+    }
+}
