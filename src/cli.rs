@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use clap_complete::engine::ArgValueCandidates;
+
+use crate::completion::{connection_candidates, workspace_candidates};
 
 const ABOUT: &str = "Workspaces and typed, encrypted connections for OpenHEXA-style pipelines";
 
@@ -105,7 +108,8 @@ pub enum Command {
     #[command(after_help = RUN_EXAMPLES)]
     Run {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER; repeat for several
-        #[arg(short = 'c', long = "connection", value_name = "ID", required = true)]
+        #[arg(short = 'c', long = "connection", value_name = "ID", required = true,
+              add = ArgValueCandidates::new(connection_candidates))]
         connections: Vec<String>,
         /// Do not add PGHOST..., AWS_..., GOOGLE_APPLICATION_CREDENTIALS
         #[arg(long)]
@@ -114,7 +118,29 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<std::ffi::OsString>,
     },
+    /// Print the shell completion script for SHELL
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions {
+        #[arg(value_parser = crate::completion::SHELLS)]
+        shell: String,
+    },
+    /// Write completions/ and man/ into a folder (for ohx's developers)
+    #[command(hide = true)]
+    Generate {
+        #[arg(long, value_name = "DIR")]
+        out_dir: PathBuf,
+    },
 }
+
+const COMPLETIONS_HELP: &str = "\
+Completes subcommands, flags, workspace slugs and connection identifiers (from your store).
+
+Install:
+  bash:        ohx completions bash > ~/.local/share/bash-completion/completions/ohx
+  zsh:         ohx completions zsh > \"${fpath[1]}/_ohx\"
+  fish:        ohx completions fish > ~/.config/fish/completions/ohx.fish
+  elvish:      ohx completions elvish >> ~/.config/elvish/rc.elv
+  powershell:  ohx completions powershell >> $PROFILE";
 
 const RUN_EXAMPLES: &str = "\
 The command runs without a shell, with the connections' variables (OpenHEXA SDK names plus
@@ -147,10 +173,12 @@ pub enum WorkspaceCommand {
     /// Show a workspace's details
     Show {
         /// [default: the current workspace]
+        #[arg(add = ArgValueCandidates::new(workspace_candidates))]
         slug: Option<String>,
     },
     /// Rename a workspace or change its description (admin)
     Edit {
+        #[arg(add = ArgValueCandidates::new(workspace_candidates))]
         slug: String,
         #[arg(long)]
         name: Option<String>,
@@ -158,15 +186,20 @@ pub enum WorkspaceCommand {
         description: Option<String>,
     },
     /// Make a workspace the default for later commands (saved in config.toml)
-    Use { slug: String },
+    Use {
+        #[arg(add = ArgValueCandidates::new(workspace_candidates))]
+        slug: String,
+    },
     /// Replace the workspace key and re-encrypt every secret (admin)
     RotateKey {
         /// [default: the current workspace]
+        #[arg(add = ArgValueCandidates::new(workspace_candidates))]
         slug: Option<String>,
     },
     /// Delete a workspace with all its connections (admin)
     #[command(visible_alias = "rm")]
     Delete {
+        #[arg(add = ArgValueCandidates::new(workspace_candidates))]
         slug: String,
         /// Do not ask for confirmation (needed without a terminal)
         #[arg(long)]
@@ -241,6 +274,7 @@ pub enum ConnectionCommand {
     /// Show a connection; secrets stay masked unless --reveal (editor or admin)
     Show {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER
+        #[arg(add = ArgValueCandidates::new(connection_candidates))]
         id: String,
         /// Show secret values too
         #[arg(long)]
@@ -252,6 +286,7 @@ pub enum ConnectionCommand {
     #[command(visible_alias = "rm")]
     Delete {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER
+        #[arg(add = ArgValueCandidates::new(connection_candidates))]
         id: String,
         /// Do not ask for confirmation (needed without a terminal)
         #[arg(long)]
@@ -263,6 +298,7 @@ pub enum ConnectionCommand {
     )]
     Get {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER
+        #[arg(add = ArgValueCandidates::new(connection_candidates))]
         id: String,
         /// Field code, such as password or db_name
         field: String,
@@ -274,7 +310,7 @@ pub enum ConnectionCommand {
     #[command(after_help = ENV_EXAMPLES)]
     Env {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER, one or more
-        #[arg(value_name = "ID", required = true)]
+        #[arg(value_name = "ID", required = true, add = ArgValueCandidates::new(connection_candidates))]
         ids: Vec<String>,
         #[arg(long, default_value = "sh", value_parser = ["sh", "fish", "dotenv", "powershell", "json"])]
         format: String,
@@ -286,6 +322,7 @@ pub enum ConnectionCommand {
     #[command(after_help = "Example:\n  psql \"$(ohx connection url warehouse)\"")]
     Url {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER
+        #[arg(add = ArgValueCandidates::new(connection_candidates))]
         id: String,
     },
 }
@@ -325,6 +362,7 @@ pub struct AddArgs {
 #[derive(Debug, Args)]
 pub struct EditArgs {
     /// IDENTIFIER or WORKSPACE/IDENTIFIER
+    #[arg(add = ArgValueCandidates::new(connection_candidates))]
     pub id: String,
     #[arg(long)]
     pub name: Option<String>,

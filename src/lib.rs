@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod completion;
 pub mod config;
 pub mod credentials;
 pub mod crypto;
@@ -54,6 +55,8 @@ pub fn run(cli: Cli) -> Result<u8> {
                 &command,
             );
         }
+        Command::Completions { shell } => commands::generate::completions(&shell),
+        Command::Generate { out_dir } => commands::generate::generate(&out_dir),
         Command::Init { name, passphrase } => {
             commands::init::run(&globals, name.as_deref(), passphrase)
         }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    ohx::completion::answer_if_asked();
     let cli = ohx::cli::Cli::parse();
     match ohx::run(cli) {
         Ok(status) => ExitCode::from(status),

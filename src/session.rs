@@ -87,22 +87,21 @@ pub fn initialise(
     name: Option<&str>,
     protect: Option<SecretString>,
 ) -> Result<(Store, UserIdentity, InitReport)> {
+    // The identity is made before the store, so a concurrent first run that sees the store also
+    // sees a complete identity.
+    let identity_path = &setup.identity.path;
+    let mut created_identity = false;
+    if std::fs::symlink_metadata(identity_path).is_err() {
+        created_identity = UserIdentity::generate().create_file(identity_path, protect.as_ref())?;
+    }
+    let identity = UserIdentity::load(identity_path, &mut passphrase_source(globals))?;
+
     let store_path = &setup.store.path;
-    let created_store = !store_path.exists() && std::fs::symlink_metadata(store_path).is_err();
+    let created_store = std::fs::symlink_metadata(store_path).is_err();
     let mut store = if created_store {
         Store::create(store_path)?
     } else {
         Store::open(store_path)?
-    };
-
-    let identity_path = &setup.identity.path;
-    let created_identity = std::fs::symlink_metadata(identity_path).is_err();
-    let identity = if created_identity {
-        let identity = UserIdentity::generate();
-        identity.create_file(identity_path, protect.as_ref())?;
-        identity
-    } else {
-        UserIdentity::load(identity_path, &mut passphrase_source(globals))?
     };
 
     let recipient = identity.recipient();
@@ -332,8 +331,8 @@ impl Me {
 
 fn article(role: Role) -> &'static str {
     match role {
-        Role::Admin => "an",
-        _ => "a",
+        Role::Viewer => "a",
+        Role::Editor | Role::Admin => "an",
     }
 }
 

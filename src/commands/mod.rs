@@ -1,6 +1,7 @@
 //! One module per command group. Each is thin: arguments in, session/store/domain calls, output out.
 
 pub mod connection;
+pub mod generate;
 pub mod init;
 pub mod member;
 pub mod run;

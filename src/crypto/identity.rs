@@ -86,8 +86,10 @@ impl UserIdentity {
     }
 
     /// Writes a new identity file: 0600, never over an existing file; protected by `passphrase`
-    /// (age scrypt, armored) when one is given.
-    pub fn create_file(&self, path: &Path, passphrase: Option<&SecretString>) -> Result<()> {
+    /// (age scrypt, armored) when one is given. The file is written under a temporary name and
+    /// hard-linked into place, so nobody ever reads a half-written identity. Returns false when
+    /// another process created the file first (the caller then loads that one).
+    pub fn create_file(&self, path: &Path, passphrase: Option<&SecretString>) -> Result<bool> {
         let shown = path.display();
         if let Some(dir) = path.parent() {
             fsutil::create_private_dir(dir)
@@ -103,16 +105,25 @@ impl UserIdentity {
             Some(p) => protect(text.as_bytes(), p)?,
             None => text.as_bytes().to_vec(),
         };
-        let mut file = std::fs::OpenOptions::new()
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.new-{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        let written = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(path)
-            .with_context(|| format!("cannot create identity {shown}"))?;
-        file.write_all(&contents)
-            .and_then(|()| file.sync_all())
-            .with_context(|| format!("cannot write identity {shown}"))?;
-        Ok(())
+            .open(&tmp)
+            .and_then(|mut file| file.write_all(&contents).and_then(|()| file.sync_all()));
+        let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e).with_context(|| format!("cannot create identity {shown}")),
+        }
     }
 }
 

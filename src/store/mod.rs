@@ -15,6 +15,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::error::{Classified, Status};
@@ -130,6 +131,9 @@ impl Store {
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        // Until the store is known to be ours and not newer, closing must not checkpoint: that would
+        // copy a newer ohx's WAL into the main file of a store we refuse.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
@@ -143,6 +147,9 @@ impl Store {
             return Err(StoreError::NotOhx(path.into()));
         }
         migrations::migrate(&mut store.conn, path)?;
+        store
+            .conn
+            .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
         Ok(store)
     }
 

@@ -1,0 +1,10 @@
+//! The integration tests of ohx: one binary whose tests run the real `ohx` executable against a
+//! temporary `OHX_HOME` (see `harness`), one module per area.
+
+// A test states what must hold and fails loudly when it does not: unwrapping and panicking are
+// how it reports, so the crate's lints against them do not apply here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod foundation;
+mod generated;
+mod harness;
