@@ -59,7 +59,8 @@ pub struct GlobalArgs {
         long,
         global = true,
         env = "OHX_WORKSPACE",
-        value_name = "SLUG"
+        value_name = "SLUG",
+        add = ArgValueCandidates::new(workspace_candidates)
     )]
     pub workspace: Option<String>,
     /// Print one JSON document (read commands)

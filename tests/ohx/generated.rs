@@ -204,6 +204,7 @@ fn bash_completes_the_connection_identifiers_of_the_current_workspace() {
     assert_eq!(complete("ohx connection show war", 3, "war"), ["warehouse"]);
     assert_eq!(complete("ohx run -c ''", 3, ""), ["reporting", "warehouse"]);
     assert_eq!(complete("ohx workspace show ''", 3, ""), ["malaria"]);
+    assert_eq!(complete("ohx connection list -w ''", 4, ""), ["malaria"]);
     assert!(complete("ohx connection ''", 2, "").contains(&"env".to_string()));
     assert!(complete("ohx connection env w", 3, "w") == ["warehouse"]);
 }
