@@ -91,21 +91,42 @@ pub enum Command {
         passphrase: bool,
     },
     /// Show who you are: user, recipient, store, identity and workspaces
+    ///
+    /// Prints the user your identity is registered as in this store, your age recipient (the
+    /// public half of your identity, safe to share), the store and identity paths in use, and
+    /// your role in each workspace. `--recipient` prints only the recipient, for sending to an
+    /// admin.
     Whoami {
         /// Print only your age recipient, to give to a workspace admin
         #[arg(long)]
         recipient: bool,
     },
     /// Create and manage workspaces
+    ///
+    /// A workspace groups connections and the people who may use them, like an OpenHEXA
+    /// workspace. Each has its own encryption key, held only by its editors and admins.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
     /// Share a workspace: add, list and remove members, change roles
+    ///
+    /// Roles: viewer (sees connections and non-secret fields), editor (also uses secrets),
+    /// admin (also manages connections and members). Adding an editor or admin gives them the
+    /// workspace key; removing or demoting one rotates it and marks secrets "rotate at source".
     #[command(subcommand)]
     Member(MemberCommand),
     /// Store and manage connections: typed credentials with encrypted secrets
+    ///
+    /// Types: postgresql, dhis2, iaso, s3, gcs and custom, with OpenHEXA's field codes. Secret
+    /// fields are encrypted to the workspace key before they are written; only editors and
+    /// admins can read them back.
     #[command(subcommand)]
     Connection(ConnectionCommand),
     /// Run a command with connections in its environment (editor or admin)
+    ///
+    /// Starts COMMAND directly (no shell) with the OpenHEXA SDK variables of each connection,
+    /// plus the variables the usual tools read unless --no-native. OHX_* variables are removed
+    /// from its environment. SIGINT, SIGTERM and SIGHUP sent to ohx are passed on, and ohx
+    /// exits with the command's status.
     #[command(after_help = RUN_EXAMPLES)]
     Run {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER; repeat for several
@@ -120,6 +141,9 @@ pub enum Command {
         command: Vec<std::ffi::OsString>,
     },
     /// Print the shell completion script for SHELL
+    ///
+    /// The script asks ohx itself for candidates, so it completes subcommands and flags as well
+    /// as the workspace slugs and connection identifiers in your store.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions {
         #[arg(value_parser = crate::completion::SHELLS)]
@@ -156,6 +180,10 @@ Examples:
 #[derive(Debug, Subcommand)]
 pub enum WorkspaceCommand {
     /// Create a workspace; you become its admin
+    ///
+    /// The slug is made from the name (ASCII, lower case, '-' between words) unless --slug is
+    /// given; it must be unique in the store. A new encryption key is made for the workspace
+    /// and wrapped for you.
     #[command(
         after_help = "Examples:\n  ohx workspace create \"Malaria Programme\"\n  ohx workspace create \"Données Sénégal\" --slug senegal --description \"HMIS extracts\""
     )]
@@ -169,15 +197,23 @@ pub enum WorkspaceCommand {
         description: Option<String>,
     },
     /// List the workspaces you belong to
+    ///
+    /// Shows slug, name, your role, the number of connections and members; `*` marks the
+    /// default workspace. Workspaces you do not belong to are not shown.
     #[command(visible_alias = "ls")]
     List,
     /// Show a workspace's details
+    ///
+    /// Shows name, description, your role, counts, the key version and the workspace's public
+    /// recipient.
     Show {
         /// [default: the current workspace]
         #[arg(add = ArgValueCandidates::new(workspace_candidates))]
         slug: Option<String>,
     },
     /// Rename a workspace or change its description (admin)
+    ///
+    /// The slug never changes, so scripts that name the workspace keep working.
     Edit {
         #[arg(add = ArgValueCandidates::new(workspace_candidates))]
         slug: String,
@@ -187,17 +223,26 @@ pub enum WorkspaceCommand {
         description: Option<String>,
     },
     /// Make a workspace the default for later commands (saved in config.toml)
+    ///
+    /// Writes default_workspace to the config file. -w and OHX_WORKSPACE still take precedence.
     Use {
         #[arg(add = ArgValueCandidates::new(workspace_candidates))]
         slug: String,
     },
     /// Replace the workspace key and re-encrypt every secret (admin)
+    ///
+    /// Makes a new key pair, re-encrypts every secret of the workspace, and wraps the new key
+    /// for every editor and admin, in one transaction. ohx does this by itself when a key
+    /// holder is removed or demoted.
     RotateKey {
         /// [default: the current workspace]
         #[arg(add = ArgValueCandidates::new(workspace_candidates))]
         slug: Option<String>,
     },
     /// Delete a workspace with all its connections (admin)
+    ///
+    /// Asks for confirmation on a terminal; scripts must pass --yes. Connections and
+    /// memberships go with it.
     #[command(visible_alias = "rm")]
     Delete {
         #[arg(add = ArgValueCandidates::new(workspace_candidates))]
@@ -211,6 +256,10 @@ pub enum WorkspaceCommand {
 #[derive(Debug, Subcommand)]
 pub enum MemberCommand {
     /// Give someone a role in the workspace (admin)
+    ///
+    /// NAME is how the person is known in this store; the recipient proves who they are, since
+    /// only their identity file matches it. Editors and admins receive the workspace key at
+    /// once, without re-encrypting anything.
     #[command(
         after_help = "Roles: viewer (sees connections, not secrets), editor (also uses secrets), \
         admin (also manages connections and members).\n\n\
@@ -227,15 +276,24 @@ pub enum MemberCommand {
         role: String,
     },
     /// List the members of the workspace
+    ///
+    /// Shows each member's name, role and recipient; `(you)` marks you.
     #[command(visible_alias = "ls")]
     List,
     /// Change a member's role (admin); demoting a key holder rotates the key
+    ///
+    /// Promotion to editor or admin wraps the key for the member. Demotion to viewer rotates
+    /// the key and marks secrets "rotate at source". The last admin can never be demoted.
     SetRole {
         name: String,
         #[arg(value_parser = ["viewer", "editor", "admin"], ignore_case = true)]
         role: String,
     },
     /// Remove a member (admin); removing a key holder rotates the key
+    ///
+    /// Asks for confirmation on a terminal; scripts must pass --yes. If the member could read
+    /// secrets, the workspace key is rotated and connections with secrets are marked "rotate at
+    /// source". The last admin can never be removed.
     #[command(visible_alias = "rm")]
     Remove {
         name: String,
@@ -267,12 +325,23 @@ Examples:
 #[derive(Debug, Subcommand)]
 pub enum ConnectionCommand {
     /// Add a connection (admin); asks for what is missing on a terminal
+    ///
+    /// The identifier comes from --slug or the name and must be unique in the workspace.
+    /// Without a terminal (or with --no-input), nothing is asked: every missing flag is named
+    /// at once.
     #[command(after_help = ADD_EXAMPLES)]
     Add(AddArgs),
     /// List the connections of the workspace
+    ///
+    /// Shows identifier, name, type and description; NOTE says "rotate at source" for
+    /// connections whose secrets a removed member could have copied. Secret values are never
+    /// listed.
     #[command(visible_alias = "ls")]
     List,
     /// Show a connection; secrets stay masked unless --reveal (editor or admin)
+    ///
+    /// Non-secret fields are shown to every member; secret fields show as ******** unless
+    /// --reveal is given by an editor or admin.
     Show {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER
         #[arg(add = ArgValueCandidates::new(connection_candidates))]
@@ -282,8 +351,14 @@ pub enum ConnectionCommand {
         reveal: bool,
     },
     /// Change a connection's name, description or fields (admin)
+    ///
+    /// A new secret value is encrypted to the current workspace key and clears the "rotate at
+    /// source" mark. --unset removes optional fields of a typed connection or any field of a
+    /// custom one.
     Edit(EditArgs),
     /// Delete a connection (admin)
+    ///
+    /// Asks for confirmation on a terminal; scripts must pass --yes.
     #[command(visible_alias = "rm")]
     Delete {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER
@@ -294,6 +369,9 @@ pub enum ConnectionCommand {
         yes: bool,
     },
     /// Print one field's value, secret or not (editor or admin)
+    ///
+    /// Prints the raw value followed by a newline (none with -n), for use in command
+    /// substitution.
     #[command(
         after_help = "Example:\n  PGPASSWORD=\"$(ohx connection get warehouse password)\" pg_dump ..."
     )]
@@ -308,6 +386,10 @@ pub enum ConnectionCommand {
         no_newline: bool,
     },
     /// Print connections as environment variables for a shell or a .env file (editor or admin)
+    ///
+    /// Nothing is printed unless every connection decrypts and checks, so `eval` never applies
+    /// half a result. Two connections that would set one variable to different values are an
+    /// error.
     #[command(after_help = ENV_EXAMPLES)]
     Env {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER, one or more
@@ -320,6 +402,9 @@ pub enum ConnectionCommand {
         native: bool,
     },
     /// Print a connection's URL: postgresql://..., the DHIS2/IASO URL, s3://..., gs://... (editor or admin)
+    ///
+    /// For PostgreSQL, user, password and database are percent-encoded, so any password works
+    /// in the URL. Custom connections have no URL.
     #[command(after_help = "Example:\n  psql \"$(ohx connection url warehouse)\"")]
     Url {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER
