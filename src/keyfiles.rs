@@ -73,7 +73,6 @@ impl KeyFiles {
     pub fn write(&mut self, contents: &str) -> Result<PathBuf> {
         let dir = folder();
         prepare(&dir)?;
-        sweep_stale(&dir);
         let path = dir.join(format!(
             "gcs-{}-{}.json",
             std::process::id(),

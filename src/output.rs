@@ -35,6 +35,11 @@ pub fn notice(globals: &Globals, line: &str) {
     }
 }
 
+/// A warning about safety on stderr; printed even with `--quiet`.
+pub fn warning(line: &str) {
+    eprintln!("warning: {line}");
+}
+
 /// A message on stdout that confirms a write (silenced by `--quiet`).
 pub fn done(globals: &Globals, line: &str) -> Result<()> {
     if globals.quiet {

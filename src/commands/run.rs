@@ -31,6 +31,8 @@ pub fn run(
         return Err(Fail::usage("no command given after --").into());
     };
     let opened = credentials::open_for_use(session, references)?;
+    // Key files left by an ohx that was killed are removed by whichever run comes next.
+    crate::keyfiles::sweep_stale(&crate::keyfiles::folder());
     let mut key_files = KeyFiles::default();
     let mut gcs_key_files = BTreeMap::new();
     if !no_native {

@@ -249,9 +249,10 @@ pub fn check_custom_code(code: &str) -> Result<(), DomainError> {
 }
 
 fn check_http_url(value: &str) -> Result<(), String> {
-    let rest = value
-        .strip_prefix("https://")
-        .or_else(|| value.strip_prefix("http://"))
+    let scheme_end = value.find("://").map_or(0, |i| i + 3);
+    let scheme = value[..scheme_end].to_ascii_lowercase();
+    let rest = Some(&value[scheme_end..])
+        .filter(|_| scheme == "https://" || scheme == "http://")
         .ok_or_else(|| "the URL must be absolute and start with https:// or http://".to_string())?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if host.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -268,6 +269,9 @@ fn normalise_dhis2_url(value: &str) -> String {
     }
     url.to_string()
 }
+
+const RESERVED_BUCKET_PREFIXES: &[&str] = &["xn--", "sthree-", "amzn-s3-demo-"];
+const RESERVED_BUCKET_SUFFIXES: &[&str] = &["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
 
 /// Amazon's bucket naming rules (also what GCS accepts for plain names).
 fn check_bucket_name(name: &str) -> Result<(), String> {
@@ -288,10 +292,10 @@ fn check_bucket_name(name: &str) -> Result<(), String> {
         Some("a bucket name has no two adjacent dots")
     } else if looks_like_ip {
         Some("a bucket name is not an IP address")
-    } else if name.starts_with("xn--") || name.starts_with("sthree-") {
-        Some("a bucket name does not start with 'xn--' or 'sthree-'")
-    } else if name.ends_with("-s3alias") || name.ends_with("--ol-s3") {
-        Some("a bucket name does not end with '-s3alias' or '--ol-s3'")
+    } else if RESERVED_BUCKET_PREFIXES.iter().any(|p| name.starts_with(p)) {
+        Some("a bucket name does not start with 'xn--', 'sthree-' or 'amzn-s3-demo-' (reserved by AWS)")
+    } else if RESERVED_BUCKET_SUFFIXES.iter().any(|p| name.ends_with(p)) {
+        Some("a bucket name does not end with '-s3alias', '--ol-s3', '.mrap', '--x-s3' or '--table-s3' (reserved by AWS)")
     } else {
         None
     };

@@ -5,6 +5,8 @@
 // how it reports, so the crate's lints against them do not apply here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod connections;
+mod credentials;
 mod foundation;
 mod generated;
 mod harness;

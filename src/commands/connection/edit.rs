@@ -79,10 +79,17 @@ pub fn run(session: &mut Session, args: EditArgs) -> Result<()> {
     }
     env::check_names(&row.slug, &final_codes)?;
 
-    let secret_changed = gathered
-        .given
+    // The rotation mark clears once every secret that remains has a new value: one changed
+    // password does not make another, possibly copied, secret safe.
+    let replaced = |code: &str| {
+        gathered
+            .given
+            .iter()
+            .any(|g| g.code == code && matches!(g.value, Value::Secret(_)))
+    };
+    let stale_secret_left = existing
         .iter()
-        .any(|g| matches!(g.value, Value::Secret(_)));
+        .any(|(code, secret)| *secret && remains(code) && !replaced(code));
     session.store.write(|tx| -> Result<()> {
         let ws = session
             .me
@@ -122,7 +129,7 @@ pub fn run(session: &mut Session, args: EditArgs) -> Result<()> {
             row.id,
             name,
             description,
-            current.needs_rotation && !secret_changed,
+            current.needs_rotation && stale_secret_left,
         )?;
         Ok(())
     })?;
@@ -143,9 +150,10 @@ fn check_unset(kind: ConnectionType, id: &str, code: &str, exists: bool) -> Resu
         return Err(Fail::usage(format!(
             "'{code}' is required for {kind} connections and cannot be removed"
         ))
-        .hint(format!(
-            "change its value with --set {code}=VALUE or --secret {code}"
-        ))
+        .hint(match kind.field(code) {
+            Some(spec) if spec.secret => format!("give it a new value with --secret {code}"),
+            _ => format!("change its value with --set {code}=VALUE"),
+        })
         .into());
     }
     Ok(())

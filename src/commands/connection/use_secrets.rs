@@ -54,10 +54,8 @@ pub fn env(session: &mut Session, references: &[String], format: &str, native: b
     }
     if format == Format::Dotenv {
         for var in vars.iter().filter(|v| v.value.contains('$')) {
-            output::notice(
-                &session.globals,
-                &format!(
-                    "warning: {} contains '$'; dotenv readers expand ${{...}} even inside quotes: read this file with interpolation off (python-dotenv: dotenv_values(path, interpolate=False))",
+            output::warning(&format!(
+                    "{} contains '$'; dotenv readers expand ${{...}} even inside quotes: read this file with interpolation off (python-dotenv: dotenv_values(path, interpolate=False))",
                     var.origin
                 ),
             );

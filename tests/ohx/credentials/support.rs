@@ -1,0 +1,438 @@
+//! What the credential tests share: [`require`] finds a real component (a shell, the Python venv
+//! with the OpenHEXA SDK, PostgreSQL) or skips the test with a reason, failing instead under `CI`;
+//! fixtures add typed connections whose secrets come from files, so every byte is exact.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use crate::harness::{random_canary, set_mode, Env, Outcome};
+
+/// The workspace every fixture lives in.
+pub const WS: &str = "ws";
+
+/// A real program a test needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Component {
+    Dash,
+    Bash,
+    Zsh,
+    Fish,
+    /// The PostgreSQL client.
+    Psql,
+    /// The PostgreSQL server binaries (initdb, pg_ctl, postgres, createdb); gives their folder.
+    PostgresServer,
+    /// The test venv's Python with `openhexa-sdk` and `python-dotenv` importable.
+    Python,
+}
+
+/// The path of `component` (for [`Component::PostgresServer`], the folder of its binaries), or
+/// `None` after printing why the test is skipped. With `CI` set, a missing component fails the
+/// test instead: CI installs everything with `.ci/setup`, so a skip there would hide a gap.
+#[track_caller]
+pub fn require(component: Component) -> Option<PathBuf> {
+    match find(component) {
+        Ok(path) => Some(path),
+        Err(reason) if std::env::var_os("CI").is_some() => {
+            panic!("{component:?} is required when CI is set: {reason}; run `bash .ci/setup`")
+        }
+        Err(reason) => {
+            eprintln!(
+                "skipping: {component:?} is missing: {reason} (install it with `bash .ci/setup`)"
+            );
+            None
+        }
+    }
+}
+
+fn find(component: Component) -> Result<PathBuf, String> {
+    match component {
+        Component::Dash => in_path("dash"),
+        Component::Bash => in_path("bash"),
+        Component::Zsh => in_path("zsh"),
+        Component::Fish => in_path("fish"),
+        Component::Psql => in_path("psql"),
+        Component::PostgresServer => postgres_bin_dir(),
+        // Importing the SDK takes a while: check once for the whole test binary.
+        Component::Python => {
+            static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+            PYTHON.get_or_init(venv_python).clone()
+        }
+    }
+}
+
+/// `name` in the test process's `PATH`, as an executable file.
+fn in_path(name: &str) -> Result<PathBuf, String> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+        .ok_or_else(|| format!("no executable `{name}` in PATH"))
+}
+
+fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The newest `/usr/lib/postgresql/<version>/bin` (Debian), else the folder of `initdb` in PATH.
+/// initdb refuses to run as root, so as root the `postgres` user and `runuser` must exist too.
+fn postgres_bin_dir() -> Result<PathBuf, String> {
+    let needed = ["initdb", "pg_ctl", "postgres", "createdb"];
+    let mut candidates: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let version = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            Some((version, e.path().join("bin")))
+        })
+        .collect();
+    candidates.sort();
+    let found = candidates
+        .into_iter()
+        .rev()
+        .map(|(_, dir)| dir)
+        .chain(in_path("initdb").ok().and_then(|p| p.parent().map(Path::to_path_buf)))
+        .find(|dir| needed.iter().all(|n| is_executable(&dir.join(n))))
+        .ok_or_else(|| {
+            "no folder with initdb, pg_ctl, postgres and createdb (looked in /usr/lib/postgresql/*/bin and PATH)"
+                .to_string()
+        })?;
+    if is_root() {
+        in_path("runuser")?;
+        let known = Command::new("id")
+            .args(["-u", "postgres"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !known {
+            return Err("running as root, and there is no `postgres` user to run initdb as".into());
+        }
+    }
+    Ok(found)
+}
+
+/// `OHX_TEST_PYTHON`, else `<crate>/.venv-test/bin/python`, if it imports the SDK and dotenv.
+fn venv_python() -> Result<PathBuf, String> {
+    let python = std::env::var_os("OHX_TEST_PYTHON")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-test/bin/python"));
+    if !is_executable(&python) {
+        return Err(format!("no Python at {}", python.display()));
+    }
+    let out = Command::new(&python)
+        .args(["-c", "import openhexa.sdk, dotenv"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} cannot import openhexa.sdk and dotenv: {}",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(python)
+}
+
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// Runs a real program (not ohx) with a clean environment: `PATH`, `HOME=<tmp>`, a UTF-8
+/// locale, and `vars`; stdin is empty.
+#[track_caller]
+pub fn run_tool(env: &Env, program: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .env_clear()
+        .env(
+            "PATH",
+            std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
+        )
+        .env("HOME", env.root())
+        .env("LC_ALL", "C.UTF-8")
+        .envs(vars.iter().copied())
+        .current_dir(env.root())
+        .stdin(Stdio::null());
+    command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()))
+}
+
+/// Like [`run_tool`], and asserts the program succeeded.
+#[track_caller]
+pub fn run_tool_ok(env: &Env, program: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let out = run_tool(env, program, args, vars);
+    assert!(
+        out.status.success(),
+        "`{} {}` failed with {}\n--- stdout ---\n{}--- stderr ---\n{}",
+        program.display(),
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Writes `bytes` to a fresh file under the test's folder and returns its path.
+#[track_caller]
+pub fn write_file(env: &Env, name: &str, bytes: &[u8]) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let dir = env.root().join("files");
+    std::fs::create_dir_all(&dir).expect("create files folder");
+    let path = dir.join(format!(
+        "{}-{name}",
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    path
+}
+
+/// A fresh empty folder under the test's folder.
+#[track_caller]
+pub fn fresh_dir(env: &Env, name: &str) -> PathBuf {
+    let dir = env.root().join(name);
+    std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    dir
+}
+
+/// A private (0700) folder for `XDG_RUNTIME_DIR`, so GCS key files of `ohx run` land inside the
+/// test's folder and not in the machine's shared `/tmp/ohx-<uid>`.
+#[track_caller]
+pub fn runtime_dir(env: &Env) -> PathBuf {
+    let dir = env.root().join("runtime");
+    if !dir.exists() {
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+        set_mode(&dir, 0o700);
+    }
+    dir
+}
+
+/// Alice, admin of [`WS`], adds a connection: `plain` fields with `--set`, `secrets` with
+/// `--secret CODE=file:PATH` so their bytes are stored exactly.
+#[track_caller]
+pub fn add_connection(
+    env: &Env,
+    kind: &str,
+    id: &str,
+    plain: &[(&str, &str)],
+    secrets: &[(&str, &[u8])],
+) {
+    let mut args: Vec<String> = ["connection", "add", kind, "--name", id, "--slug", id]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for (code, value) in plain {
+        args.push("--set".into());
+        args.push(format!("{code}={value}"));
+    }
+    for (code, bytes) in secrets {
+        let path = write_file(env, code, bytes);
+        args.push("--secret".into());
+        args.push(format!("{code}=file:{}", path.display()));
+    }
+    env.ohx().args(&args).ok();
+}
+
+/// A service-account key as Google writes it: pretty-printed JSON over many lines, with `\n`
+/// escapes inside the private key and a trailing newline.
+pub fn gcs_key(canary: &str) -> String {
+    format!(
+        "{{\n  \"type\": \"service_account\",\n  \"project_id\": \"ohx-test\",\n  \"private_key_id\": \"{canary}\",\n  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC{canary}\\nq+Y=\\n-----END PRIVATE KEY-----\\n\",\n  \"client_email\": \"etl@ohx-test.iam.gserviceaccount.com\",\n  \"client_id\": \"104729\",\n  \"token_uri\": \"https://oauth2.googleapis.com/token\"\n}}\n"
+    )
+}
+
+/// The secrets of the connections [`standard_connections`] adds, each a random canary.
+pub struct Standard {
+    pub pg_password: String,
+    pub dhis2_password: String,
+    pub s3_secret: String,
+    pub gcs_key: String,
+    pub kobo_token: String,
+}
+
+/// Alice, admin of [`WS`], with one connection of each kind the SDK reads:
+/// - `warehouse` postgresql: db.example.org:6543, user `etl`, database `dwh`;
+/// - `dhis2-prod` dhis2: https://play.dhis2.org/40, user `admin`;
+/// - `archive` s3: bucket `hmis-archive`, key id `AKIAOHXTEST`;
+/// - `lake` gcs: bucket `hmis-lake`, a multi-line key;
+/// - `kobo` custom: plain `url`, secret `token`.
+#[track_caller]
+pub fn standard_connections(env: &Env) -> Standard {
+    env.admin_with_workspace(WS);
+    let standard = Standard {
+        pg_password: format!("pg-{}", random_canary()),
+        dhis2_password: format!("dhis2-{}", random_canary()),
+        s3_secret: format!("s3-{}", random_canary()),
+        gcs_key: gcs_key(&random_canary()),
+        kobo_token: format!("kobo-{}", random_canary()),
+    };
+    add_connection(
+        env,
+        "postgresql",
+        "warehouse",
+        &[
+            ("host", "db.example.org"),
+            ("port", "6543"),
+            ("username", "etl"),
+            ("db_name", "dwh"),
+        ],
+        &[("password", standard.pg_password.as_bytes())],
+    );
+    add_connection(
+        env,
+        "dhis2",
+        "dhis2-prod",
+        &[("url", "https://play.dhis2.org/40"), ("username", "admin")],
+        &[("password", standard.dhis2_password.as_bytes())],
+    );
+    add_connection(
+        env,
+        "s3",
+        "archive",
+        &[
+            ("bucket_name", "hmis-archive"),
+            ("access_key_id", "AKIAOHXTEST"),
+        ],
+        &[("access_key_secret", standard.s3_secret.as_bytes())],
+    );
+    add_connection(
+        env,
+        "gcs",
+        "lake",
+        &[("bucket_name", "hmis-lake")],
+        &[("service_account_key", standard.gcs_key.as_bytes())],
+    );
+    add_connection(
+        env,
+        "custom",
+        "kobo",
+        &[("url", "https://kf.kobotoolbox.org")],
+        &[("token", standard.kobo_token.as_bytes())],
+    );
+    standard
+}
+
+/// Alice, admin of [`WS`], with one custom connection `kobo` (plain `url`, secret `token`, read
+/// from stdin as `printf '%s\n' "$TOKEN" | ohx ...` gives it), the least a `run` test needs.
+/// Returns the token.
+#[track_caller]
+pub fn one_connection(env: &Env) -> String {
+    env.admin_with_workspace(WS);
+    let token = random_canary();
+    env.ohx()
+        .args([
+            "connection",
+            "add",
+            "custom",
+            "--name",
+            "kobo",
+            "--slug",
+            "kobo",
+        ])
+        .args([
+            "--set",
+            "url=https://kf.kobotoolbox.org",
+            "--secret",
+            "token=-",
+        ])
+        .stdin(format!("{token}\n"))
+        .ok();
+    token
+}
+
+/// Registers `name` and gives them `role` in [`WS`].
+#[track_caller]
+pub fn add_member(env: &Env, name: &str, role: &str) {
+    let recipient = env.person(name);
+    env.ohx()
+        .args([
+            "member",
+            "add",
+            name,
+            "--recipient",
+            &recipient,
+            "--role",
+            role,
+        ])
+        .ok();
+}
+
+/// `ohx connection env IDS... --format json [extra]` as a map of names to values.
+#[track_caller]
+pub fn env_json(env: &Env, args: &[&str]) -> BTreeMap<String, String> {
+    let out = env
+        .ohx()
+        .args(["connection", "env", "--format", "json"])
+        .args(args)
+        .ok();
+    json_object(&out)
+}
+
+/// Stdout as one JSON object of strings.
+#[track_caller]
+pub fn json_object(out: &Outcome) -> BTreeMap<String, String> {
+    serde_json::from_value(out.json())
+        .unwrap_or_else(|e| panic!("stdout is not one object of strings: {e}\n{out}"))
+}
+
+/// Flips one bit in the middle of the stored ciphertext of `connection`'s field `code`, as a
+/// damaged disk or a careless writer could.
+#[track_caller]
+pub fn flip_ciphertext_bit(env: &Env, connection: &str, code: &str) {
+    let db = rusqlite::Connection::open_with_flags(
+        env.store(),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
+    )
+    .expect("open the store with SQLite");
+    let select = "SELECT f.ciphertext FROM fields f JOIN connections c ON c.id = f.connection_id
+                  WHERE c.slug = ?1 AND f.code = ?2";
+    let mut ciphertext: Vec<u8> = db
+        .query_row(select, [connection, code], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("no ciphertext for {connection}/{code}: {e}"));
+    let middle = ciphertext.len() / 2;
+    ciphertext[middle] ^= 0x01;
+    let changed = db
+        .execute(
+            "UPDATE fields SET ciphertext = ?1 WHERE code = ?2 AND connection_id =
+             (SELECT id FROM connections WHERE slug = ?3)",
+            rusqlite::params![ciphertext, code, connection],
+        )
+        .expect("update the ciphertext");
+    assert_eq!(changed, 1, "expected one field row for {connection}/{code}");
+}
+
+/// Splits the output of `env -0` into a map of names to values.
+pub fn parse_env0(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    bytes
+        .split(|&b| b == 0)
+        .filter(|entry| !entry.is_empty())
+        .filter_map(|entry| {
+            let eq = entry.iter().position(|&b| b == b'=')?;
+            Some((
+                String::from_utf8_lossy(&entry[..eq]).into_owned(),
+                entry[eq + 1..].to_vec(),
+            ))
+        })
+        .collect()
+}
+
+/// Waits up to ten seconds for `path` to exist.
+pub fn wait_for(path: &Path) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(10) {
+        if path.exists() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    false
+}
