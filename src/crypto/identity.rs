@@ -132,7 +132,8 @@ fn is_encrypted(bytes: &[u8]) -> bool {
         || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
 }
 
-fn parse_identity_text(text: &str) -> Option<UserIdentity> {
+/// The first `AGE-SECRET-KEY-1...` line of an identity file's text, if it is a valid key.
+pub fn parse_identity_text(text: &str) -> Option<UserIdentity> {
     text.lines()
         .map(str::trim)
         .find(|line| line.starts_with("AGE-SECRET-KEY-1"))

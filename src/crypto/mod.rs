@@ -153,9 +153,7 @@ impl WorkspaceKey {
             return Err(bad());
         }
         let plain = decrypt_with(&self.identity, ciphertext).ok_or_else(bad)?;
-        let header = place.frame_header();
-        let value = plain.strip_prefix(header.as_slice()).ok_or_else(bad)?;
-        let text = std::str::from_utf8(value).map_err(|_| bad())?;
+        let text = unframe(place, &plain).ok_or_else(bad)?;
         Ok(SecretString::from(text.to_string()))
     }
 }
@@ -187,6 +185,19 @@ impl SecretPlace<'_> {
     }
 }
 
+/// The value inside a decrypted frame, if the frame names exactly `place` and the value is text.
+pub fn unframe<'p>(place: &SecretPlace<'_>, plaintext: &'p [u8]) -> Option<&'p str> {
+    let value = plaintext.strip_prefix(place.frame_header().as_slice())?;
+    std::str::from_utf8(value).ok()
+}
+
+/// The plaintext sealed for `value` at `place`: the frame header, then the value.
+pub fn frame(place: &SecretPlace<'_>, value: &str) -> Zeroizing<Vec<u8>> {
+    let mut plain = Zeroizing::new(place.frame_header());
+    plain.extend_from_slice(value.as_bytes());
+    plain
+}
+
 /// Encrypts a secret value to a workspace recipient, framed with its place.
 pub fn seal_secret(
     workspace_recipient: &str,
@@ -194,9 +205,7 @@ pub fn seal_secret(
     value: &SecretString,
 ) -> Result<Vec<u8>, CryptoError> {
     let recipient = parse_recipient(workspace_recipient)?;
-    let mut plain = Zeroizing::new(place.frame_header());
-    plain.extend_from_slice(value.expose_secret().as_bytes());
-    encrypt_to(&recipient, &plain)
+    encrypt_to(&recipient, &frame(place, value.expose_secret()))
 }
 
 fn split_u64(bytes: &[u8]) -> Option<(u64, &[u8])> {
