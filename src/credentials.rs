@@ -63,6 +63,9 @@ pub fn open_for_use(session: &mut Session, references: &[String]) -> Result<Vec<
             let row = secrets::find(tx, ws, id)?;
             let kind = ConnectionType::parse(&row.kind)?;
             let stored = connections::fields(tx, row.id)?;
+            // Each secret is opened first so a damaged one is named; then the whole record is
+            // checked. Nothing is shown before both pass.
+            let record = secrets::record_bytes(ws.id, &row, &stored);
             let fields = secrets::open(Some(key), ws, &row, stored)?
                 .into_iter()
                 .map(|f| {
@@ -74,6 +77,7 @@ pub fn open_for_use(session: &mut Session, references: &[String]) -> Result<Vec<
                     (f.code, text)
                 })
                 .collect();
+            secrets::verify_bytes(tx, ws, key, &row, &record)?;
             opened.push(Opened {
                 workspace: ws.slug.clone(),
                 identifier: row.slug,

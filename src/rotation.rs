@@ -6,6 +6,7 @@ use anyhow::Result;
 use rusqlite::Connection;
 
 use crate::crypto::{seal_secret, SecretPlace, WorkspaceKey};
+use crate::secrets;
 use crate::store::connections;
 use crate::store::members::{self, WrappedKey};
 use crate::store::workspaces::{self, Workspace};
@@ -25,6 +26,12 @@ pub fn rotate_workspace_key(
     old: &WorkspaceKey,
     mark_for_rotation: bool,
 ) -> Result<Rotated> {
+    // Re-sealing blesses whatever is stored, so every record must pass its check first.
+    for id in connections::ids(tx, workspace.id)? {
+        if let Some(row) = connections::find_by_id(tx, id)? {
+            secrets::verify(tx, workspace, old, &row, &connections::fields(tx, id)?)?;
+        }
+    }
     let new = WorkspaceKey::generate(old.version() + 1);
     let new_recipient = new.recipient();
     let secrets = connections::secrets_of_workspace(tx, workspace.id)?;
@@ -68,6 +75,10 @@ pub fn rotate_workspace_key(
     } else {
         0
     };
+    // Every record is authenticated again under the new key (the MAC key derives from it).
+    for id in connections::ids(tx, workspace.id)? {
+        secrets::reseal(tx, workspace.id, &new, id)?;
+    }
     Ok(Rotated {
         new_version: new.version(),
         secrets: secrets.len(),

@@ -28,6 +28,8 @@ pub enum CryptoError {
     BadWrappedKey(String),
     #[error("the secret '{field}' of connection '{connection}' fails its checks (tampered with, or copied from another place)")]
     BadSecret { connection: String, field: String },
+    #[error("connection '{0}' fails its integrity check: it was changed outside ohx")]
+    BadRecord(String),
     #[error("{0}")]
     Identity(String),
 }
@@ -52,6 +54,9 @@ impl Classified for CryptoError {
                 "an admin should set the secret again with `ohx connection edit ... --secret CODE`"
                     .into(),
             ),
+            CryptoError::BadRecord(id) => Some(format!(
+                "find out who could write the store file; an admin can delete the connection (`ohx connection delete {id}`) and add it again"
+            )),
             _ => None,
         }
     }
@@ -137,6 +142,42 @@ impl WorkspaceKey {
         let text = std::str::from_utf8(rest).map_err(|_| bad())?;
         let identity = age::x25519::Identity::from_str(text).map_err(|_| bad())?;
         Ok(WorkspaceKey { identity, version })
+    }
+
+    /// The key for record MACs: derived from the workspace's secret key, so only editors and admins
+    /// can compute it, and it changes whenever the workspace key is rotated.
+    fn mac_key(&self) -> Zeroizing<Vec<u8>> {
+        use sha2::Digest;
+        let secret = self.identity.to_string();
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(b"ohx-record-mac\x01");
+        hasher.update(secret.expose_secret().as_bytes());
+        Zeroizing::new(hasher.finalize().to_vec())
+    }
+
+    fn record_mac(&self) -> hmac::Hmac<sha2::Sha256> {
+        use hmac::Mac;
+        // HMAC accepts keys of any length, so this cannot fail.
+        match hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.mac_key()) {
+            Ok(mac) => mac,
+            Err(_) => unreachable!("HMAC takes keys of any length"),
+        }
+    }
+
+    /// Authenticates a whole connection record (its canonical encoding).
+    pub fn seal_record(&self, record: &[u8]) -> Vec<u8> {
+        use hmac::Mac;
+        let mut mac = self.record_mac();
+        mac.update(record);
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// Checks a record against its MAC in constant time.
+    pub fn check_record(&self, record: &[u8], tag: &[u8]) -> bool {
+        use hmac::Mac;
+        let mut mac = self.record_mac();
+        mac.update(record);
+        mac.verify_slice(tag).is_ok()
     }
 
     /// Decrypts a secret field and checks that it belongs exactly at `place`.
@@ -263,6 +304,16 @@ mod tests {
         )?;
         assert!(other.open_secret(&place("p", 1, 1), &sealed).is_err());
         Ok(())
+    }
+
+    #[test]
+    fn a_record_mac_fails_for_any_change_and_any_other_key() {
+        let key = WorkspaceKey::generate(1);
+        let tag = key.seal_record(b"record");
+        assert!(key.check_record(b"record", &tag));
+        assert!(!key.check_record(b"recorD", &tag));
+        assert!(!key.check_record(b"record", &tag[1..]));
+        assert!(!WorkspaceKey::generate(1).check_record(b"record", &tag));
     }
 
     #[test]

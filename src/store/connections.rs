@@ -161,6 +161,30 @@ pub fn update(
     Ok(())
 }
 
+/// The stored record MAC, `None` when the row has none.
+pub fn mac(c: &Connection, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+    let mut stmt = c.prepare_cached("SELECT mac FROM connections WHERE id = ?1")?;
+    Ok(stmt.query_row([id], |r| r.get(0)).optional()?.flatten())
+}
+
+pub fn set_mac(c: &Connection, id: i64, mac: &[u8]) -> Result<(), StoreError> {
+    let mut stmt = c.prepare_cached("UPDATE connections SET mac = ?2 WHERE id = ?1")?;
+    stmt.execute(params![id, mac])?;
+    Ok(())
+}
+
+/// The ids of every connection of a workspace.
+pub fn ids(c: &Connection, workspace_id: i64) -> Result<Vec<i64>, StoreError> {
+    let mut stmt = c.prepare("SELECT id FROM connections WHERE workspace_id = ?1")?;
+    let rows = stmt.query_map([workspace_id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn find_by_id(c: &Connection, id: i64) -> Result<Option<ConnectionRow>, StoreError> {
+    let mut stmt = c.prepare_cached(&format!("SELECT {COLUMNS} FROM connections WHERE id = ?1"))?;
+    Ok(stmt.query_row([id], from_row).optional()?)
+}
+
 pub fn delete(c: &Connection, id: i64) -> Result<(), StoreError> {
     c.execute("DELETE FROM connections WHERE id = ?1", [id])?;
     Ok(())

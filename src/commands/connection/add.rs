@@ -63,7 +63,9 @@ pub fn run(session: &mut Session, args: AddArgs) -> Result<()> {
     }
 
     session.store.write(|tx| -> Result<()> {
-        let ws = session.me.membership(tx, &ws_slug, Action::ManageConnections)?.workspace;
+        let m = session.me.membership(tx, &ws_slug, Action::ManageConnections)?;
+        let key = session.me.unlock(&m)?;
+        let ws = m.workspace;
         if let Some(existing) = connections::find(tx, ws.id, &identifier)? {
             return Err(Fail::failure(format!(
                 "workspace '{ws_slug}' already has a connection '{identifier}' ({}, {})",
@@ -76,6 +78,7 @@ pub fn run(session: &mut Session, args: AddArgs) -> Result<()> {
         for (position, given) in ordered(kind, &gathered).into_iter().enumerate() {
             secrets::store(tx, &ws, (id, &identifier), &given.code, position as i64, &given.value)?;
         }
+        secrets::reseal(tx, ws.id, &key, id)?;
         Ok(())
     })?;
     for notice in &gathered.notices {

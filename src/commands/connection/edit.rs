@@ -91,10 +91,11 @@ pub fn run(session: &mut Session, args: EditArgs) -> Result<()> {
         .iter()
         .any(|(code, secret)| *secret && remains(code) && !replaced(code));
     session.store.write(|tx| -> Result<()> {
-        let ws = session
+        let m = session
             .me
-            .membership(tx, &ws_slug, Action::ManageConnections)?
-            .workspace;
+            .membership(tx, &ws_slug, Action::ManageConnections)?;
+        let key = session.me.unlock(&m)?;
+        let ws = m.workspace;
         let current = secrets::find(tx, &ws, id)?;
         if current.id != row.id {
             return Err(Fail::failure(format!(
@@ -102,6 +103,14 @@ pub fn run(session: &mut Session, args: EditArgs) -> Result<()> {
             ))
             .into());
         }
+        // An edit must not bless a record someone changed behind ohx's back.
+        secrets::verify(
+            tx,
+            &ws,
+            &key,
+            &current,
+            &connections::fields(tx, current.id)?,
+        )?;
         for (offset, given) in gathered.given.iter().enumerate() {
             let position = match kind.fields().iter().position(|f| f.code == given.code) {
                 Some(p) => p,
@@ -131,6 +140,7 @@ pub fn run(session: &mut Session, args: EditArgs) -> Result<()> {
             description,
             current.needs_rotation && stale_secret_left,
         )?;
+        secrets::reseal(tx, ws.id, &key, row.id)?;
         Ok(())
     })?;
     for notice in &gathered.notices {

@@ -106,8 +106,18 @@ fn show(session: &mut Session, reference: &str, reveal: bool) -> Result<()> {
         let m = me.membership(tx, &slug, action)?;
         let row = secrets::find(tx, &m.workspace, id)?;
         let stored = connections::fields(tx, row.id)?;
-        let key = if reveal { Some(me.unlock(&m)?) } else { None };
-        let fields = secrets::open(key.as_ref(), &m.workspace, &row, stored)?;
+        // Key holders check the record even when secrets stay masked, so an admin looking at a
+        // connection sees a host changed behind ohx's back; viewers hold no key to check with.
+        let key = if m.role.holds_key() {
+            Some(me.unlock(&m)?)
+        } else {
+            None
+        };
+        let record = secrets::record_bytes(m.workspace.id, &row, &stored);
+        let fields = secrets::open(key.as_ref().filter(|_| reveal), &m.workspace, &row, stored)?;
+        if let Some(key) = &key {
+            secrets::verify_bytes(tx, &m.workspace, key, &row, &record)?;
+        }
         Ok((m.workspace, row, fields))
     })?;
     let shown = |f: &Field| -> String {
