@@ -39,3 +39,26 @@ pub fn inspect(path: &Path) -> std::io::Result<Entry> {
 pub fn is_shared(mode: u32) -> bool {
     mode & 0o077 != 0
 }
+
+/// Creates the file at `path` without ever showing it half-built or replacing one that exists:
+/// `build` writes it under a temporary sibling name, which is then hard-linked into place.
+/// Returns `false` when `path` already existed (another process won the race).
+pub fn publish<E>(
+    path: &Path,
+    build: impl FnOnce(&Path) -> Result<(), E>,
+    io_error: impl Fn(std::io::Error) -> E,
+) -> Result<bool, E> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.new-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let linked = build(&tmp).and_then(|()| match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(io_error(e)),
+    });
+    let _ = std::fs::remove_file(&tmp);
+    linked
+}

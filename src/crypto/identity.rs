@@ -105,25 +105,16 @@ impl UserIdentity {
             Some(p) => protect(text.as_bytes(), p)?,
             None => text.as_bytes().to_vec(),
         };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{name}.new-{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .and_then(|mut file| file.write_all(&contents).and_then(|()| file.sync_all()));
-        let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
-        let _ = std::fs::remove_file(&tmp);
-        match linked {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-            Err(e) => Err(e).with_context(|| format!("cannot create identity {shown}")),
-        }
+        let write = |tmp: &Path| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(tmp)
+                .and_then(|mut file| file.write_all(&contents).and_then(|()| file.sync_all()))
+        };
+        fsutil::publish(path, write, |e| e)
+            .with_context(|| format!("cannot create identity {shown}"))
     }
 }
 

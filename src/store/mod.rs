@@ -165,20 +165,7 @@ impl Store {
         if let Some(dir) = path.parent() {
             fsutil::create_private_dir(dir).map_err(io)?;
         }
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{name}.new-{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        let built = build_new(&tmp);
-        let linked = built.and_then(|()| match std::fs::hard_link(&tmp, path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-            Err(e) => Err(io(e)),
-        });
-        let _ = std::fs::remove_file(&tmp);
-        linked?;
+        fsutil::publish(path, build_new, io)?;
         Store::open(path)
     }
 
