@@ -74,23 +74,30 @@ fn list(session: &mut Session) -> Result<()> {
         );
         return Ok(());
     }
+    // The NOTE column appears only when some connection needs rotating, so it stands out.
+    let any_marked = rows.iter().any(|r| r.needs_rotation);
     let table_rows = rows
         .iter()
         .map(|r| {
-            let mark = if r.needs_rotation { ROTATE_MARK } else { "" };
-            vec![
+            let mut cells = vec![
                 r.slug.clone(),
                 r.name.clone(),
                 r.kind.clone(),
                 r.description.clone(),
-                mark.to_string(),
-            ]
+            ];
+            if any_marked {
+                let mark = if r.needs_rotation { ROTATE_MARK } else { "" };
+                cells.push(mark.to_string());
+            }
+            cells
         })
         .collect();
-    output::table(
-        &["IDENTIFIER", "NAME", "TYPE", "DESCRIPTION", "NOTE"],
-        table_rows,
-    )
+    let header: &[&str] = if any_marked {
+        &["IDENTIFIER", "NAME", "TYPE", "DESCRIPTION", "NOTE"]
+    } else {
+        &["IDENTIFIER", "NAME", "TYPE", "DESCRIPTION"]
+    };
+    output::table(header, table_rows)
 }
 
 fn show(session: &mut Session, reference: &str, reveal: bool) -> Result<()> {
