@@ -25,6 +25,14 @@ pub fn get(session: &mut Session, reference: &str, field: &str, no_newline: bool
         ))
         .hint(format!("its fields are {}", codes.join(", ")))
     })?;
+    if session.globals.json {
+        return output::json(&serde_json::json!({
+            "workspace": connection.workspace,
+            "identifier": connection.identifier,
+            "field": field,
+            "value": value,
+        }));
+    }
     let mut text = Zeroizing::new(value.to_string());
     if !no_newline {
         text.push('\n');
@@ -74,6 +82,13 @@ pub fn url(session: &mut Session, reference: &str) -> Result<()> {
         return Ok(());
     };
     let mut text = url_of(connection)?;
+    if session.globals.json {
+        return output::json(&serde_json::json!({
+            "workspace": connection.workspace,
+            "identifier": connection.identifier,
+            "url": text.as_str(),
+        }));
+    }
     text.push('\n');
     output::write_stdout(&text)
 }
