@@ -83,9 +83,9 @@ impl Config {
                 None => Ok(None),
                 Some(toml::Value::String(s)) => Ok(Some(s.clone())),
                 Some(other) => Err(invalid(format!(
-                    "line {}: `{key}` must be a string, not a {}",
+                    "line {}: `{key}` must be a string, not {}",
                     key_line(text, key),
-                    other.type_str()
+                    with_article(other.type_str())
                 ))),
             }
         };
@@ -137,9 +137,24 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
+/// "an integer", "a boolean": how the message names a TOML type.
+fn with_article(type_name: &str) -> String {
+    let article = if type_name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {type_name}")
+}
+
+/// The line where `key` is set at the top level: the key part of `key = value`, quotes removed.
 fn key_line(text: &str, key: &str) -> usize {
     text.lines()
-        .position(|l| l.trim_start().starts_with(key))
+        .take_while(|l| !l.trim_start().starts_with('['))
+        .position(|l| {
+            l.split_once('=')
+                .is_some_and(|(k, _)| k.trim().trim_matches(['"', '\'']) == key)
+        })
         .map_or(1, |i| i + 1)
 }
 

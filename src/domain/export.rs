@@ -49,13 +49,24 @@ pub fn render(format: Format, vars: &[(&str, &str)]) -> Zeroizing<String> {
             ),
             Format::Fish => writeln!(out, "set -gx {name} '{}'", fish_quote(value).as_str()),
             Format::Dotenv => writeln!(out, "{name}=\"{}\"", dotenv_quote(value).as_str()),
-            Format::Powershell => writeln!(
-                out,
-                "$env:{name} = '{}'",
-                value.replace('\'', "''").as_str()
-            ),
+            Format::Powershell => {
+                writeln!(out, "$env:{name} = '{}'", powershell_quote(value).as_str())
+            }
             Format::Json => Ok(()),
         };
+    }
+    out
+}
+
+/// PowerShell ends a single-quoted string at any of five quote characters, not only ASCII `'`;
+/// each is doubled, as PowerShell's own code generator does.
+fn powershell_quote(value: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(value.len()));
+    for c in value.chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+            out.push(c);
+        }
+        out.push(c);
     }
     out
 }
