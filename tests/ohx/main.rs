@@ -10,3 +10,4 @@ mod credentials;
 mod foundation;
 mod generated;
 mod harness;
+mod reliability;
