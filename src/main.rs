@@ -6,7 +6,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     ohx::completion::answer_if_asked();
-    let cli = ohx::cli::Cli::parse();
+    let cli = match ohx::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return clap_exit(&err),
+    };
     match ohx::run(cli) {
         Ok(status) => ExitCode::from(status),
         Err(err) if ohx::error::is_broken_pipe(&err) => ExitCode::SUCCESS,
@@ -17,6 +20,19 @@ fn main() -> ExitCode {
                 eprintln!("hint: {hint}");
             }
             ExitCode::from(status.code())
+        }
+    }
+}
+
+/// Prints clap's help, version or usage error. Unlike `Error::exit`, a failed write of `--help`
+/// (to a full disk, say) is an error rather than a silent success; a closed pipe stays quiet.
+fn clap_exit(err: &clap::Error) -> ExitCode {
+    match err.print() {
+        Ok(()) => ExitCode::from(err.exit_code().clamp(0, 255) as u8),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write the output: {e}");
+            ExitCode::from(1)
         }
     }
 }

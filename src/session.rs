@@ -298,9 +298,8 @@ impl Me {
         if !membership.role.allows(action) {
             let needed = Role::lowest_allowing(action);
             return Err(Fail::denied(format!(
-                "you are {} {} of workspace '{slug}'; to {} you need the {needed} role",
-                article(membership.role),
-                membership.role,
+                "you are {} of workspace '{slug}'; to {} you need the {needed} role",
+                membership.role.with_article(),
                 action.describe()
             ))
             .hint(format!(
@@ -326,13 +325,6 @@ impl Me {
             ws.key_version,
             &ws.slug,
         )?)
-    }
-}
-
-fn article(role: Role) -> &'static str {
-    match role {
-        Role::Viewer => "a",
-        Role::Editor | Role::Admin => "an",
     }
 }
 

@@ -63,7 +63,7 @@ fn add(session: &mut Session, name: &str, recipient: &str, role: Role) -> Result
         if let Some(existing) = members::find(tx, m.workspace.id, name)? {
             return Err(Fail::failure(format!(
                 "'{name}' is already {} of '{slug}'",
-                describe_role(existing.role)
+                existing.role.with_article()
             ))
             .hint(format!(
                 "change the role with `ohx member set-role {name} ROLE`"
@@ -76,7 +76,7 @@ fn add(session: &mut Session, name: &str, recipient: &str, role: Role) -> Result
     })?;
     output::done(
         &session.globals,
-        &format!("Added '{name}' to '{slug}' as {}.", describe_role(role)),
+        &format!("Added '{name}' to '{slug}' as {}.", role.with_article()),
     )
 }
 
@@ -95,13 +95,6 @@ fn wrap_if_needed(
         bytes: key.wrap_for(m.workspace.id, recipient)?,
         version: key.version(),
     }))
-}
-
-fn describe_role(role: Role) -> String {
-    match role {
-        Role::Admin => "an admin".into(),
-        other => format!("a {other}"),
-    }
 }
 
 fn list(session: &mut Session) -> Result<()> {
@@ -194,7 +187,7 @@ fn set_role(session: &mut Session, name: &str, role: Role) -> Result<()> {
     })?;
     output::done(
         &session.globals,
-        &format!("'{name}' is now {} of '{slug}'.", describe_role(role)),
+        &format!("'{name}' is now {} of '{slug}'.", role.with_article()),
     )?;
     report_rotation(session, rotated.as_ref())
 }

@@ -56,6 +56,15 @@ impl Role {
         }
     }
 
+    /// "a viewer", "an editor", "an admin", for messages.
+    pub fn with_article(self) -> String {
+        match self {
+            Role::Viewer => "a viewer".into(),
+            Role::Editor => "an editor".into(),
+            Role::Admin => "an admin".into(),
+        }
+    }
+
     /// The lowest role that allows `action`, for error messages.
     pub fn lowest_allowing(action: Action) -> Role {
         Role::ALL

@@ -56,6 +56,10 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot open the store {path}: {cause}")]
+    CannotOpen { path: PathBuf, cause: String },
+    #[error("the disk holding the store {path} is full; nothing was changed")]
+    DiskFull { path: PathBuf },
     #[error("{}", describe_sqlite(.0))]
     Sqlite(#[from] rusqlite::Error),
 }
@@ -71,6 +75,55 @@ fn describe_sqlite(e: &rusqlite::Error) -> String {
         Some(SystemIoFailure) => format!("input/output error on the store ({e})"),
         _ => format!("store error: {e}"),
     }
+}
+
+impl StoreError {
+    /// Adds what a bare SQLite error lacks: the store's path when it cannot be opened, and "disk
+    /// full" when an I/O error happens on a full file system (SQLite reports some of those as a
+    /// plain I/O error, e.g. when it cannot map its -shm file).
+    fn at(self, path: &Path) -> StoreError {
+        let StoreError::Sqlite(e) = self else {
+            return self;
+        };
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::CannotOpen) => StoreError::CannotOpen {
+                path: path.into(),
+                cause: why_cannot_open(path, &e),
+            },
+            Some(rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure)
+                if disk_full(path) =>
+            {
+                StoreError::DiskFull { path: path.into() }
+            }
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+/// SQLite says only "unable to open database file"; the usual cause is a folder it cannot write
+/// its -wal and -shm files into.
+fn why_cannot_open(path: &Path, e: &rusqlite::Error) -> String {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match rustix::fs::access(dir, rustix::fs::Access::WRITE_OK) {
+        Err(errno) => format!(
+            "its folder {} is not writable ({}), and SQLite needs it for the -wal and -shm files",
+            dir.display(),
+            std::io::Error::from(errno)
+        ),
+        Ok(()) => e.to_string(),
+    }
+}
+
+/// Whether the file system holding `path` has (almost) no space left for unprivileged writers.
+fn disk_full(path: &Path) -> bool {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    rustix::fs::statvfs(dir).is_ok_and(|st| st.f_bavail.saturating_mul(st.f_frsize) < 256 * 1024)
 }
 
 impl Classified for StoreError {
@@ -101,6 +154,11 @@ impl Classified for StoreError {
                 Some("restore it from a backup; ohx will not replace it with an empty store".into())
             }
             StoreError::NotOhx(_) => Some("check --store / OHX_STORE".into()),
+            StoreError::CannotOpen { path, .. } => Some(format!(
+                "check that you may read and write the store and its folder {} (SQLite keeps -wal and -shm files beside the store)",
+                path.parent().map(|d| d.display().to_string()).unwrap_or_default()
+            )),
+            StoreError::DiskFull { .. } => Some("free some space and try again".into()),
             StoreError::Newer { .. } => Some("upgrade ohx; this store was left untouched".into()),
             StoreError::Sqlite(e) => match e.sqlite_error_code() {
                 Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
@@ -127,6 +185,10 @@ impl Store {
     /// Opens an existing store, refusing anything that is not a current or older ohx store.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         check_file(path)?;
+        Store::open_checked(path).map_err(|e| e.at(path))
+    }
+
+    fn open_checked(path: &Path) -> Result<Store, StoreError> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -201,12 +263,13 @@ impl Store {
         &mut self,
         work: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
+        let path = self.path.clone();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
+            .map_err(|e| StoreError::from(e).at(&path))?;
         let value = work(&tx)?;
-        tx.commit().map_err(StoreError::from)?;
+        tx.commit().map_err(|e| StoreError::from(e).at(&path))?;
         Ok(value)
     }
 
@@ -215,9 +278,13 @@ impl Store {
         &mut self,
         work: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let tx = self.conn.transaction().map_err(StoreError::from)?;
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| StoreError::from(e).at(&path))?;
         let value = work(&tx)?;
-        tx.finish().map_err(StoreError::from)?;
+        tx.finish().map_err(|e| StoreError::from(e).at(&path))?;
         Ok(value)
     }
 }
@@ -287,13 +354,70 @@ fn check_file(path: &Path) -> Result<(), StoreError> {
             known: migrations::LATEST,
         });
     }
+    if looks_short(&header, len) && stays_short(path) {
+        return Err(StoreError::Truncated(path.into()));
+    }
+    check_companions(path)
+}
+
+/// Whether the file is shorter than the page count its header claims. The count is only valid when
+/// its "version valid for" field matches the change counter.
+fn looks_short(header: &[u8; 100], len: u64) -> bool {
+    let be32 = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
     let page_size = match u16::from_be_bytes([header[16], header[17]]) {
         1 => 65536,
         n => u64::from(n),
     };
-    // The in-header page count is valid when its "version valid for" matches the change counter.
-    if be32(92) == be32(24) && len < u64::from(be32(28)) * page_size {
-        return Err(StoreError::Truncated(path.into()));
+    be32(92) == be32(24) && len < u64::from(be32(28)) * page_size
+}
+
+/// A checkpoint in another process writes page 1, with the new page count, a moment before it
+/// extends the file; a store is only called truncated when it stays short.
+fn stays_short(path: &Path) -> bool {
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(20));
+        let mut header = [0u8; 100];
+        let Ok(mut file) = std::fs::File::open(path) else {
+            return true;
+        };
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if file.read_exact(&mut header).is_err() || !looks_short(&header, len) {
+            return false;
+        }
+    }
+    true
+}
+
+/// The `-wal` and `-shm` files beside the store: never links, never readable by others, and
+/// writable whenever the store is (SQLite creates them with the store's mode, so a store once
+/// made read-only leaves a read-only `-shm` behind that would keep it read-only forever).
+fn check_companions(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(suffix);
+        let companion = PathBuf::from(name);
+        let io = |source| StoreError::Io {
+            path: companion.clone(),
+            source,
+        };
+        match fsutil::inspect(&companion).map_err(io)? {
+            Entry::Symlink => return Err(StoreError::Symlink(companion)),
+            Entry::File { mode, .. } if fsutil::is_shared(mode) => {
+                return Err(StoreError::Unsafe {
+                    path: companion,
+                    mode,
+                })
+            }
+            Entry::File { mode, .. } if mode & 0o600 != 0o600 => {
+                let writable = std::fs::Permissions::from_mode(0o600);
+                // Failing here is fine: SQLite then reports the store read-only, with its hint.
+                let _ = std::fs::set_permissions(&companion, writable);
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

@@ -540,7 +540,6 @@ fn every_read_command_writing_to_a_full_device_fails_cleanly() {
 }
 
 #[test]
-#[ignore = "bug: `ohx --help > /dev/full` (and --version, `help`) exits 0 and prints nothing: clap's Error::exit ignores the write error (src/main.rs uses Cli::parse)"]
 fn help_and_version_written_to_a_full_device_are_an_error() {
     let env = Env::new();
     for args in [

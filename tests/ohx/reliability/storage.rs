@@ -25,7 +25,6 @@ use super::{
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-#[ignore = "bug: about one run in two under the full suite's load, one of the 640 adds fails with 'store ... is truncated' (status 6); the race is reproduced in a_store_growing_in_a_checkpoint_is_never_reported_truncated"]
 fn sixteen_processes_adding_forty_connections_each_end_with_640() {
     const WORKERS: usize = 16;
     const EACH: usize = 40;
@@ -100,7 +99,6 @@ fn sixteen_processes_adding_forty_connections_each_end_with_640() {
 }
 
 #[test]
-#[ignore = "bug: an ohx starting while another one checkpoints a growing store fails with 'store ... is truncated' (status 6): src/store/mod.rs check_file compares the file length with the page count in the header without any lock, and a checkpoint writes page 1 before the pages that extend the file"]
 fn a_store_growing_in_a_checkpoint_is_never_reported_truncated() {
     // A checkpoint copies the WAL into the store page by page, page 1 (whose header holds the new
     // page count) first: for a moment the header promises pages the file does not have yet.
@@ -977,7 +975,6 @@ fn a_full_disk_fails_writes_cleanly_and_keeps_the_store() {
 }
 
 #[test]
-#[ignore = "bug: on a completely full disk ohx says 'input/output error on the store (disk I/O error): ... xShmMap ...' instead of saying the disk is full (src/store/mod.rs describe_sqlite maps every SQLITE_IOERR to an I/O error)"]
 fn a_completely_full_disk_is_reported_as_full() {
     let env = Env::new();
     let _tmpfs = match Tmpfs::mount(&env.home(), "1m") {
@@ -1212,7 +1209,6 @@ fn hand_over(env: &Env) -> Result<(), String> {
 }
 
 #[test]
-#[ignore = "bug: after a write on a read-only store (chmod 400), chmod 600 does not make it writable again for its owner: SQLite left ohx.db-shm with mode 0400 and every write fails 'the store is read-only' until the file is deleted by hand (src/store/mod.rs Store::open/check_file look only at the main file)"]
 fn a_store_made_writable_again_accepts_writes_from_its_owner() {
     let env = Env::new();
     if let Err(reason) = hand_over(&env) {
@@ -1274,7 +1270,6 @@ fn a_read_only_folder_refuses_writes_and_keeps_the_store() {
 }
 
 #[test]
-#[ignore = "bug: in a read-only folder every command fails with 'cannot open the store (unable to open database file)': neither the folder, nor that it is read-only, nor a hint (src/store/mod.rs describe_sqlite, CannotOpen; SQLite cannot create ohx.db-shm beside the store)"]
 fn a_read_only_folder_is_named_in_the_error() {
     let env = Env::new();
     three_connections(&env);
@@ -1285,7 +1280,7 @@ fn a_read_only_folder_is_named_in_the_error() {
     let out = add_custom(&env, "new", &random_canary()).fails(6);
     let said = out.stderr.to_lowercase();
     assert!(
-        said.contains(&env.home().display().to_string())
+        said.contains(&env.home().display().to_string().to_lowercase())
             && (said.contains("read-only")
                 || said.contains("not writable")
                 || said.contains("permission")),
