@@ -80,6 +80,72 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
     write_stdout(&text)
 }
 
+/// A JSON array written item by item, so a long list never sits in memory whole. `body` calls
+/// the sink once per item.
+pub fn json_array(
+    body: impl FnOnce(&mut dyn FnMut(serde_json::Value) -> Result<()>) -> Result<()>,
+) -> Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut first = true;
+    out.write_all(b"[")?;
+    body(&mut |item| {
+        let text = serde_json::to_string_pretty(&item)?;
+        out.write_all(if first { b"\n  " } else { b",\n  " })?;
+        out.write_all(text.replace('\n', "\n  ").as_bytes())?;
+        first = false;
+        Ok(())
+    })?;
+    out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Plain aligned columns written line by line (the caller knows the widths from a first pass),
+/// for output to programs and for lists too long for a boxed table.
+pub fn plain_columns(
+    header: &[&str],
+    widths: &[usize],
+    body: impl FnOnce(&mut dyn FnMut(&[String]) -> Result<()>) -> Result<()>,
+) -> Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut line = String::new();
+    write_columns(&mut out, &mut line, &mut header.iter().copied(), widths)?;
+    body(&mut |cells| {
+        write_columns(
+            &mut out,
+            &mut line,
+            &mut cells.iter().map(String::as_str),
+            widths,
+        )
+    })?;
+    out.flush()?;
+    Ok(())
+}
+
+fn write_columns(
+    out: &mut impl Write,
+    line: &mut String,
+    cells: &mut dyn Iterator<Item = &str>,
+    widths: &[usize],
+) -> Result<()> {
+    line.clear();
+    for (cell, width) in cells.zip(widths) {
+        line.push_str(cell);
+        line.extend(std::iter::repeat_n(
+            ' ',
+            width.saturating_sub(cell.chars().count()) + 2,
+        ));
+    }
+    out.write_all(line.trim_end().as_bytes())?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Whether stdout is a terminal (a person reading) rather than a pipe or file.
+pub fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}
+
 /// Label-value pairs, one per line, for `show` commands.
 pub fn details(pairs: &[(&str, String)]) -> Result<()> {
     let width = pairs

@@ -26,33 +26,39 @@ pub fn rotate_workspace_key(
     old: &WorkspaceKey,
     mark_for_rotation: bool,
 ) -> Result<Rotated> {
-    // Re-sealing blesses whatever is stored, so every record must pass its check first.
-    for id in connections::ids(tx, workspace.id)? {
-        if let Some(row) = connections::find_by_id(tx, id)? {
-            secrets::verify(tx, workspace, old, &row, &connections::fields(tx, id)?)?;
-        }
-    }
     let new = WorkspaceKey::generate(old.version() + 1);
     let new_recipient = new.recipient();
-    let secrets = connections::secrets_of_workspace(tx, workspace.id)?;
-    for stored in &secrets {
-        let mut place = SecretPlace {
-            workspace_id: workspace.id,
-            connection_id: stored.connection_id,
-            connection_slug: &stored.connection_slug,
-            field_code: &stored.code,
-            key_version: stored.key_version,
+    let (mut secrets_count, mut marked) = (0, 0);
+    // One connection at a time, so memory stays flat however many secrets the workspace holds.
+    for id in connections::ids(tx, workspace.id)? {
+        let Some(row) = connections::find_by_id(tx, id)? else {
+            continue;
         };
-        let value = old.open_secret(&place, &stored.ciphertext)?;
-        place.key_version = new.version();
-        let sealed = seal_secret(&new_recipient, &place, &value)?;
-        connections::replace_ciphertext(
-            tx,
-            stored.connection_id,
-            &stored.code,
-            &sealed,
-            new.version(),
-        )?;
+        let fields = connections::fields(tx, id)?;
+        // Re-sealing blesses whatever is stored, so the record must pass its check first.
+        secrets::verify(tx, workspace, old, &row, &fields)?;
+        let mut has_secret = false;
+        for field in fields.iter().filter(|f| f.secret) {
+            has_secret = true;
+            let mut place = SecretPlace {
+                workspace_id: workspace.id,
+                connection_id: id,
+                connection_slug: &row.slug,
+                field_code: &field.code,
+                key_version: field.key_version.unwrap_or(0),
+            };
+            let value = old.open_secret(&place, field.ciphertext.as_deref().unwrap_or_default())?;
+            place.key_version = new.version();
+            let sealed = seal_secret(&new_recipient, &place, &value)?;
+            connections::replace_ciphertext(tx, id, &field.code, &sealed, new.version())?;
+            secrets_count += 1;
+        }
+        if mark_for_rotation && has_secret {
+            connections::set_needs_rotation(tx, id, true)?;
+            marked += 1;
+        }
+        // The MAC key derives from the workspace key, so every record is sealed again.
+        secrets::reseal(tx, workspace.id, &new, id)?;
     }
     for member in members::list(tx, workspace.id)? {
         if member.role.holds_key() {
@@ -70,18 +76,9 @@ pub fn rotate_workspace_key(
         }
     }
     workspaces::set_key(tx, workspace.id, &new_recipient, new.version())?;
-    let marked = if mark_for_rotation {
-        connections::mark_secrets_for_rotation(tx, workspace.id)?
-    } else {
-        0
-    };
-    // Every record is authenticated again under the new key (the MAC key derives from it).
-    for id in connections::ids(tx, workspace.id)? {
-        secrets::reseal(tx, workspace.id, &new, id)?;
-    }
     Ok(Rotated {
         new_version: new.version(),
-        secrets: secrets.len(),
+        secrets: secrets_count,
         marked,
     })
 }

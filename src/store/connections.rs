@@ -51,6 +51,25 @@ pub fn list(c: &Connection, workspace_id: i64) -> Result<Vec<ConnectionRow>, Sto
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Calls `f` with each connection of the workspace in identifier order, without holding them all
+/// in memory (a workspace may have 100,000 of them).
+pub fn each<E: From<StoreError>>(
+    c: &Connection,
+    workspace_id: i64,
+    mut f: impl FnMut(ConnectionRow) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM connections WHERE workspace_id = ?1 ORDER BY slug"
+        ))
+        .map_err(StoreError::from)?;
+    let mut rows = stmt.query([workspace_id]).map_err(StoreError::from)?;
+    while let Some(row) = rows.next().map_err(StoreError::from)? {
+        f(from_row(row).map_err(StoreError::from)?)?;
+    }
+    Ok(())
+}
+
 pub fn find(
     c: &Connection,
     workspace_id: i64,
@@ -190,36 +209,6 @@ pub fn delete(c: &Connection, id: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// A secret field anywhere in a workspace, for key rotation.
-pub struct StoredSecret {
-    pub connection_id: i64,
-    pub connection_slug: String,
-    pub code: String,
-    pub ciphertext: Vec<u8>,
-    pub key_version: u32,
-}
-
-pub fn secrets_of_workspace(
-    c: &Connection,
-    workspace_id: i64,
-) -> Result<Vec<StoredSecret>, StoreError> {
-    let mut stmt = c.prepare(
-        "SELECT f.connection_id, c.slug, f.code, f.ciphertext, f.key_version
-         FROM fields f JOIN connections c ON c.id = f.connection_id
-         WHERE c.workspace_id = ?1 AND f.secret = 1",
-    )?;
-    let rows = stmt.query_map([workspace_id], |row| {
-        Ok(StoredSecret {
-            connection_id: row.get(0)?,
-            connection_slug: row.get(1)?,
-            code: row.get(2)?,
-            ciphertext: row.get(3)?,
-            key_version: row.get(4)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
 pub fn replace_ciphertext(
     c: &Connection,
     connection_id: i64,
@@ -234,13 +223,11 @@ pub fn replace_ciphertext(
     Ok(())
 }
 
-/// Marks every connection of the workspace that holds a secret as "rotate at source".
-pub fn mark_secrets_for_rotation(c: &Connection, workspace_id: i64) -> Result<usize, StoreError> {
-    Ok(c.execute(
-        "UPDATE connections SET needs_rotation = 1
-         WHERE workspace_id = ?1 AND id IN (SELECT connection_id FROM fields WHERE secret = 1)",
-        [workspace_id],
-    )?)
+/// Sets or clears the "rotate at source" mark of one connection.
+pub fn set_needs_rotation(c: &Connection, id: i64, needs_rotation: bool) -> Result<(), StoreError> {
+    let mut stmt = c.prepare_cached("UPDATE connections SET needs_rotation = ?2 WHERE id = ?1")?;
+    stmt.execute(params![id, needs_rotation])?;
+    Ok(())
 }
 
 pub fn count(c: &Connection, workspace_id: i64) -> Result<i64, StoreError> {

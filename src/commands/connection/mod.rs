@@ -55,6 +55,10 @@ fn summary_json(ws: &Workspace, row: &ConnectionRow) -> serde_json::Value {
     })
 }
 
+/// Longest list shown as a boxed table on a terminal; longer lists, and every list sent to a
+/// program, are streamed as plain columns so memory stays flat however large the workspace.
+const TABLE_MAX_ROWS: usize = 500;
+
 fn list(session: &mut Session) -> Result<()> {
     let slug = session.workspace_slug(None)?;
     let conn = session.store.conn();
@@ -62,42 +66,61 @@ fn list(session: &mut Session) -> Result<()> {
         .me
         .membership(conn, &slug, Action::ListConnections)?
         .workspace;
-    let rows = connections::list(conn, ws.id)?;
     if session.globals.json {
-        let items: Vec<_> = rows.iter().map(|r| summary_json(&ws, r)).collect();
-        return output::json(&items);
+        return output::json_array(|emit| {
+            connections::each(conn, ws.id, |row| emit(summary_json(&ws, &row)))
+        });
     }
-    if rows.is_empty() {
+    // A first pass sizes the columns; the NOTE column appears only when some connection needs
+    // rotating, so that it stands out.
+    let mut header = vec!["IDENTIFIER", "NAME", "TYPE", "DESCRIPTION", "NOTE"];
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    let (mut count, mut any_marked) = (0usize, false);
+    connections::each(conn, ws.id, |row| -> Result<()> {
+        for (width, cell) in widths.iter_mut().zip(cells(&row, true)) {
+            *width = (*width).max(cell.chars().count());
+        }
+        count += 1;
+        any_marked |= row.needs_rotation;
+        Ok(())
+    })?;
+    if count == 0 {
         output::notice(
             &session.globals,
             &format!("No connections in '{slug}' yet; add one with `ohx connection add TYPE`."),
         );
         return Ok(());
     }
-    // The NOTE column appears only when some connection needs rotating, so it stands out.
-    let any_marked = rows.iter().any(|r| r.needs_rotation);
-    let table_rows = rows
-        .iter()
-        .map(|r| {
-            let mut cells = vec![
-                r.slug.clone(),
-                r.name.clone(),
-                r.kind.clone(),
-                r.description.clone(),
-            ];
-            if any_marked {
-                let mark = if r.needs_rotation { ROTATE_MARK } else { "" };
-                cells.push(mark.to_string());
-            }
-            cells
-        })
-        .collect();
-    let header: &[&str] = if any_marked {
-        &["IDENTIFIER", "NAME", "TYPE", "DESCRIPTION", "NOTE"]
-    } else {
-        &["IDENTIFIER", "NAME", "TYPE", "DESCRIPTION"]
-    };
-    output::table(header, table_rows)
+    if !any_marked {
+        header.pop();
+        widths.pop();
+    }
+    if output::stdout_is_terminal() && count <= TABLE_MAX_ROWS {
+        let mut rows = Vec::with_capacity(count);
+        connections::each(conn, ws.id, |row| -> Result<()> {
+            rows.push(cells(&row, any_marked));
+            Ok(())
+        })?;
+        return output::table(&header, rows);
+    }
+    output::plain_columns(&header, &widths, |emit| {
+        connections::each(conn, ws.id, |row| emit(&cells(&row, any_marked)))
+    })
+}
+
+/// The cells of one line of `connection list`.
+fn cells(row: &ConnectionRow, with_note: bool) -> Vec<String> {
+    let mut cells = vec![
+        row.slug.clone(),
+        row.name.clone(),
+        row.kind.clone(),
+        row.description.clone(),
+    ];
+    if with_note {
+        let mark = if row.needs_rotation { ROTATE_MARK } else { "" };
+        cells.push(mark.to_string());
+    }
+    cells
 }
 
 fn show(session: &mut Session, reference: &str, reveal: bool) -> Result<()> {
