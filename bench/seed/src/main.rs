@@ -1,0 +1,92 @@
+//! `ohx-bench-seed --store PATH --workspace SLUG --user NAME --count N [--prefix P] [--start K]`
+//!
+//! Adds N PostgreSQL connections `P-<K>` .. `P-<K+N-1>` (host, port, username, db_name in clear,
+//! a password sealed to the workspace key and framed with its real place) to workspace SLUG, as the
+//! member NAME sees it, in ONE write transaction. Everything goes through ohx's public API
+//! (`Store`, `store::workspaces`, `store::connections`, `secrets::store`), so the rows are exactly
+//! what `ohx connection add` writes, and every secret decrypts (rotation can re-encrypt them all).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context, Result};
+use secrecy::SecretString;
+
+use ohx::secrets::{self, Value};
+use ohx::store::{connections, users, workspaces, Store};
+
+struct Args {
+    store: PathBuf,
+    workspace: String,
+    user: String,
+    count: u64,
+    prefix: String,
+    start: u64,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut it = std::env::args().skip(1);
+    let (mut store, mut workspace, mut user, mut count) = (None, None, None, None);
+    let (mut prefix, mut start) = ("pg".to_string(), 0u64);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| anyhow!("{flag} needs a value"));
+        match flag.as_str() {
+            "--store" => store = Some(PathBuf::from(value()?)),
+            "--workspace" => workspace = Some(value()?),
+            "--user" => user = Some(value()?),
+            "--count" => count = Some(value()?.parse().context("--count")?),
+            "--prefix" => prefix = value()?,
+            "--start" => start = value()?.parse().context("--start")?,
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    Ok(Args {
+        store: store.ok_or_else(|| anyhow!("--store is required"))?,
+        workspace: workspace.ok_or_else(|| anyhow!("--workspace is required"))?,
+        user: user.ok_or_else(|| anyhow!("--user is required"))?,
+        count: count.ok_or_else(|| anyhow!("--count is required"))?,
+        prefix,
+        start,
+    })
+}
+
+fn main() -> Result<()> {
+    let args = parse_args()?;
+    let began = Instant::now();
+    let mut store = Store::open(&args.store)?;
+    let user = users::find_by_name(store.conn(), &args.user)?
+        .ok_or_else(|| anyhow!("no user {} in the store", args.user))?;
+    let ws = workspaces::membership(store.conn(), &args.workspace, user.id)?
+        .ok_or_else(|| anyhow!("{} is not a member of {}", args.user, args.workspace))?
+        .workspace;
+    store.write(|tx| -> Result<()> {
+        for i in args.start..args.start + args.count {
+            let slug = format!("{}-{i:06}", args.prefix);
+            let name = format!("PG {i}");
+            let description = format!("benchmark connection {i}");
+            let id = connections::insert(tx, ws.id, &slug, &name, &description, "postgresql")?;
+            let fields = [
+                ("host", Value::Plain(format!("db-{i}.example.org"))),
+                ("port", Value::Plain("5432".into())),
+                ("username", Value::Plain(format!("etl_{i}"))),
+                (
+                    "password",
+                    Value::Secret(SecretString::from(format!("pw-{i:06}-Zq8!r2Lm"))),
+                ),
+                ("db_name", Value::Plain("warehouse".into())),
+            ];
+            for (position, (code, value)) in fields.iter().enumerate() {
+                secrets::store(tx, &ws, (id, &slug), code, position as i64, value)?;
+            }
+        }
+        Ok(())
+    })?;
+    eprintln!(
+        "seeded {} connections into {}/{} in {:.1} s",
+        args.count,
+        args.store.display(),
+        args.workspace,
+        began.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
