@@ -1,10 +1,12 @@
-//! `ohx-bench-seed --store PATH --workspace SLUG --user NAME --count N [--prefix P] [--start K]`
+//! `ohx-bench-seed --store PATH --identity PATH --workspace SLUG --user NAME --count N [--prefix P] [--start K]`
 //!
 //! Adds N PostgreSQL connections `P-<K>` .. `P-<K+N-1>` (host, port, username, db_name in clear,
 //! a password sealed to the workspace key and framed with its real place) to workspace SLUG, as the
 //! member NAME sees it, in ONE write transaction. Everything goes through ohx's public API
 //! (`Store`, `store::workspaces`, `store::connections`, `secrets::store`), so the rows are exactly
-//! what `ohx connection add` writes, and every secret decrypts (rotation can re-encrypt them all).
+//! what `ohx connection add` writes: every secret decrypts (rotation can re-encrypt them all) and
+//! every record carries its MAC, for which the seeder unwraps the workspace key with the member's
+//! identity.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -12,11 +14,13 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use secrecy::SecretString;
 
+use ohx::crypto::{UserIdentity, WorkspaceKey};
 use ohx::secrets::{self, Value};
 use ohx::store::{connections, users, workspaces, Store};
 
 struct Args {
     store: PathBuf,
+    identity: PathBuf,
     workspace: String,
     user: String,
     count: u64,
@@ -27,11 +31,13 @@ struct Args {
 fn parse_args() -> Result<Args> {
     let mut it = std::env::args().skip(1);
     let (mut store, mut workspace, mut user, mut count) = (None, None, None, None);
+    let mut identity = None;
     let (mut prefix, mut start) = ("pg".to_string(), 0u64);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| anyhow!("{flag} needs a value"));
         match flag.as_str() {
             "--store" => store = Some(PathBuf::from(value()?)),
+            "--identity" => identity = Some(PathBuf::from(value()?)),
             "--workspace" => workspace = Some(value()?),
             "--user" => user = Some(value()?),
             "--count" => count = Some(value()?.parse().context("--count")?),
@@ -42,6 +48,7 @@ fn parse_args() -> Result<Args> {
     }
     Ok(Args {
         store: store.ok_or_else(|| anyhow!("--store is required"))?,
+        identity: identity.ok_or_else(|| anyhow!("--identity is required"))?,
         workspace: workspace.ok_or_else(|| anyhow!("--workspace is required"))?,
         user: user.ok_or_else(|| anyhow!("--user is required"))?,
         count: count.ok_or_else(|| anyhow!("--count is required"))?,
@@ -56,9 +63,14 @@ fn main() -> Result<()> {
     let mut store = Store::open(&args.store)?;
     let user = users::find_by_name(store.conn(), &args.user)?
         .ok_or_else(|| anyhow!("no user {} in the store", args.user))?;
-    let ws = workspaces::membership(store.conn(), &args.workspace, user.id)?
-        .ok_or_else(|| anyhow!("{} is not a member of {}", args.user, args.workspace))?
-        .workspace;
+    let membership = workspaces::membership(store.conn(), &args.workspace, user.id)?
+        .ok_or_else(|| anyhow!("{} is not a member of {}", args.user, args.workspace))?;
+    let identity = UserIdentity::load(&args.identity, &mut || bail!("a protected identity"))?;
+    let wrapped = membership
+        .wrapped_key
+        .ok_or_else(|| anyhow!("{} holds no key of {}", args.user, args.workspace))?;
+    let ws = membership.workspace;
+    let key = WorkspaceKey::unwrap(&wrapped, &identity, ws.id, ws.key_version, &ws.slug)?;
     store.write(|tx| -> Result<()> {
         for i in args.start..args.start + args.count {
             let slug = format!("{}-{i:06}", args.prefix);
@@ -78,6 +90,7 @@ fn main() -> Result<()> {
             for (position, (code, value)) in fields.iter().enumerate() {
                 secrets::store(tx, &ws, (id, &slug), code, position as i64, value)?;
             }
+            secrets::reseal(tx, ws.id, &key, id)?;
         }
         Ok(())
     })?;
