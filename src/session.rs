@@ -91,10 +91,19 @@ pub fn initialise(
     // sees a complete identity.
     let identity_path = &setup.identity.path;
     let mut created_identity = false;
+    let mut identity = None;
     if std::fs::symlink_metadata(identity_path).is_err() {
-        created_identity = UserIdentity::generate().create_file(identity_path, protect.as_ref())?;
+        let fresh = UserIdentity::generate();
+        // Keep the key just written rather than reading it back (and asking for its passphrase).
+        if fresh.create_file(identity_path, protect.as_ref())? {
+            created_identity = true;
+            identity = Some(fresh);
+        }
     }
-    let identity = UserIdentity::load(identity_path, &mut passphrase_source(globals))?;
+    let identity = match identity {
+        Some(identity) => identity,
+        None => UserIdentity::load(identity_path, &mut passphrase_source(globals))?,
+    };
 
     let store_path = &setup.store.path;
     let created_store = std::fs::symlink_metadata(store_path).is_err();

@@ -1252,3 +1252,28 @@ fn an_invalid_config_file_names_the_line() {
     assert!(out.stderr.contains("line 2"), "{out}");
     assert!(out.stderr.contains(&path.display().to_string()), "{out}");
 }
+
+#[test]
+fn init_with_a_passphrase_writes_a_protected_identity_that_needs_it() {
+    let env = Env::new();
+    let pass = random_canary();
+    let out = env
+        .ohx()
+        .args(["init", "--name", "alice", "--passphrase"])
+        .env("OHX_PASSPHRASE", &pass)
+        .ok();
+    assert!(!out.stdout.contains(&pass) && !out.stderr.contains(&pass));
+    let identity = std::fs::read(env.home().join("identity.txt")).unwrap();
+    let text = String::from_utf8_lossy(&identity);
+    assert!(text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"), "{text}");
+    assert!(!text.contains("AGE-SECRET-KEY-1") && !text.contains(&pass));
+    assert_eq!(file_mode(&env.home().join("identity.txt")), 0o600);
+    env.ohx().arg("whoami").fails(5);
+    let me = env
+        .ohx()
+        .args(["whoami", "--json"])
+        .env("OHX_PASSPHRASE", &pass)
+        .ok()
+        .json();
+    assert_eq!(me["user"], "alice");
+}
