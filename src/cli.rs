@@ -59,6 +59,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         env = "OHX_WORKSPACE",
+        hide_env_values = true,
         value_name = "SLUG",
         add = ArgValueCandidates::new(workspace_candidates)
     )]
