@@ -13,14 +13,19 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::str::FromStr;
+use std::path::PathBuf;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::fixtures::{connection_add, gcs_key, join};
 use crate::harness::{random_canary, Cmd, Env, Outcome};
+use crate::store_probe::{
+    age_identity, base64, base64_core, ciphertext, connection_id, contains, dump_tables,
+    files_under, leaked_forms, open_db, query_i64, set_ciphertext, sidecar, unwrap_key,
+    wrapped_key_of,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Fixture: one connection of every type
@@ -88,27 +93,6 @@ fn secret(code: &'static str, source: Source) -> Secret {
         value: canary.clone(),
         canary,
     }
-}
-
-/// A realistic service-account key: pretty-printed over several lines with a trailing newline,
-/// its `private_key` a PEM whose line breaks are `\n` escapes inside the JSON string, with the
-/// canary as the body of the key.
-fn gcs_key(canary: &str) -> String {
-    format!(
-        concat!(
-            "{{\n",
-            "  \"type\": \"service_account\",\n",
-            "  \"project_id\": \"hmis-archive\",\n",
-            "  \"private_key_id\": \"3f1c0e9a7b\",\n",
-            "  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n{}\\n",
-            "q7w8e9r0t1y2u3i4o5p6==\\n-----END PRIVATE KEY-----\\n\",\n",
-            "  \"client_email\": \"etl@hmis-archive.iam.gserviceaccount.com\",\n",
-            "  \"client_id\": \"104857600\",\n",
-            "  \"token_uri\": \"https://oauth2.googleapis.com/token\"\n",
-            "}}\n"
-        ),
-        canary
-    )
 }
 
 fn gcs_secret(source: Source) -> Secret {
@@ -242,28 +226,12 @@ fn add_cmd(env: &Env, person: &str, spec: &Spec) -> Cmd {
     with_secrets(env, cmd, spec.id, &spec.secrets)
 }
 
-/// Registers `person` and makes them a member of [`WS`] with `role` (alice adds them).
-fn join(env: &Env, person: &str, role: &str) {
-    let recipient = env.person(person);
-    env.ohx()
-        .args([
-            "member",
-            "add",
-            person,
-            "--recipient",
-            &recipient,
-            "--role",
-            role,
-        ])
-        .ok();
-}
-
 /// Alice admin of [`WS`], bob a viewer, carol an editor, and one connection of each type.
 fn team() -> (Env, Vec<Spec>) {
     let env = Env::new();
     env.admin_with_workspace(WS);
-    join(&env, "bob", "viewer");
-    join(&env, "carol", "editor");
+    join(&env, "bob", "viewer", None);
+    join(&env, "carol", "editor", None);
     let specs = all_types();
     for spec in &specs {
         let out = add_cmd(&env, "alice", spec).ok();
@@ -274,24 +242,13 @@ fn team() -> (Env, Vec<Spec>) {
 
 /// A postgresql connection `id` in the current workspace whose password is `password` (stdin).
 fn add_postgresql(env: &Env, id: &str, password: &str) -> Outcome {
-    env.ohx()
-        .args([
-            "connection",
-            "add",
-            "postgresql",
-            "--name",
-            id,
-            "--slug",
-            id,
-            "--set",
-            "host=db.example.org",
-            "--set",
-            "username=etl_reader",
-            "--set",
-            "db_name=dwh_main",
-            "--secret",
-            "password=-",
-        ])
+    let plain = [
+        ("host", "db.example.org"),
+        ("username", "etl_reader"),
+        ("db_name", "dwh_main"),
+    ];
+    connection_add(env, "postgresql", id, &plain)
+        .args(["--secret", "password=-"])
         .stdin(password)
         .ok()
 }
@@ -366,37 +323,12 @@ fn revealed(env: &Env, id: &str, code: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The store, read directly
+// Refused commands change nothing
 // ---------------------------------------------------------------------------------------------
-
-/// Opens the store with SQLite directly, as anyone able to read the file could.
-#[track_caller]
-fn open_db(env: &Env) -> rusqlite::Connection {
-    rusqlite::Connection::open_with_flags(env.store(), rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
-        .unwrap_or_else(|e| panic!("cannot open {} with SQLite: {e}", env.store().display()))
-}
 
 /// Every row of `workspaces`, `connections` and `fields`, one line each, sorted.
 fn dump(env: &Env) -> String {
-    let db = open_db(env);
-    let mut lines = Vec::new();
-    for table in ["workspaces", "connections", "fields"] {
-        let mut stmt = db
-            .prepare(&format!("SELECT * FROM {table}"))
-            .expect("prepare dump");
-        let columns = stmt.column_count();
-        let rows = stmt
-            .query_map([], |row| {
-                let values: Vec<String> = (0..columns)
-                    .map(|i| format!("{:?}", row.get::<_, rusqlite::types::Value>(i)))
-                    .collect();
-                Ok(format!("{table}: {}", values.join(" | ")))
-            })
-            .expect("query dump");
-        lines.extend(rows.map(|r| r.expect("read dump row")));
-    }
-    lines.sort();
-    lines.join("\n")
+    dump_tables(env, &["workspaces", "connections", "fields"])
 }
 
 /// What must not change when a command is refused: the listing ohx prints and the stored rows.
@@ -431,148 +363,9 @@ fn assert_says(out: &Outcome, fragments: &[&str]) {
     }
 }
 
-/// The database id of connection `slug` in workspace `ws`.
-#[track_caller]
-fn connection_id(env: &Env, ws: &str, slug: &str) -> i64 {
-    open_db(env)
-        .query_row(
-            "SELECT c.id FROM connections c JOIN workspaces w ON w.id = c.workspace_id
-             WHERE w.slug = ?1 AND c.slug = ?2",
-            [ws, slug],
-            |r| r.get(0),
-        )
-        .unwrap_or_else(|e| panic!("no connection {ws}/{slug} in the store: {e}"))
-}
-
-#[track_caller]
-fn ciphertext(env: &Env, connection: i64, code: &str) -> Vec<u8> {
-    open_db(env)
-        .query_row(
-            "SELECT ciphertext FROM fields WHERE connection_id = ?1 AND code = ?2",
-            rusqlite::params![connection, code],
-            |r| r.get(0),
-        )
-        .unwrap_or_else(|e| panic!("no ciphertext for {connection}/{code}: {e}"))
-}
-
-#[track_caller]
-fn set_ciphertext(env: &Env, connection: i64, code: &str, bytes: &[u8]) {
-    let changed = open_db(env)
-        .execute(
-            "UPDATE fields SET ciphertext = ?3 WHERE connection_id = ?1 AND code = ?2",
-            rusqlite::params![connection, code, bytes],
-        )
-        .expect("update ciphertext");
-    assert_eq!(changed, 1, "no field {connection}/{code} to tamper with");
-}
-
-/// The age identity in an identity file (the line starting with `AGE-SECRET-KEY-1`).
-#[track_caller]
-fn age_identity(path: &Path) -> age::x25519::Identity {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
-        .unwrap_or_else(|| panic!("{} holds no AGE-SECRET-KEY-1 line", path.display()));
-    age::x25519::Identity::from_str(line).expect("parse identity")
-}
-
-/// The wrapped workspace key `person` holds for `ws`, if any.
-fn wrapped_key(env: &Env, ws: &str, person: &str) -> Option<Vec<u8>> {
-    use rusqlite::OptionalExtension;
-    open_db(env)
-        .query_row(
-            "SELECT m.wrapped_key FROM memberships m
-             JOIN users u ON u.id = m.user_id JOIN workspaces w ON w.id = m.workspace_id
-             WHERE w.slug = ?1 AND u.name = ?2",
-            [ws, person],
-            |r| r.get::<_, Option<Vec<u8>>>(0),
-        )
-        .optional()
-        .expect("query membership")
-        .flatten()
-}
-
-/// The workspace key inside a wrapped key, if `identity` can decrypt it. The wrapped plaintext
-/// ends with the workspace's secret key in its usual `AGE-SECRET-KEY-1...` text form.
-fn unwrap_key(wrapped: &[u8], identity: &age::x25519::Identity) -> Option<age::x25519::Identity> {
-    let plain = age::decrypt(identity, wrapped).ok()?;
-    let at = plain.windows(16).position(|w| w == b"AGE-SECRET-KEY-1")?;
-    let text = std::str::from_utf8(&plain[at..]).ok()?;
-    Some(age::x25519::Identity::from_str(text.trim()).expect("wrapped key holds an identity"))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Searching for canaries
 // ---------------------------------------------------------------------------------------------
-
-const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 without padding.
-fn base64(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(BASE64[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-/// The base64 characters that encode only bits of `data` when it follows `skip` other bytes:
-/// whatever surrounds the secret in an encoded blob, these characters appear in it.
-fn base64_core(data: &[u8], skip: usize) -> String {
-    let mut bytes = vec![b'x'; skip];
-    bytes.extend_from_slice(data);
-    let encoded = base64(&bytes);
-    let first = (8 * skip).div_ceil(6);
-    let end = 8 * bytes.len() / 6;
-    encoded[first..end].to_string()
-}
-
-/// The forms in which a leaked canary would be found: plain, lowercase hex, and base64 at each of
-/// the three byte alignments.
-fn leaked_forms(canary: &str) -> Vec<(String, Vec<u8>)> {
-    let bytes = canary.as_bytes();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let mut forms = vec![
-        ("plain".to_string(), bytes.to_vec()),
-        ("hex".to_string(), hex.into_bytes()),
-    ];
-    for skip in 0..3 {
-        forms.push((
-            format!("base64 after {skip} byte(s)"),
-            base64_core(bytes, skip).into_bytes(),
-        ));
-    }
-    forms
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Every file under `dir` (the store, its `-wal` and `-shm`, journals, temp files, config...).
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("read home").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(files_under(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
-}
 
 /// No canary, in any form, in any file of the ohx home. Returns the files searched.
 #[track_caller]
@@ -619,27 +412,8 @@ fn assert_no_canary_anywhere(canaries: &[String], out: &Outcome) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Processes the harness does not start: stdin kept open
+// Processes whose stdin is kept open
 // ---------------------------------------------------------------------------------------------
-
-/// ohx as alice with the harness's environment, but stdin a pipe the test keeps open.
-fn ohx_with_open_stdin(env: &Env, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_ohx"))
-        .args(args)
-        .env_clear()
-        .env(
-            "PATH",
-            std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
-        )
-        .env("HOME", env.root())
-        .env("OHX_HOME", env.home())
-        .env("USER", "alice")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ohx")
-}
 
 /// Waits for a child whose stdin is still open; failing the test if it is still running after
 /// `limit` (it would be waiting for input that no terminal can give).
@@ -1164,9 +938,7 @@ fn an_admin_deletes_every_type_with_yes() {
         assert_eq!(left, expected, "after deleting '{}'", spec.id);
         env.ohx().args(["connection", "show", spec.id]).fails(3);
     }
-    let rows: i64 = open_db(&env)
-        .query_row("SELECT count(*) FROM fields", [], |r| r.get(0))
-        .expect("count fields");
+    let rows = query_i64(&env, "SELECT count(*) FROM fields");
     assert_eq!(rows, 0, "deleting connections leaves no field behind");
 }
 
@@ -1283,7 +1055,7 @@ fn add_never_waits_for_input_without_a_terminal() {
         &["connection", "delete", "anything"],
     ];
     for args in cases {
-        let mut child = ohx_with_open_stdin(&env, args);
+        let mut child = env.ohx().args(args).stdin_kept_open().spawn();
         // Stdin stays open and silent: a prompt would wait forever.
         let stdin = child.stdin.take();
         let out = finishes_within(child, Duration::from_secs(10), &args.join(" "));
@@ -2195,10 +1967,10 @@ fn the_canary_search_finds_what_is_there() {
 fn canary_secrets_never_reach_the_store_files_in_any_form() {
     let env = Env::new();
     env.admin_with_workspace(WS);
-    join(&env, "carol", "editor");
+    join(&env, "carol", "editor", None);
     // An open connection keeps the -wal and -shm files (and everything written to them) on disk
     // while ohx runs; without it, the last ohx to close would fold the WAL into the store.
-    let keeper = open_db(&env);
+    let keeper = open_db(&env.store());
     let _: i64 = keeper
         .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
         .expect("read the store");
@@ -2246,8 +2018,8 @@ fn canary_secrets_never_reach_the_store_files_in_any_form() {
         );
     }
 
-    let wal = PathBuf::from(format!("{}-wal", env.store().display()));
-    let shm = PathBuf::from(format!("{}-shm", env.store().display()));
+    let wal = sidecar(&env.store(), "-wal");
+    let shm = sidecar(&env.store(), "-shm");
     let searched = assert_no_canary_in_files(&env, &canaries);
     for file in [&env.store(), &wal, &shm] {
         assert!(
@@ -2342,7 +2114,7 @@ fn a_secret_from_stdin_is_not_on_the_command_line_of_the_running_process() {
         "--secret",
         "password=-",
     ];
-    let mut child = ohx_with_open_stdin(&env, &args);
+    let mut child = env.ohx().args(args).stdin_kept_open().spawn();
     let mut stdin = child.stdin.take().expect("stdin pipe");
     let proc_dir = PathBuf::from(format!("/proc/{}", child.id()));
 
@@ -2423,7 +2195,7 @@ fn secrets_are_rejected(env: &Env, id: &str, canaries: &[String]) {
 fn a_ciphertext_copied_from_another_connection_is_rejected() {
     let (env, a, b) = two_connections();
     let (id_a, id_b) = (connection_id(&env, WS, "a"), connection_id(&env, WS, "b"));
-    let changed = open_db(&env)
+    let changed = open_db(&env.store())
         .execute(
             "UPDATE fields SET ciphertext = (SELECT ciphertext FROM fields
                  WHERE connection_id = ?1 AND code = 'password')
@@ -2594,7 +2366,7 @@ fn a_multi_line_gcs_key_from_stdin_keeps_every_line_and_the_trailing_newline() {
 fn after_carol_leaves() -> (Env, String) {
     let env = Env::new();
     env.admin_with_workspace(WS);
-    join(&env, "carol", "editor");
+    join(&env, "carol", "editor", None);
     let password = random_canary();
     add_postgresql(&env, "warehouse", &password);
     env.ohx()
@@ -2704,7 +2476,7 @@ fn editing_only_plain_fields_keeps_the_rotation_mark() {
 fn a_removed_editor_cannot_decrypt_the_stored_secret_with_age() {
     let env = Env::new();
     env.admin_with_workspace(WS);
-    join(&env, "carol", "editor");
+    join(&env, "carol", "editor", None);
     let password = random_canary();
     add_postgresql(&env, "warehouse", &password);
     let id = connection_id(&env, WS, "warehouse");
@@ -2713,7 +2485,7 @@ fn a_removed_editor_cannot_decrypt_the_stored_secret_with_age() {
     // While she is an editor, carol's identity file opens the stored secret: this proves the
     // method that must fail afterwards.
     let old_sealed = ciphertext(&env, id, "password");
-    let her_copy = wrapped_key(&env, WS, "carol").expect("carol holds a key");
+    let her_copy = wrapped_key_of(&env, WS, "carol").expect("carol holds a key");
     let old_key = unwrap_key(&her_copy, &carol).expect("carol unwraps her key");
     let plain = age::decrypt(&old_key, &old_sealed).expect("the old key opens the old secret");
     assert!(plain.ends_with(password.as_bytes()));
@@ -2721,7 +2493,7 @@ fn a_removed_editor_cannot_decrypt_the_stored_secret_with_age() {
     env.ohx().args(["member", "remove", "carol", "--yes"]).ok();
 
     assert_eq!(
-        wrapped_key(&env, WS, "carol"),
+        wrapped_key_of(&env, WS, "carol"),
         None,
         "carol still holds a key"
     );
@@ -2735,7 +2507,7 @@ fn a_removed_editor_cannot_decrypt_the_stored_secret_with_age() {
         age::decrypt(&old_key, &new_sealed).is_err(),
         "the workspace key carol could have copied decrypts the stored secret"
     );
-    let alices = wrapped_key(&env, WS, "alice").expect("alice holds a key");
+    let alices = wrapped_key_of(&env, WS, "alice").expect("alice holds a key");
     assert!(
         unwrap_key(&alices, &carol).is_none(),
         "carol unwraps the new key"
@@ -2747,8 +2519,12 @@ fn a_removed_editor_cannot_decrypt_the_stored_secret_with_age() {
 fn a_viewer_cannot_decrypt_stored_secrets_with_age() {
     let (env, specs) = team();
     let bob = age_identity(&env.identity_of("bob"));
-    assert_eq!(wrapped_key(&env, WS, "bob"), None, "a viewer holds no key");
-    let alice_key = wrapped_key(&env, WS, "alice").expect("alice holds a key");
+    assert_eq!(
+        wrapped_key_of(&env, WS, "bob"),
+        None,
+        "a viewer holds no key"
+    );
+    let alice_key = wrapped_key_of(&env, WS, "alice").expect("alice holds a key");
     assert!(unwrap_key(&alice_key, &bob).is_none());
     for spec in &specs {
         let id = connection_id(&env, WS, spec.id);

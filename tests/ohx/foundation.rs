@@ -6,77 +6,20 @@
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
+use crate::fixtures::join;
 use crate::harness::{file_mode, random_bytes, random_canary, set_mode, Env, Outcome};
+use crate::store_probe::{
+    age_identity, all_wrapped_keys, copy_with_change_in_wal, dump, integrity, membership_row,
+    open_db, query_i64, sidecar, unwrap_key,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// Opens a store with SQLite directly, as anyone able to read the file could.
-#[track_caller]
-fn open_db(path: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
-        .unwrap_or_else(|e| panic!("cannot open {} with SQLite: {e}", path.display()))
-}
-
-/// The single integer a query returns.
-#[track_caller]
-fn query_i64(env: &Env, sql: &str) -> i64 {
-    open_db(&env.store())
-        .query_row(sql, [], |r| r.get(0))
-        .unwrap_or_else(|e| panic!("`{sql}` failed: {e}"))
-}
-
-/// Every row of every table, one line each, sorted: equal dumps mean an unchanged store.
-fn dump(env: &Env) -> String {
-    let db = open_db(&env.store());
-    let mut lines = Vec::new();
-    for table in [
-        "users",
-        "workspaces",
-        "memberships",
-        "connections",
-        "fields",
-    ] {
-        let mut stmt = db
-            .prepare(&format!("SELECT * FROM {table}"))
-            .expect("prepare dump");
-        let columns = stmt.column_count();
-        let rows = stmt
-            .query_map([], |row| {
-                let values: Vec<String> = (0..columns)
-                    .map(|i| format!("{:?}", row.get::<_, rusqlite::types::Value>(i)))
-                    .collect();
-                Ok(format!("{table}: {}", values.join(" | ")))
-            })
-            .expect("query dump");
-        for row in rows {
-            lines.push(row.expect("read dump row"));
-        }
-    }
-    lines.sort();
-    lines.join("\n")
-}
-
-/// Whether `person` has a membership row in `slug`, and the wrapped key it holds (`None` = NULL).
-fn membership_row(env: &Env, slug: &str, person: &str) -> Option<Option<Vec<u8>>> {
-    use rusqlite::OptionalExtension;
-    open_db(&env.store())
-        .query_row(
-            "SELECT m.wrapped_key FROM memberships m
-             JOIN users u ON u.id = m.user_id JOIN workspaces w ON w.id = m.workspace_id
-             WHERE w.slug = ?1 AND u.name = ?2",
-            [slug, person],
-            |r| r.get::<_, Option<Vec<u8>>>(0),
-        )
-        .optional()
-        .expect("query membership")
-}
 
 /// The wrapped workspace key of a member who must hold one.
 #[track_caller]
@@ -86,40 +29,6 @@ fn wrapped_key(env: &Env, slug: &str, person: &str) -> Vec<u8> {
         Some(None) => panic!("{person}'s membership of {slug} has a NULL wrapped_key"),
         None => panic!("{person} is not a member of {slug}"),
     }
-}
-
-/// Every non-NULL wrapped key in the store.
-fn all_wrapped_keys(env: &Env) -> Vec<Vec<u8>> {
-    let db = open_db(&env.store());
-    let mut stmt = db
-        .prepare("SELECT wrapped_key FROM memberships WHERE wrapped_key IS NOT NULL")
-        .expect("prepare");
-    let rows = stmt
-        .query_map([], |r| r.get::<_, Vec<u8>>(0))
-        .expect("query wrapped keys");
-    rows.map(|r| r.expect("read wrapped key")).collect()
-}
-
-/// The age identity in an identity file (the line starting with `AGE-SECRET-KEY-1`).
-#[track_caller]
-fn age_identity(path: &Path) -> age::x25519::Identity {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
-        .unwrap_or_else(|| panic!("{} holds no AGE-SECRET-KEY-1 line", path.display()));
-    age::x25519::Identity::from_str(line).expect("parse identity")
-}
-
-/// The workspace key inside a wrapped key, if `identity` can decrypt it. The wrapped plaintext
-/// ends with the workspace's secret key in its usual `AGE-SECRET-KEY-1...` text form.
-fn unwrap_key(wrapped: &[u8], identity: &age::x25519::Identity) -> Option<age::x25519::Identity> {
-    let plain = age::decrypt(identity, wrapped).ok()?;
-    let at = plain.windows(16).position(|w| w == b"AGE-SECRET-KEY-1")?;
-    let text = std::str::from_utf8(&plain[at..]).ok()?;
-    Some(age::x25519::Identity::from_str(text.trim()).expect("wrapped key holds an identity"))
 }
 
 fn recipient_of(identity: &age::x25519::Identity) -> String {
@@ -182,33 +91,9 @@ fn snapshot(env: &Env, slug: &str) -> (Value, Value, String) {
 /// Alice admin of `w`, bob viewer, carol editor, dave registered but not a member.
 fn team(env: &Env) {
     env.admin_with_workspace("w");
-    let bob = env.person("bob");
-    let carol = env.person("carol");
+    join(env, "bob", "viewer", Some("w"));
+    join(env, "carol", "editor", Some("w"));
     env.person("dave");
-    env.ohx()
-        .args([
-            "member",
-            "add",
-            "bob",
-            "--recipient",
-            &bob,
-            "--role",
-            "viewer",
-        ])
-        .args(["-w", "w"])
-        .ok();
-    env.ohx()
-        .args([
-            "member",
-            "add",
-            "carol",
-            "--recipient",
-            &carol,
-            "--role",
-            "editor",
-        ])
-        .args(["-w", "w"])
-        .ok();
 }
 
 /// The commands of the permission matrix, each with whether only an admin may run it.
@@ -295,12 +180,6 @@ fn replace_store(env: &Env, bytes: &[u8]) {
     }
     std::fs::write(env.store(), bytes).expect("write store");
     set_mode(&env.store(), 0o600);
-}
-
-fn sidecar(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
 }
 
 /// Writes an identity file protected by `passphrase` (age scrypt, armored, as `age -p` or rage
@@ -596,12 +475,7 @@ fn a_newer_store_whose_version_is_still_in_the_wal_is_left_untouched() {
     let env = Env::new();
     env.admin_with_workspace("w");
     let copy = env.root().join("crashed.db");
-    let db = open_db(&env.store());
-    db.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA user_version = 999")
-        .expect("set user_version");
-    std::fs::copy(env.store(), &copy).expect("copy store");
-    std::fs::copy(sidecar(&env.store(), "-wal"), sidecar(&copy, "-wal")).expect("copy wal");
-    drop(db);
+    copy_with_change_in_wal(&env, "PRAGMA user_version = 999", &copy);
     let main_before = std::fs::read(&copy).expect("read copy");
     let wal_before = std::fs::read(sidecar(&copy, "-wal")).expect("read wal");
     assert_eq!(
@@ -791,19 +665,7 @@ fn the_only_admin_cannot_demote_themselves() {
 fn two_admins_demoting_each_other_at_once_leave_exactly_one_admin() {
     let env = Env::new();
     env.admin_with_workspace("w");
-    let erin = env.person("erin");
-    env.ohx()
-        .args([
-            "member",
-            "add",
-            "erin",
-            "--recipient",
-            &erin,
-            "--role",
-            "admin",
-        ])
-        .args(["-w", "w"])
-        .ok();
+    join(&env, "erin", "admin", Some("w"));
     for round in 0..10 {
         // Whoever is still admin makes the other admin again.
         let remaining = admins(&env, "alice", "w");
@@ -850,19 +712,7 @@ fn two_admins_demoting_each_other_at_once_leave_exactly_one_admin() {
 fn removing_an_editor_rotates_the_key_out_of_their_reach() {
     let env = Env::new();
     env.admin_with_workspace("w");
-    let carol = env.person("carol");
-    env.ohx()
-        .args([
-            "member",
-            "add",
-            "carol",
-            "--recipient",
-            &carol,
-            "--role",
-            "editor",
-        ])
-        .args(["-w", "w"])
-        .ok();
+    join(&env, "carol", "editor", Some("w"));
     let before = show_json(&env, "w");
     let carols_old_wrapped = wrapped_key(&env, "w", "carol");
 
@@ -989,10 +839,7 @@ fn sixteen_processes_creating_workspaces_at_once_all_succeed() {
     }
     let list = env.ohx().args(["workspace", "list", "--json"]).ok().json();
     assert_eq!(list.as_array().expect("array").len(), 16, "{list}");
-    let integrity: String = open_db(&env.store())
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .expect("integrity_check");
-    assert_eq!(integrity, "ok");
+    assert_eq!(integrity(&env), "ok");
 }
 
 #[test]
@@ -1265,7 +1112,10 @@ fn init_with_a_passphrase_writes_a_protected_identity_that_needs_it() {
     assert!(!out.stdout.contains(&pass) && !out.stderr.contains(&pass));
     let identity = std::fs::read(env.home().join("identity.txt")).unwrap();
     let text = String::from_utf8_lossy(&identity);
-    assert!(text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"), "{text}");
+    assert!(
+        text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
+        "{text}"
+    );
     assert!(!text.contains("AGE-SECRET-KEY-1") && !text.contains(&pass));
     assert_eq!(file_mode(&env.home().join("identity.txt")), 0o600);
     env.ohx().arg("whoami").fails(5);

@@ -4,8 +4,9 @@
 //! Every child starts from an empty environment: the machine running the tests may export
 //! `RUST_BACKTRACE`, `OHX_*` or a real `HOME`, and none of that must leak into a test. A child gets
 //! only `PATH`, `HOME=<tmp>`, `OHX_HOME=<tmp>/home`, `USER` and whatever the test adds. Its stdin
-//! is never a terminal (empty unless the test gives bytes), so ohx must never wait for a person;
-//! a child that runs longer than [`TIMEOUT`] is killed and the test fails instead of hanging.
+//! is never a terminal (empty unless the test gives bytes or keeps a pipe open), so ohx must never
+//! wait for a person; a child that runs longer than [`TIMEOUT`] is killed and the test fails
+//! instead of hanging.
 
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
@@ -115,13 +116,24 @@ impl Env {
     }
 }
 
+/// What a child's stdin is.
+#[derive(Debug, Clone)]
+enum Stdin {
+    /// `/dev/null`.
+    Null,
+    /// A pipe that gets these bytes, then closes.
+    Bytes(Vec<u8>),
+    /// A pipe left to the test in [`Child::stdin`], open until the test drops it.
+    KeptOpen,
+}
+
 /// One command line to run, built step by step.
 #[derive(Debug, Clone)]
 pub struct Cmd {
     program: OsString,
     args: Vec<OsString>,
     env: Vec<(OsString, Option<OsString>)>,
-    stdin: Option<Vec<u8>>,
+    stdin: Stdin,
     /// `(shell, script)`: run `shell -c script PROGRAM ARGS...`, so the script sees ohx as `$0`
     /// and its arguments as `"$@"`.
     shell: Option<(OsString, String)>,
@@ -133,7 +145,7 @@ impl Cmd {
             program: program.as_ref().to_owned(),
             args: Vec::new(),
             env: Vec::new(),
-            stdin: None,
+            stdin: Stdin::Null,
             shell: None,
         }
     }
@@ -167,7 +179,14 @@ impl Cmd {
 
     /// Bytes for the child's stdin (a pipe). Without this, stdin is `/dev/null`.
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
-        self.stdin = Some(bytes.into());
+        self.stdin = Stdin::Bytes(bytes.into());
+        self
+    }
+
+    /// Stdin a pipe that [`Cmd::spawn`] leaves open in the child's `stdin`, for the test to write
+    /// to or to keep silent: a prompt would wait on it.
+    pub fn stdin_kept_open(mut self) -> Self {
+        self.stdin = Stdin::KeptOpen;
         self
     }
 
@@ -213,10 +232,9 @@ impl Cmd {
             };
         }
         command
-            .stdin(if self.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
+            .stdin(match self.stdin {
+                Stdin::Null => Stdio::null(),
+                Stdin::Bytes(_) | Stdin::KeptOpen => Stdio::piped(),
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -231,11 +249,14 @@ impl Cmd {
             .command()
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start `{}`: {e}", self.describe()));
-        if let (Some(bytes), Some(mut pipe)) = (self.stdin, child.stdin.take()) {
-            // A child that exits without reading its stdin makes this fail; that is its right.
-            std::thread::spawn(move || {
-                let _ = pipe.write_all(&bytes);
-            });
+        // A kept-open stdin stays in `child.stdin`, for the test.
+        if let Stdin::Bytes(bytes) = self.stdin {
+            if let Some(mut pipe) = child.stdin.take() {
+                // A child that exits without reading its stdin makes this fail; that is its right.
+                std::thread::spawn(move || {
+                    let _ = pipe.write_all(&bytes);
+                });
+            }
         }
         child
     }
@@ -423,4 +444,22 @@ pub fn file_mode(path: &Path) -> u32 {
 pub fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .unwrap_or_else(|e| panic!("cannot chmod {}: {e}", path.display()));
+}
+
+/// Whether the tests run as root (CI does): root ignores permission bits.
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// Whether `path` is a file someone may execute.
+pub fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// `name` in the test process's `PATH`, as an executable file.
+pub fn in_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
 }

@@ -4,11 +4,12 @@
 
 use std::collections::BTreeSet;
 
+use crate::fixtures::{gcs_key, join};
 use crate::harness::{random_canary, Env};
+use crate::store_probe::flip_ciphertext_bit;
 
 use super::support::{
-    add_connection, add_member, env_json, flip_ciphertext_bit, gcs_key, one_connection,
-    standard_connections, WS,
+    add_connection, add_gcs_lake, env_json, one_connection, standard_connections, WS,
 };
 
 #[test]
@@ -53,7 +54,7 @@ fn get_keeps_a_multi_line_key_exactly() {
 fn an_editor_may_get_a_secret() {
     let env = Env::new();
     let token = one_connection(&env);
-    add_member(&env, "bob", "editor");
+    join(&env, "bob", "editor", None);
     let out = env
         .ohx_as("bob")
         .args(["connection", "get", "kobo", "token", "-n"])
@@ -320,7 +321,7 @@ fn url_of_a_custom_connection_is_a_usage_error() {
 fn env_prints_nothing_when_a_later_connection_fails_to_decrypt() {
     let env = Env::new();
     let s = standard_connections(&env);
-    flip_ciphertext_bit(&env, "dhis2-prod", "password");
+    flip_ciphertext_bit(&env, WS, "dhis2-prod", "password");
     for format in ["sh", "fish", "dotenv", "powershell", "json"] {
         let out = env
             .ohx()
@@ -354,7 +355,7 @@ fn env_prints_nothing_when_a_later_connection_does_not_exist() {
 fn a_viewer_is_refused_get_env_and_url_with_nothing_on_stdout() {
     let env = Env::new();
     let s = standard_connections(&env);
-    add_member(&env, "bob", "viewer");
+    join(&env, "bob", "viewer", None);
     let attempts: [&[&str]; 5] = [
         &["connection", "get", "warehouse", "password"],
         &["connection", "get", "warehouse", "host"],
@@ -374,13 +375,7 @@ fn a_gcs_key_is_not_a_native_variable_of_env() {
     let env = Env::new();
     env.admin_with_workspace(WS);
     let key = gcs_key(&random_canary());
-    add_connection(
-        &env,
-        "gcs",
-        "lake",
-        &[("bucket_name", "hmis-lake")],
-        &[("service_account_key", key.as_bytes())],
-    );
+    add_gcs_lake(&env, &key);
     let out = env
         .ohx()
         .args(["connection", "env", "lake", "--native", "--format", "json"])

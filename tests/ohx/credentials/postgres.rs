@@ -15,9 +15,9 @@ use std::sync::{Arc, Mutex, Weak};
 
 use tempfile::TempDir;
 
-use crate::harness::{random_canary, Env};
+use crate::harness::{is_root, random_canary, Env};
 
-use super::support::{add_connection, is_root, require, Component, WS};
+use super::support::{add_connection, require, Component, WS};
 
 /// Where `runuser` and the server's helpers are found (the test's own PATH may lack sbin).
 const SYSTEM_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
@@ -142,9 +142,9 @@ impl PgServer {
         server
     }
 
-    /// Runs one of the server's programs, as the postgres user when we are root.
-    #[track_caller]
-    fn pg(&self, program: &str, args: &[&std::ffi::OsStr]) {
+    /// One of the server's programs, to run as the postgres user when we are root, in the
+    /// server's folder with only [`SYSTEM_PATH`] and an empty stdin.
+    fn program(&self, program: &str) -> Command {
         let path = self.bin.join(program);
         let mut command = if self.as_postgres {
             let mut c = Command::new("runuser");
@@ -153,12 +153,20 @@ impl PgServer {
         } else {
             Command::new(&path)
         };
-        let out = command
-            .args(args)
+        command
             .env_clear()
             .env("PATH", SYSTEM_PATH)
             .current_dir(self.dir.path())
-            .stdin(Stdio::null())
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Runs one of the server's programs, which must succeed.
+    #[track_caller]
+    fn pg(&self, program: &str, args: &[&std::ffi::OsStr]) {
+        let out = self
+            .program(program)
+            .args(args)
             .output()
             .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
         assert!(
@@ -190,37 +198,35 @@ impl PgServer {
 
 impl Drop for PgServer {
     fn drop(&mut self) {
-        let path = self.bin.join("pg_ctl");
-        let mut command = if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&path);
-            c
-        } else {
-            Command::new(&path)
-        };
-        let _ = command
+        let _ = self
+            .program("pg_ctl")
             .arg("-D")
             .arg(self.dir.path().join("data"))
             .args(["stop", "-m", "immediate", "-w"])
-            .env_clear()
-            .env("PATH", SYSTEM_PATH)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
     }
 }
 
-#[test]
-fn psql_under_run_logs_in_with_the_stored_role_and_password() {
+/// The shared server, `psql`, and a fresh home where alice stores the server as `warehouse`; or
+/// `None` (the test skips) without PostgreSQL.
+fn warehouse_on_the_server() -> Option<(Arc<PgServer>, PathBuf, Env)> {
     let (Some(bin), Some(psql)) = (require(Component::PostgresServer), require(Component::Psql))
     else {
-        return;
+        return None;
     };
     let server = server(&bin);
     let env = Env::new();
     server.add_as_warehouse(&env);
+    Some((server, psql, env))
+}
+
+#[test]
+fn psql_under_run_logs_in_with_the_stored_role_and_password() {
+    let Some((server, psql, env)) = warehouse_on_the_server() else {
+        return;
+    };
     let out = env
         .ohx()
         .args(["run", "-c", "warehouse", "--"])
@@ -241,13 +247,9 @@ fn psql_under_run_logs_in_with_the_stored_role_and_password() {
 
 #[test]
 fn psql_connects_with_the_url() {
-    let (Some(bin), Some(psql)) = (require(Component::PostgresServer), require(Component::Psql))
-    else {
+    let Some((server, psql, env)) = warehouse_on_the_server() else {
         return;
     };
-    let server = server(&bin);
-    let env = Env::new();
-    server.add_as_warehouse(&env);
     let script = format!(
         r#"exec '{}' -X -tA "$("$0" connection url warehouse)" -c 'select current_user || '"'|'"' || current_database()'"#,
         psql.display()

@@ -5,12 +5,14 @@
 //! all when a connection cannot be used.
 
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 
+use crate::fixtures::{gcs_key, join, parse_env0, runtime_dir};
 use crate::harness::{file_mode, random_canary, set_mode, Env, Outcome};
+use crate::store_probe::flip_ciphertext_bit;
 
 use super::support::{
-    add_connection, add_member, flip_ciphertext_bit, gcs_key, one_connection, parse_env0,
-    runtime_dir, standard_connections, wait_for, write_file, WS,
+    add_connection, add_gcs_lake, one_connection, standard_connections, wait_for, write_file, WS,
 };
 
 /// A pid no process can have: one above the kernel's `pid_max`.
@@ -19,6 +21,25 @@ fn dead_pid() -> u64 {
         .ok()
         .and_then(|s| s.trim().parse::<u64>().ok())
         .map_or(999_999, |max| max + 1)
+}
+
+/// The GCS key file `ohx run` with process id `pid` keeps under `runtime` (`XDG_RUNTIME_DIR`),
+/// created empty and private in its private folder, as that process would leave it.
+fn key_file_left_by(runtime: &Path, pid: u64) -> PathBuf {
+    let folder = runtime.join("ohx");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&folder)
+        .unwrap();
+    let path = folder.join(format!("gcs-{pid}-0.json"));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .unwrap();
+    path
 }
 
 /// `kill -SIGNAL PID` from another process, as a scheduler would send it. Through `sh`'s builtin
@@ -173,13 +194,7 @@ fn run_hands_the_gcs_key_as_a_private_file_removed_when_the_child_ends() {
     let env = Env::new();
     env.admin_with_workspace(WS);
     let key = gcs_key(&random_canary());
-    add_connection(
-        &env,
-        "gcs",
-        "lake",
-        &[("bucket_name", "hmis-lake")],
-        &[("service_account_key", key.as_bytes())],
-    );
+    add_gcs_lake(&env, &key);
     let runtime = runtime_dir(&env);
     let report = env.root().join("report");
     std::fs::create_dir(&report).unwrap();
@@ -197,7 +212,7 @@ fn run_hands_the_gcs_key_as_a_private_file_removed_when_the_child_ends() {
     let read = |name: &str| std::fs::read_to_string(report.join(name)).unwrap();
     assert!(read("key") == key, "the key file differs from the key");
     assert_eq!(read("mode").trim(), "600");
-    let path = std::path::PathBuf::from(read("path"));
+    let path = PathBuf::from(read("path"));
     assert!(path.starts_with(runtime.join("ohx")), "{}", path.display());
     assert_eq!(file_mode(&runtime.join("ohx")), 0o700);
     assert!(!path.exists(), "{} is still there", path.display());
@@ -207,30 +222,11 @@ fn run_hands_the_gcs_key_as_a_private_file_removed_when_the_child_ends() {
 fn run_sweeps_a_key_file_left_by_a_dead_ohx_and_keeps_a_live_ones() {
     let env = Env::new();
     env.admin_with_workspace(WS);
-    add_connection(
-        &env,
-        "gcs",
-        "lake",
-        &[("bucket_name", "hmis-lake")],
-        &[("service_account_key", gcs_key(&random_canary()).as_bytes())],
-    );
+    add_gcs_lake(&env, &gcs_key(&random_canary()));
     let runtime = runtime_dir(&env);
-    let folder = runtime.join("ohx");
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(&folder)
-        .unwrap();
+    let stale = key_file_left_by(&runtime, dead_pid());
     // This test process is alive.
-    let stale = folder.join(format!("gcs-{}-0.json", dead_pid()));
-    let live = folder.join(format!("gcs-{}-0.json", std::process::id()));
-    for path in [&stale, &live] {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .unwrap();
-    }
+    let live = key_file_left_by(&runtime, u64::from(std::process::id()));
     env.ohx()
         .env("XDG_RUNTIME_DIR", &runtime)
         .args(["run", "-c", "lake", "--", "true"])
@@ -250,18 +246,7 @@ fn run_without_a_gcs_connection_also_sweeps_stale_key_files() {
     let env = Env::new();
     one_connection(&env);
     let runtime = runtime_dir(&env);
-    let folder = runtime.join("ohx");
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(&folder)
-        .unwrap();
-    let stale = folder.join(format!("gcs-{}-0.json", dead_pid()));
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&stale)
-        .unwrap();
+    let stale = key_file_left_by(&runtime, dead_pid());
     env.ohx()
         .env("XDG_RUNTIME_DIR", &runtime)
         .args(["run", "-c", "kobo", "--", "true"])
@@ -347,7 +332,7 @@ fn run_refuses_a_value_over_128_kib_naming_the_field_before_starting_the_child()
 fn run_starts_nothing_when_a_connection_fails_to_decrypt() {
     let env = Env::new();
     standard_connections(&env);
-    flip_ciphertext_bit(&env, "dhis2-prod", "password");
+    flip_ciphertext_bit(&env, WS, "dhis2-prod", "password");
     let started = env.root().join("child-started");
     let out = env
         .ohx()
@@ -363,7 +348,7 @@ fn run_starts_nothing_when_a_connection_fails_to_decrypt() {
 fn a_viewer_is_refused_run_and_the_child_never_starts() {
     let env = Env::new();
     one_connection(&env);
-    add_member(&env, "bob", "viewer");
+    join(&env, "bob", "viewer", None);
     let started = env.root().join("child-started");
     let out = env
         .ohx_as("bob")

@@ -5,11 +5,10 @@
 
 use serde_json::{json, Value};
 
+use crate::fixtures::runtime_dir;
 use crate::harness::Env;
 
-use super::support::{
-    require, run_tool_ok, runtime_dir, standard_connections, write_file, Component, Standard,
-};
+use super::support::{require, run_tool_ok, standard_connections, write_file, Component, Standard};
 
 /// Prints, as JSON, every field the SDK gives for the standard connections.
 const SCRIPT: &str = r#"

@@ -3,13 +3,13 @@
 //! fixtures add typed connections whose secrets come from files, so every byte is exact.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use crate::harness::{random_canary, set_mode, Env, Outcome};
+use crate::fixtures::{connection_add, gcs_key};
+use crate::harness::{in_path, is_executable, is_root, random_canary, Env, Outcome};
 
 /// The workspace every fixture lives in.
 pub const WS: &str = "ws";
@@ -50,11 +50,11 @@ pub fn require(component: Component) -> Option<PathBuf> {
 
 fn find(component: Component) -> Result<PathBuf, String> {
     match component {
-        Component::Dash => in_path("dash"),
-        Component::Bash => in_path("bash"),
-        Component::Zsh => in_path("zsh"),
-        Component::Fish => in_path("fish"),
-        Component::Psql => in_path("psql"),
+        Component::Dash => executable_in_path("dash"),
+        Component::Bash => executable_in_path("bash"),
+        Component::Zsh => executable_in_path("zsh"),
+        Component::Fish => executable_in_path("fish"),
+        Component::Psql => executable_in_path("psql"),
         Component::PostgresServer => postgres_bin_dir(),
         // Importing the SDK takes a while: check once for the whole test binary.
         Component::Python => {
@@ -64,17 +64,9 @@ fn find(component: Component) -> Result<PathBuf, String> {
     }
 }
 
-/// `name` in the test process's `PATH`, as an executable file.
-fn in_path(name: &str) -> Result<PathBuf, String> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
-        .ok_or_else(|| format!("no executable `{name}` in PATH"))
-}
-
-fn is_executable(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+/// `name` in the test process's `PATH`, as an executable file, or why not.
+fn executable_in_path(name: &str) -> Result<PathBuf, String> {
+    in_path(name).ok_or_else(|| format!("no executable `{name}` in PATH"))
 }
 
 /// The newest `/usr/lib/postgresql/<version>/bin` (Debian), else the folder of `initdb` in PATH.
@@ -95,14 +87,14 @@ fn postgres_bin_dir() -> Result<PathBuf, String> {
         .into_iter()
         .rev()
         .map(|(_, dir)| dir)
-        .chain(in_path("initdb").ok().and_then(|p| p.parent().map(Path::to_path_buf)))
+        .chain(in_path("initdb").and_then(|p| p.parent().map(Path::to_path_buf)))
         .find(|dir| needed.iter().all(|n| is_executable(&dir.join(n))))
         .ok_or_else(|| {
             "no folder with initdb, pg_ctl, postgres and createdb (looked in /usr/lib/postgresql/*/bin and PATH)"
                 .to_string()
         })?;
     if is_root() {
-        in_path("runuser")?;
+        executable_in_path("runuser")?;
         let known = Command::new("id")
             .args(["-u", "postgres"])
             .stdout(Stdio::null())
@@ -138,10 +130,6 @@ fn venv_python() -> Result<PathBuf, String> {
         ));
     }
     Ok(python)
-}
-
-pub fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
 }
 
 /// Runs a real program (not ohx) with a clean environment: `PATH`, `HOME=<tmp>`, a UTF-8
@@ -204,18 +192,6 @@ pub fn fresh_dir(env: &Env, name: &str) -> PathBuf {
     dir
 }
 
-/// A private (0700) folder for `XDG_RUNTIME_DIR`, so GCS key files of `ohx run` land inside the
-/// test's folder and not in the machine's shared `/tmp/ohx-<uid>`.
-#[track_caller]
-pub fn runtime_dir(env: &Env) -> PathBuf {
-    let dir = env.root().join("runtime");
-    if !dir.exists() {
-        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
-        set_mode(&dir, 0o700);
-    }
-    dir
-}
-
 /// Alice, admin of [`WS`], adds a connection: `plain` fields with `--set`, `secrets` with
 /// `--secret CODE=file:PATH` so their bytes are stored exactly.
 #[track_caller]
@@ -226,28 +202,27 @@ pub fn add_connection(
     plain: &[(&str, &str)],
     secrets: &[(&str, &[u8])],
 ) {
-    let mut args: Vec<String> = ["connection", "add", kind, "--name", id, "--slug", id]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    for (code, value) in plain {
-        args.push("--set".into());
-        args.push(format!("{code}={value}"));
-    }
+    let mut cmd = connection_add(env, kind, id, plain);
     for (code, bytes) in secrets {
         let path = write_file(env, code, bytes);
-        args.push("--secret".into());
-        args.push(format!("{code}=file:{}", path.display()));
+        cmd = cmd
+            .arg("--secret")
+            .arg(format!("{code}=file:{}", path.display()));
     }
-    env.ohx().args(&args).ok();
+    cmd.ok();
 }
 
-/// A service-account key as Google writes it: pretty-printed JSON over many lines, with `\n`
-/// escapes inside the private key and a trailing newline.
-pub fn gcs_key(canary: &str) -> String {
-    format!(
-        "{{\n  \"type\": \"service_account\",\n  \"project_id\": \"ohx-test\",\n  \"private_key_id\": \"{canary}\",\n  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC{canary}\\nq+Y=\\n-----END PRIVATE KEY-----\\n\",\n  \"client_email\": \"etl@ohx-test.iam.gserviceaccount.com\",\n  \"client_id\": \"104729\",\n  \"token_uri\": \"https://oauth2.googleapis.com/token\"\n}}\n"
-    )
+/// Alice, admin of [`WS`], adds `lake`: a gcs connection to the bucket `hmis-lake` whose
+/// service-account key is `key`.
+#[track_caller]
+pub fn add_gcs_lake(env: &Env, key: &str) {
+    add_connection(
+        env,
+        "gcs",
+        "lake",
+        &[("bucket_name", "hmis-lake")],
+        &[("service_account_key", key.as_bytes())],
+    );
 }
 
 /// The secrets of the connections [`standard_connections`] adds, each a random canary.
@@ -304,13 +279,7 @@ pub fn standard_connections(env: &Env) -> Standard {
         ],
         &[("access_key_secret", standard.s3_secret.as_bytes())],
     );
-    add_connection(
-        env,
-        "gcs",
-        "lake",
-        &[("bucket_name", "hmis-lake")],
-        &[("service_account_key", standard.gcs_key.as_bytes())],
-    );
+    add_gcs_lake(env, &standard.gcs_key);
     add_connection(
         env,
         "custom",
@@ -328,42 +297,16 @@ pub fn standard_connections(env: &Env) -> Standard {
 pub fn one_connection(env: &Env) -> String {
     env.admin_with_workspace(WS);
     let token = random_canary();
-    env.ohx()
-        .args([
-            "connection",
-            "add",
-            "custom",
-            "--name",
-            "kobo",
-            "--slug",
-            "kobo",
-        ])
-        .args([
-            "--set",
-            "url=https://kf.kobotoolbox.org",
-            "--secret",
-            "token=-",
-        ])
-        .stdin(format!("{token}\n"))
-        .ok();
+    connection_add(
+        env,
+        "custom",
+        "kobo",
+        &[("url", "https://kf.kobotoolbox.org")],
+    )
+    .args(["--secret", "token=-"])
+    .stdin(format!("{token}\n"))
+    .ok();
     token
-}
-
-/// Registers `name` and gives them `role` in [`WS`].
-#[track_caller]
-pub fn add_member(env: &Env, name: &str, role: &str) {
-    let recipient = env.person(name);
-    env.ohx()
-        .args([
-            "member",
-            "add",
-            name,
-            "--recipient",
-            &recipient,
-            "--role",
-            role,
-        ])
-        .ok();
 }
 
 /// `ohx connection env IDS... --format json [extra]` as a map of names to values.
@@ -382,47 +325,6 @@ pub fn env_json(env: &Env, args: &[&str]) -> BTreeMap<String, String> {
 pub fn json_object(out: &Outcome) -> BTreeMap<String, String> {
     serde_json::from_value(out.json())
         .unwrap_or_else(|e| panic!("stdout is not one object of strings: {e}\n{out}"))
-}
-
-/// Flips one bit in the middle of the stored ciphertext of `connection`'s field `code`, as a
-/// damaged disk or a careless writer could.
-#[track_caller]
-pub fn flip_ciphertext_bit(env: &Env, connection: &str, code: &str) {
-    let db = rusqlite::Connection::open_with_flags(
-        env.store(),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
-    )
-    .expect("open the store with SQLite");
-    let select = "SELECT f.ciphertext FROM fields f JOIN connections c ON c.id = f.connection_id
-                  WHERE c.slug = ?1 AND f.code = ?2";
-    let mut ciphertext: Vec<u8> = db
-        .query_row(select, [connection, code], |r| r.get(0))
-        .unwrap_or_else(|e| panic!("no ciphertext for {connection}/{code}: {e}"));
-    let middle = ciphertext.len() / 2;
-    ciphertext[middle] ^= 0x01;
-    let changed = db
-        .execute(
-            "UPDATE fields SET ciphertext = ?1 WHERE code = ?2 AND connection_id =
-             (SELECT id FROM connections WHERE slug = ?3)",
-            rusqlite::params![ciphertext, code, connection],
-        )
-        .expect("update the ciphertext");
-    assert_eq!(changed, 1, "expected one field row for {connection}/{code}");
-}
-
-/// Splits the output of `env -0` into a map of names to values.
-pub fn parse_env0(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
-    bytes
-        .split(|&b| b == 0)
-        .filter(|entry| !entry.is_empty())
-        .filter_map(|entry| {
-            let eq = entry.iter().position(|&b| b == b'=')?;
-            Some((
-                String::from_utf8_lossy(&entry[..eq]).into_owned(),
-                entry[eq + 1..].to_vec(),
-            ))
-        })
-        .collect()
 }
 
 /// Waits up to ten seconds for `path` to exist.

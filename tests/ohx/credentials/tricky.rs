@@ -7,11 +7,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::fixtures::{gcs_key, parse_env0, runtime_dir};
 use crate::harness::{random_bytes, random_canary, Env, Outcome};
 
 use super::support::{
-    add_connection, fresh_dir, gcs_key, json_object, parse_env0, require, run_tool_ok, runtime_dir,
-    write_file, Component, WS,
+    add_connection, add_gcs_lake, fresh_dir, json_object, require, run_tool_ok, write_file,
+    Component, WS,
 };
 
 /// The values, one per field code `v01`..`v40`; `canary` is in two of them.
@@ -94,13 +95,7 @@ fn tricky_connections(env: &Env) -> Tricky {
         .collect();
     add_connection(env, "custom", "tricky", &[], &secrets);
     let key = gcs_key(&canary);
-    add_connection(
-        env,
-        "gcs",
-        "lake",
-        &[("bucket_name", "hmis-lake")],
-        &[("service_account_key", key.as_bytes())],
-    );
+    add_gcs_lake(env, &key);
     let mut expected: BTreeMap<String, Vec<u8>> = codes
         .iter()
         .zip(values)

@@ -8,9 +8,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::harness::{random_canary, set_mode, Env, Outcome};
+use crate::fixtures::{gcs_key, join, parse_env0, runtime_dir};
+use crate::harness::{random_canary, Cmd, Env, Outcome};
+use crate::store_probe::{ciphertext, connection_id, dump, set_ciphertext};
 
-use super::{add_custom, add_postgresql, dump, join, ohx_with_silent_stdin, open_db, WS};
+use super::{add_custom, add_postgresql, WS};
 
 // ---------------------------------------------------------------------------------------------
 // Prompts without a terminal
@@ -25,13 +27,24 @@ struct Asking {
     vars: Vec<(String, String)>,
 }
 
+impl Asking {
+    /// The command, run as alice with the extra variables.
+    fn cmd(&self, env: &Env) -> Cmd {
+        let mut cmd = env.ohx().args(&self.args);
+        for (k, v) in &self.vars {
+            cmd = cmd.env(k, v);
+        }
+        cmd
+    }
+}
+
 /// Alice, admin of [`WS`] with `warehouse`, bob an editor, pia with a passphrase-protected
 /// identity; and every command that may prompt: for a type, for missing fields, for a secret, for
 /// a confirmation, for a passphrase (new or existing).
 fn asking_commands(env: &Env) -> Vec<Asking> {
     env.admin_with_workspace(WS);
     add_postgresql(env, "warehouse", &random_canary()).ok();
-    join(env, "bob", "editor");
+    join(env, "bob", "editor", Some(WS));
     env.ohx_as("pia")
         .env("OHX_PASSPHRASE", random_canary())
         .args(["init", "--name", "pia", "--passphrase"])
@@ -108,10 +121,7 @@ fn every_command_that_may_prompt_ends_at_once_with_stdin_from_dev_null() {
     let commands = asking_commands(&env);
     let before = dump(&env);
     for asking in &commands {
-        let mut cmd = env.ohx().args(&asking.args);
-        for (k, v) in &asking.vars {
-            cmd = cmd.env(k, v);
-        }
+        let cmd = asking.cmd(&env);
         let what = cmd.describe();
         let started = Instant::now();
         let out = cmd.run(); // the harness gives /dev/null as stdin
@@ -127,7 +137,7 @@ fn every_command_that_may_prompt_ends_at_once_with_a_silent_open_stdin() {
     for asking in &commands {
         let what = format!("ohx {}", asking.args.join(" "));
         let started = Instant::now();
-        let mut child = ohx_with_silent_stdin(&env, &asking.args, &asking.vars);
+        let mut child = asking.cmd(&env).stdin_kept_open().spawn();
         // Kept open and never written to, as a pipe from a process that has nothing to say.
         let stdin = child.stdin.take();
         while child.try_wait().expect("wait").is_none() && started.elapsed() < PROMPT_LIMIT {
@@ -215,20 +225,6 @@ fn read_back_with_sh(env: &Env, export: &str, names: &[String]) -> BTreeMap<Stri
     names
         .iter()
         .filter_map(|n| Some((n.clone(), std::fs::read(dir.join(n)).ok()?)))
-        .collect()
-}
-
-/// `NAME=value` entries of `env -0` output.
-fn parse_env0(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
-    bytes
-        .split(|&b| b == 0)
-        .filter_map(|entry| {
-            let eq = entry.iter().position(|&b| b == b'=')?;
-            Some((
-                String::from_utf8_lossy(&entry[..eq]).into_owned(),
-                entry[eq + 1..].to_vec(),
-            ))
-        })
         .collect()
 }
 
@@ -343,14 +339,6 @@ fn invalid_utf8_in_plain_arguments_is_refused_and_stores_nothing() {
     }
 }
 
-/// A service-account key as Google writes it: pretty JSON over many lines, `\n` escapes inside
-/// the private key, a trailing newline.
-fn gcs_key(canary: &str) -> String {
-    format!(
-        "{{\n  \"type\": \"service_account\",\n  \"project_id\": \"ohx-reliability\",\n  \"private_key_id\": \"0a1b2c\",\n  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n{canary}\\n-----END PRIVATE KEY-----\\n\",\n  \"client_email\": \"etl@ohx-reliability.iam.gserviceaccount.com\",\n  \"client_id\": \"1234567890\",\n  \"token_uri\": \"https://oauth2.googleapis.com/token\"\n}}\n"
-    )
-}
-
 #[test]
 fn a_multi_line_gcs_key_from_an_environment_variable_survives_get_env_and_runs_key_file() {
     let env = Env::new();
@@ -405,9 +393,7 @@ fn a_multi_line_gcs_key_from_an_environment_variable_survives_get_env_and_runs_k
         "env --format json"
     );
 
-    let runtime = env.root().join("runtime");
-    std::fs::create_dir(&runtime).expect("runtime dir");
-    set_mode(&runtime, 0o700);
+    let runtime = runtime_dir(&env);
     let run = env
         .ohx()
         .env("XDG_RUNTIME_DIR", &runtime)
@@ -427,14 +413,9 @@ fn eval_of_a_failed_env_sets_no_variable() {
     env.admin_with_workspace(WS);
     add_postgresql(&env, "a", &random_canary()).ok();
     add_postgresql(&env, "b", &random_canary()).ok();
-    let db = open_db(&env.store());
-    db.execute(
-        "UPDATE fields SET ciphertext = substr(ciphertext, 1, length(ciphertext) - 1)
-         WHERE code = 'password' AND connection_id = (SELECT id FROM connections WHERE slug = 'b')",
-        [],
-    )
-    .expect("damage b");
-    drop(db);
+    let b = connection_id(&env, WS, "b");
+    let sealed = ciphertext(&env, b, "password");
+    set_ciphertext(&env, b, "password", &sealed[..sealed.len() - 1]);
     let out = env
         .ohx()
         .args(["connection", "env", "a", "b"])

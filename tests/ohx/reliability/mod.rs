@@ -57,251 +57,38 @@ mod secrets;
 mod storage;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::str::FromStr;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::fixtures::connection_add;
 use crate::harness::{random_bytes, Cmd, Env, Outcome};
+use crate::store_probe::{base64, contains, leaked_forms};
 
 /// The workspace the reliability tests work in.
 pub const WS: &str = "ws";
 
 // ---------------------------------------------------------------------------------------------
-// The store, read directly
-// ---------------------------------------------------------------------------------------------
-
-/// Opens a store with SQLite directly, as anyone able to write the file could.
-#[track_caller]
-pub fn open_db(path: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
-        .unwrap_or_else(|e| panic!("cannot open {} with SQLite: {e}", path.display()))
-}
-
-/// `PRAGMA integrity_check` of the store, `"ok"` when it is sound.
-#[track_caller]
-pub fn integrity(env: &Env) -> String {
-    let db = open_db(&env.store());
-    let mut stmt = db.prepare("PRAGMA integrity_check").expect("prepare");
-    let lines: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .expect("integrity_check")
-        .map(|r| r.expect("integrity_check row"))
-        .collect();
-    lines.join("\n")
-}
-
-/// The single integer a query returns.
-#[track_caller]
-pub fn query_i64(env: &Env, sql: &str) -> i64 {
-    open_db(&env.store())
-        .query_row(sql, [], |r| r.get(0))
-        .unwrap_or_else(|e| panic!("`{sql}` failed: {e}"))
-}
-
-/// Every row of every table, one line each, sorted: equal dumps mean an unchanged store.
-#[track_caller]
-pub fn dump(env: &Env) -> String {
-    let db = open_db(&env.store());
-    let mut lines = Vec::new();
-    for table in [
-        "users",
-        "workspaces",
-        "memberships",
-        "connections",
-        "fields",
-    ] {
-        let mut stmt = db
-            .prepare(&format!("SELECT * FROM {table}"))
-            .expect("prepare dump");
-        let columns = stmt.column_count();
-        let rows = stmt
-            .query_map([], |row| {
-                let values: Vec<String> = (0..columns)
-                    .map(|i| format!("{:?}", row.get::<_, rusqlite::types::Value>(i)))
-                    .collect();
-                Ok(format!("{table}: {}", values.join(" | ")))
-            })
-            .expect("query dump");
-        lines.extend(rows.map(|r| r.expect("read dump row")));
-    }
-    lines.sort();
-    lines.join("\n")
-}
-
-/// `<store>-wal`, `<store>-shm`, ...
-pub fn sidecar(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-/// A workspace as stored: id, public recipient, key version.
-pub struct StoredWorkspace {
-    pub id: i64,
-    pub recipient: String,
-    pub key_version: i64,
-}
-
-#[track_caller]
-pub fn stored_workspace(env: &Env, slug: &str) -> StoredWorkspace {
-    open_db(&env.store())
-        .query_row(
-            "SELECT id, recipient, key_version FROM workspaces WHERE slug = ?1",
-            [slug],
-            |r| {
-                Ok(StoredWorkspace {
-                    id: r.get(0)?,
-                    recipient: r.get(1)?,
-                    key_version: r.get(2)?,
-                })
-            },
-        )
-        .unwrap_or_else(|e| panic!("no workspace '{slug}' in the store: {e}"))
-}
-
-/// The database id of connection `slug` in workspace `ws`.
-#[track_caller]
-pub fn connection_id(env: &Env, ws: &str, slug: &str) -> i64 {
-    open_db(&env.store())
-        .query_row(
-            "SELECT c.id FROM connections c JOIN workspaces w ON w.id = c.workspace_id
-             WHERE w.slug = ?1 AND c.slug = ?2",
-            [ws, slug],
-            |r| r.get(0),
-        )
-        .unwrap_or_else(|e| panic!("no connection {ws}/{slug} in the store: {e}"))
-}
-
-/// The identifiers of the connections of workspace `ws`, read from the store.
-#[track_caller]
-pub fn stored_identifiers(env: &Env, ws: &str) -> Vec<String> {
-    let db = open_db(&env.store());
-    let mut stmt = db
-        .prepare(
-            "SELECT c.slug FROM connections c JOIN workspaces w ON w.id = c.workspace_id
-             WHERE w.slug = ?1 ORDER BY c.slug",
-        )
-        .expect("prepare");
-    let rows = stmt.query_map([ws], |r| r.get(0)).expect("query slugs");
-    rows.map(|r| r.expect("slug")).collect()
-}
-
-/// Every secret ciphertext and every wrapped workspace key in the store.
-#[track_caller]
-pub fn every_sealed_blob(env: &Env) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
-    let db = open_db(&env.store());
-    let collect = |sql: &str| -> Vec<Vec<u8>> {
-        let mut stmt = db.prepare(sql).expect("prepare");
-        let rows = stmt.query_map([], |r| r.get(0)).expect("query blobs");
-        rows.map(|r| r.expect("blob")).collect()
-    };
-    (
-        collect("SELECT ciphertext FROM fields WHERE secret = 1"),
-        collect("SELECT wrapped_key FROM memberships WHERE wrapped_key IS NOT NULL"),
-    )
-}
-
-// ---------------------------------------------------------------------------------------------
-// age, used directly as an attacker with a copy of the file would
-// ---------------------------------------------------------------------------------------------
-
-/// The age identity in an identity file (the line starting with `AGE-SECRET-KEY-1`).
-#[track_caller]
-pub fn age_identity(path: &Path) -> age::x25519::Identity {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
-        .unwrap_or_else(|| panic!("{} holds no AGE-SECRET-KEY-1 line", path.display()));
-    age::x25519::Identity::from_str(line).expect("parse identity")
-}
-
-/// The workspace key inside a wrapped key, if `identity` opens it. The wrapped plaintext ends with
-/// the workspace's secret key in its `AGE-SECRET-KEY-1...` text form.
-pub fn unwrap_key(
-    wrapped: &[u8],
-    identity: &age::x25519::Identity,
-) -> Option<age::x25519::Identity> {
-    let plain = age::decrypt(identity, wrapped).ok()?;
-    let at = plain.windows(16).position(|w| w == b"AGE-SECRET-KEY-1")?;
-    let text = std::str::from_utf8(&plain[at..]).ok()?;
-    age::x25519::Identity::from_str(text.trim()).ok()
-}
-
-/// The wrapped key `person` holds in `ws`, if any.
-#[track_caller]
-pub fn wrapped_key_of(env: &Env, ws: &str, person: &str) -> Option<Vec<u8>> {
-    use rusqlite::OptionalExtension;
-    open_db(&env.store())
-        .query_row(
-            "SELECT m.wrapped_key FROM memberships m
-             JOIN users u ON u.id = m.user_id JOIN workspaces w ON w.id = m.workspace_id
-             WHERE w.slug = ?1 AND u.name = ?2",
-            [ws, person],
-            |r| r.get::<_, Option<Vec<u8>>>(0),
-        )
-        .optional()
-        .expect("query membership")
-        .flatten()
-}
-
-// ---------------------------------------------------------------------------------------------
 // People and connections
 // ---------------------------------------------------------------------------------------------
-
-/// Registers `person` and makes them a member of [`WS`] with `role` (alice adds them). Returns
-/// their recipient.
-#[track_caller]
-pub fn join(env: &Env, person: &str, role: &str) -> String {
-    let recipient = env.person(person);
-    env.ohx()
-        .args(["member", "add", person, "--recipient", &recipient])
-        .args(["--role", role, "-w", WS])
-        .ok();
-    recipient
-}
 
 /// `connection add postgresql` of `slug` (in the only workspace unless `-w` is added), its
 /// password read from `$PW`.
 pub fn add_postgresql(env: &Env, slug: &str, password: &str) -> Cmd {
-    env.ohx()
-        .args([
-            "connection",
-            "add",
-            "postgresql",
-            "--name",
-            slug,
-            "--slug",
-            slug,
-        ])
-        .args(["--set", "host=db.example.org", "--set", "username=etl"])
-        .args(["--set", "db_name=dwh", "--secret", "password=env:PW", "-q"])
+    let plain = [
+        ("host", "db.example.org"),
+        ("username", "etl"),
+        ("db_name", "dwh"),
+    ];
+    connection_add(env, "postgresql", slug, &plain)
+        .args(["--secret", "password=env:PW", "-q"])
         .env("PW", password)
 }
 
 /// `connection add custom` of `slug` (in the only workspace unless `-w` is added): a plain `url`
 /// and a secret `token` read from `$T`.
 pub fn add_custom(env: &Env, slug: &str, token: &str) -> Cmd {
-    env.ohx()
-        .args([
-            "connection",
-            "add",
-            "custom",
-            "--name",
-            slug,
-            "--slug",
-            slug,
-        ])
-        .args([
-            "--set",
-            "url=https://example.org",
-            "--secret",
-            "token=env:T",
-            "-q",
-        ])
+    connection_add(env, "custom", slug, &[("url", "https://example.org")])
+        .args(["--secret", "token=env:T", "-q"])
         .env("T", token)
 }
 
@@ -390,40 +177,6 @@ pub fn typical_run(runs: usize, mut make: impl FnMut(usize) -> Cmd) -> Duration 
         .map_or(Duration::from_millis(50), |median| *median * 5 / 4)
 }
 
-/// ohx as alice, like `Env::ohx`, but with stdin a pipe the test keeps open and never writes to:
-/// a prompt would wait on it forever.
-pub fn ohx_with_silent_stdin(env: &Env, args: &[String], vars: &[(String, String)]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_ohx"))
-        .args(args)
-        .env_clear()
-        .env(
-            "PATH",
-            std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
-        )
-        .env("HOME", env.root())
-        .env("OHX_HOME", env.home())
-        .env("USER", "alice")
-        .envs(vars.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ohx")
-}
-
-/// Whether the tests run as root (CI does): root ignores permission bits.
-pub fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
-
-/// `name` in PATH, if there.
-pub fn in_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
 /// Reports why `test` cannot run here. Under `CI` that is a failure: CI runs as root on a machine
 /// `.ci/setup` prepared, so a skip there would hide a gap.
 #[track_caller]
@@ -457,67 +210,8 @@ pub fn system(program: &str, args: &[&std::ffi::OsStr]) -> Result<(), String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Searching for canaries
+// The canary search of `store_probe`, checked
 // ---------------------------------------------------------------------------------------------
-
-const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-fn base64(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(BASE64[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-/// The forms a leaked canary would take in a file: plain, lowercase hex, and the base64
-/// characters that encode only its bits at each of the three byte alignments.
-pub fn leaked_forms(canary: &str) -> Vec<(String, Vec<u8>)> {
-    let bytes = canary.as_bytes();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let mut forms = vec![
-        ("plain".to_string(), bytes.to_vec()),
-        ("hex".to_string(), hex.into_bytes()),
-    ];
-    for skip in 0..3usize {
-        let mut padded = vec![b'x'; skip];
-        padded.extend_from_slice(bytes);
-        let encoded = base64(&padded);
-        let first = (8 * skip).div_ceil(6);
-        let end = 8 * padded.len() / 6;
-        forms.push((
-            format!("base64 after {skip} byte(s)"),
-            encoded.as_bytes()[first..end].to_vec(),
-        ));
-    }
-    forms
-}
-
-pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Every file under `dir`.
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(files_under(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
-}
 
 #[test]
 fn the_canary_forms_are_found_in_encoded_text() {

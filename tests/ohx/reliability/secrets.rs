@@ -10,13 +10,14 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
+use crate::fixtures::{join, runtime_dir};
 use crate::harness::{random_canary, Cmd, Env};
-
-use super::{
-    add_custom, add_postgresql, age_identity, connection_id, contains, every_sealed_blob,
-    files_under, join, kill_after, leaked_forms, open_db, random_delay, stored_workspace,
-    typical_run, unwrap_key, wrapped_key_of, Killed, WS,
+use crate::store_probe::{
+    age_identity, all_secret_ciphertexts, all_wrapped_keys, connection_id, contains, files_under,
+    leaked_forms, open_db, stored_workspace, unwrap_key, wrapped_key_of,
 };
+
+use super::{add_custom, add_postgresql, kill_after, random_delay, typical_run, Killed, WS};
 
 // ---------------------------------------------------------------------------------------------
 // Records changed by someone who can write the file
@@ -28,9 +29,7 @@ use super::{
 #[track_caller]
 fn assert_every_use_is_rejected(env: &Env, id: &str, values: &[&str]) {
     let started = env.root().join("child-started");
-    let runtime = env.root().join("runtime");
-    std::fs::create_dir_all(&runtime).expect("runtime dir");
-    crate::harness::set_mode(&runtime, 0o700);
+    let runtime = runtime_dir(env);
     let uses: Vec<Cmd> = vec![
         env.ohx().args(["connection", "show", id, "--reveal"]),
         env.ohx()
@@ -206,8 +205,8 @@ fn a_ciphertext_from_before_a_key_rotation_put_back_is_rejected() {
 fn a_strangers_identity_opens_nothing_in_the_store() {
     let env = Env::new();
     env.admin_with_workspace(WS);
-    join(&env, "carol", "editor");
-    join(&env, "bob", "viewer");
+    join(&env, "carol", "editor", Some(WS));
+    join(&env, "bob", "viewer", Some(WS));
     env.person("dave");
     env.ohx()
         .args(["workspace", "create", "Other", "--slug", "other"])
@@ -218,7 +217,7 @@ fn a_strangers_identity_opens_nothing_in_the_store() {
         add_custom(&env, slug, &token).args(["-w", ws]).ok();
         values.push(token);
     }
-    let (ciphertexts, wrapped) = every_sealed_blob(&env);
+    let (ciphertexts, wrapped) = (all_secret_ciphertexts(&env), all_wrapped_keys(&env));
     assert_eq!(ciphertexts.len(), 3);
     assert_eq!(wrapped.len(), 3, "alice twice, carol once");
 
@@ -275,7 +274,7 @@ fn secrets_of(env: &Env, ws: &str) -> BTreeMap<(i64, String), (Vec<u8>, i64)> {
 fn removing_a_member_re_encrypts_every_secret_of_the_workspace_and_no_other() {
     let env = Env::new();
     env.admin_with_workspace(WS);
-    join(&env, "carol", "editor");
+    join(&env, "carol", "editor", Some(WS));
     env.ohx()
         .args(["workspace", "create", "Other", "--slug", "other"])
         .ok();

@@ -12,12 +12,16 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::harness::{random_canary, set_mode, Cmd, Env, Outcome};
+use crate::fixtures::join;
+use crate::harness::{in_path, is_root, random_canary, set_mode, Cmd, Env, Outcome};
+use crate::store_probe::{
+    age_identity, connection_id, contains, copy_with_change_in_wal, files_under, integrity,
+    open_db, query_i64, sidecar, stored_identifiers, stored_workspace, unwrap_key, wrapped_key_of,
+};
 
 use super::{
-    add_custom, add_postgresql, age_identity, cannot_run, env_json, in_path, integrity, is_root,
-    join, kill_after, open_db, prefix, random_delay, sidecar, stored_identifiers, stored_workspace,
-    system, typical_run, unwrap_key, wrapped_key_of, Killed, WS,
+    add_custom, add_postgresql, cannot_run, env_json, kill_after, prefix, random_delay, system,
+    typical_run, Killed, WS,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -588,7 +592,7 @@ fn deleting_a_connection_or_a_workspace_leaves_no_orphan_rows() {
     // Deletes rely on ON DELETE CASCADE, which SQLite applies only with foreign_keys=ON.
     let env = Env::new();
     env.admin_with_workspace(WS);
-    join(&env, "bob", "editor");
+    join(&env, "bob", "editor", Some(WS));
     env.ohx()
         .args(["workspace", "create", "Other", "--slug", "other"])
         .ok();
@@ -602,7 +606,7 @@ fn deleting_a_connection_or_a_workspace_leaves_no_orphan_rows() {
             .args(["-w", "other"])
             .ok();
     }
-    let gone = super::connection_id(&env, WS, "gone");
+    let gone = connection_id(&env, WS, "gone");
     let other = stored_workspace(&env, "other").id;
 
     env.ohx()
@@ -665,11 +669,11 @@ fn deleted_values_are_wiped_from_the_store_file() {
     env.ohx()
         .args(["connection", "delete", "old", "--yes", "-w", WS])
         .ok();
-    let files = super::files_under(&env.home());
+    let files = files_under(&env.home());
     for file in &files {
         let bytes = std::fs::read(file).expect("read");
         assert!(
-            !super::contains(&bytes, canary.as_bytes()),
+            !contains(&bytes, canary.as_bytes()),
             "{} still holds the deleted connection's text",
             file.display()
         );
@@ -689,7 +693,7 @@ fn deleted_values_are_wiped_from_the_store_file() {
     db.close().map_err(|(_, e)| e).expect("close");
     let bytes = std::fs::read(env.store()).expect("read");
     assert!(
-        super::contains(&bytes, control.as_bytes()),
+        contains(&bytes, control.as_bytes()),
         "the control left no trace: the search proves nothing"
     );
 }
@@ -715,7 +719,7 @@ fn a_planted_trigger_cannot_call_unsafe_functions() {
         out.assert_clean_error("connection add with a planted trigger");
     }
     assert_eq!(
-        super::query_i64(&env, "SELECT count(*) FROM planted"),
+        query_i64(&env, "SELECT count(*) FROM planted"),
         0,
         "the planted trigger ran inside ohx\n{out}"
     );
@@ -771,12 +775,7 @@ fn a_store_whose_application_id_changed_in_the_wal_is_refused_untouched() {
     let env = Env::new();
     env.admin_with_workspace(WS);
     let copy = env.root().join("changed.db");
-    let db = open_db(&env.store());
-    db.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA application_id = 7;")
-        .expect("change application_id");
-    std::fs::copy(env.store(), &copy).expect("copy store");
-    std::fs::copy(sidecar(&env.store(), "-wal"), sidecar(&copy, "-wal")).expect("copy wal");
-    drop(db);
+    copy_with_change_in_wal(&env, "PRAGMA application_id = 7;", &copy);
     let main_before = std::fs::read(&copy).expect("read");
     let wal_before = std::fs::read(sidecar(&copy, "-wal")).expect("read wal");
     let out = env
@@ -883,7 +882,7 @@ fn assert_store_intact(env: &Env, tokens: &BTreeMap<String, String>, what: &str)
         "{what}"
     );
     let ws = stored_workspace(env, WS);
-    let stale = super::query_i64(
+    let stale = query_i64(
         env,
         &format!(
             "SELECT count(*) FROM fields WHERE secret = 1 AND key_version != {}",
@@ -1246,7 +1245,7 @@ fn a_read_only_folder_refuses_writes_and_keeps_the_store() {
     let env = Env::new();
     let tokens = three_connections(&env);
     let before = std::fs::read(env.store()).expect("read store");
-    let files_before = super::files_under(&env.home());
+    let files_before = files_under(&env.home());
     let guard = match ReadOnly::make(&env.home(), 0o500) {
         Ok(g) => g,
         Err(reason) => {
@@ -1263,7 +1262,7 @@ fn a_read_only_folder_refuses_writes_and_keeps_the_store() {
         std::fs::read(env.store()).expect("read") == before,
         "the store changed"
     );
-    assert_eq!(super::files_under(&env.home()), files_before);
+    assert_eq!(files_under(&env.home()), files_before);
     drop(guard);
     assert_store_intact(&env, &tokens, "after a read-only folder");
     add_custom(&env, "after", &random_canary()).ok();
