@@ -5,7 +5,7 @@
 use anyhow::Result;
 use rusqlite::Connection;
 
-use crate::crypto::{seal_secret, SecretPlace, WorkspaceKey};
+use crate::crypto::{CryptoError, SealingKey, SecretPlace, WorkspaceKey};
 use crate::secrets;
 use crate::store::connections;
 use crate::store::members::{self, WrappedKey};
@@ -28,37 +28,55 @@ pub fn rotate_workspace_key(
 ) -> Result<Rotated> {
     let new = WorkspaceKey::generate(old.version() + 1);
     let new_recipient = new.recipient();
+    let sealing = SealingKey::parse(&new_recipient)?;
     let (mut secrets_count, mut marked) = (0, 0);
-    // One connection at a time, so memory stays flat however many secrets the workspace holds.
-    for id in connections::ids(tx, workspace.id)? {
-        let Some(row) = connections::find_by_id(tx, id)? else {
-            continue;
-        };
-        let fields = connections::fields(tx, id)?;
-        // Re-sealing blesses whatever is stored, so the record must pass its check first.
-        secrets::verify(tx, workspace, old, &row, &fields)?;
-        let mut has_secret = false;
-        for field in fields.iter().filter(|f| f.secret) {
-            has_secret = true;
-            let mut place = SecretPlace {
-                workspace_id: workspace.id,
-                connection_id: id,
-                connection_slug: &row.slug,
-                field_code: &field.code,
-                key_version: field.key_version.unwrap_or(0),
+    // A batch of connections at a time, so memory stays flat however many secrets the workspace
+    // holds; the SQL stays on this thread, the age work of a batch is spread over every core.
+    for batch in connections::ids(tx, workspace.id)?.chunks(BATCH) {
+        let mut jobs = Vec::new();
+        let mut with_secrets = Vec::new();
+        for &id in batch {
+            let Some(row) = connections::find_by_id(tx, id)? else {
+                continue;
             };
-            let value = old.open_secret(&place, field.ciphertext.as_deref().unwrap_or_default())?;
-            place.key_version = new.version();
-            let sealed = seal_secret(&new_recipient, &place, &value)?;
-            connections::replace_ciphertext(tx, id, &field.code, &sealed, new.version())?;
-            secrets_count += 1;
+            let fields = connections::fields(tx, id)?;
+            // Re-sealing blesses whatever is stored, so the record must pass its check first.
+            secrets::verify(tx, workspace, old, &row, &fields)?;
+            let before = jobs.len();
+            for field in fields.into_iter().filter(|f| f.secret) {
+                jobs.push(Job {
+                    connection_id: id,
+                    connection_slug: row.slug.clone(),
+                    code: field.code,
+                    ciphertext: field.ciphertext.unwrap_or_default(),
+                    key_version: field.key_version.unwrap_or(0),
+                });
+            }
+            if jobs.len() > before {
+                with_secrets.push(id);
+            }
         }
-        if mark_for_rotation && has_secret {
-            connections::set_needs_rotation(tx, id, true)?;
-            marked += 1;
+        let sealed = reseal_all(&jobs, workspace.id, old, &sealing, new.version())?;
+        for (job, ciphertext) in jobs.iter().zip(&sealed) {
+            connections::replace_ciphertext(
+                tx,
+                job.connection_id,
+                &job.code,
+                ciphertext,
+                new.version(),
+            )?;
+        }
+        secrets_count += jobs.len();
+        if mark_for_rotation {
+            for &id in &with_secrets {
+                connections::set_needs_rotation(tx, id, true)?;
+            }
+            marked += with_secrets.len();
         }
         // The MAC key derives from the workspace key, so every record is sealed again.
-        secrets::reseal(tx, workspace.id, &new, id)?;
+        for &id in batch {
+            secrets::reseal(tx, workspace.id, &new, id)?;
+        }
     }
     for member in members::list(tx, workspace.id)? {
         if member.role.holds_key() {
@@ -81,4 +99,66 @@ pub fn rotate_workspace_key(
         secrets: secrets_count,
         marked,
     })
+}
+
+/// Connections read, checked and written per round of rotation.
+const BATCH: usize = 256;
+
+/// One secret to move from the old key to the new one.
+struct Job {
+    connection_id: i64,
+    connection_slug: String,
+    code: String,
+    ciphertext: Vec<u8>,
+    key_version: u32,
+}
+
+/// Opens every job's secret with the old key and seals it for the new one, on all cores. The
+/// result is in job order; any failure fails the whole rotation.
+fn reseal_all(
+    jobs: &[Job],
+    workspace_id: i64,
+    old: &WorkspaceKey,
+    new: &SealingKey,
+    new_version: u32,
+) -> Result<Vec<Vec<u8>>> {
+    let reseal = |job: &Job| -> Result<Vec<u8>, CryptoError> {
+        let mut place = SecretPlace {
+            workspace_id,
+            connection_id: job.connection_id,
+            connection_slug: &job.connection_slug,
+            field_code: &job.code,
+            key_version: job.key_version,
+        };
+        let value = old.open_secret(&place, &job.ciphertext)?;
+        place.key_version = new_version;
+        new.seal(&place, &value)
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if workers < 2 || jobs.len() < 16 {
+        return Ok(jobs.iter().map(reseal).collect::<Result<_, _>>()?);
+    }
+    let per_worker = jobs.len().div_ceil(workers);
+    let results: Vec<std::thread::Result<Result<Vec<Vec<u8>>, CryptoError>>> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .chunks(per_worker)
+                .map(|part| {
+                    scope.spawn(move || part.iter().map(reseal).collect::<Result<Vec<_>, _>>())
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join()).collect()
+        });
+    let mut sealed = Vec::with_capacity(jobs.len());
+    for result in results {
+        match result {
+            Ok(part) => sealed.extend(part?),
+            Err(_) => {
+                anyhow::bail!("a key rotation worker stopped unexpectedly; nothing was changed")
+            }
+        }
+    }
+    Ok(sealed)
 }

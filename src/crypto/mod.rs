@@ -245,8 +245,24 @@ pub fn seal_secret(
     place: &SecretPlace<'_>,
     value: &SecretString,
 ) -> Result<Vec<u8>, CryptoError> {
-    let recipient = parse_recipient(workspace_recipient)?;
-    encrypt_to(&recipient, &frame(place, value.expose_secret()))
+    SealingKey::parse(workspace_recipient)?.seal(place, value)
+}
+
+/// A workspace recipient parsed once, for sealing many secrets (key rotation).
+pub struct SealingKey(age::x25519::Recipient);
+
+impl SealingKey {
+    pub fn parse(workspace_recipient: &str) -> Result<SealingKey, CryptoError> {
+        parse_recipient(workspace_recipient).map(SealingKey)
+    }
+
+    pub fn seal(
+        &self,
+        place: &SecretPlace<'_>,
+        value: &SecretString,
+    ) -> Result<Vec<u8>, CryptoError> {
+        encrypt_to(&self.0, &frame(place, value.expose_secret()))
+    }
 }
 
 fn split_u64(bytes: &[u8]) -> Option<(u64, &[u8])> {
