@@ -30,8 +30,6 @@ pub enum CryptoError {
     BadSecret { connection: String, field: String },
     #[error("connection '{0}' fails its integrity check: it was changed outside ohx")]
     BadRecord(String),
-    #[error("{0}")]
-    Identity(String),
 }
 
 impl Classified for CryptoError {
