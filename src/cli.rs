@@ -2,10 +2,13 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::PossibleValue;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::engine::ArgValueCandidates;
 
 use crate::completion::{connection_candidates, workspace_candidates};
+use crate::domain::export::Format;
+use crate::domain::{ConnectionType, Role};
 
 const ABOUT: &str = "Workspaces and typed, encrypted connections for OpenHEXA-style pipelines";
 
@@ -273,8 +276,8 @@ pub enum MemberCommand {
         /// Their age recipient (from `ohx whoami --recipient`)
         #[arg(long, value_name = "AGE1...")]
         recipient: String,
-        #[arg(long, value_parser = ["viewer", "editor", "admin"], ignore_case = true)]
-        role: String,
+        #[arg(long, ignore_case = true)]
+        role: Role,
     },
     /// List the members of the workspace
     ///
@@ -287,8 +290,8 @@ pub enum MemberCommand {
     /// the key and marks secrets "rotate at source". The last admin can never be demoted.
     SetRole {
         name: String,
-        #[arg(value_parser = ["viewer", "editor", "admin"], ignore_case = true)]
-        role: String,
+        #[arg(ignore_case = true)]
+        role: Role,
     },
     /// Remove a member (admin); removing a key holder rotates the key
     ///
@@ -396,8 +399,8 @@ pub enum ConnectionCommand {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER, one or more
         #[arg(value_name = "ID", required = true, add = ArgValueCandidates::new(connection_candidates))]
         ids: Vec<String>,
-        #[arg(long, default_value = "sh", value_parser = ["sh", "fish", "dotenv", "powershell", "json"])]
-        format: String,
+        #[arg(long, default_value = "sh", ignore_case = true)]
+        format: Format,
         /// Also set the variables the usual tools read (PGHOST..., AWS_...)
         #[arg(long)]
         native: bool,
@@ -428,8 +431,8 @@ Examples:
 #[derive(Debug, Args)]
 pub struct AddArgs {
     /// postgresql (or postgres, pg), dhis2, iaso, s3, gcs or custom; asked for when omitted
-    #[arg(value_name = "TYPE")]
-    pub kind: Option<String>,
+    #[arg(value_name = "TYPE", ignore_case = true, hide_possible_values = true)]
+    pub kind: Option<ConnectionType>,
     /// Display name (1 to 40 characters)
     #[arg(long)]
     pub name: Option<String>,
@@ -463,4 +466,58 @@ pub struct EditArgs {
     /// Remove an optional or custom field
     #[arg(long, value_name = "CODE")]
     pub unset: Vec<String>,
+}
+
+// Domain types parsed by clap, so a mistyped value is a usage error that lists the choices, and
+// each alias is declared here once.
+
+impl ValueEnum for Role {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Role::ALL
+    }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
+}
+
+impl ValueEnum for ConnectionType {
+    fn value_variants<'a>() -> &'a [Self] {
+        &ConnectionType::ALL
+    }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let value = PossibleValue::new(self.as_str()).help(self.label());
+        Some(match self {
+            ConnectionType::Postgresql => value.aliases(["postgres", "pg"]),
+            _ => value,
+        })
+    }
+}
+
+impl ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Format::ALL
+    }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let value = PossibleValue::new(self.as_str());
+        Some(match self {
+            Format::Sh => value.aliases(["bash", "zsh"]),
+            Format::Dotenv => value.alias("env"),
+            Format::Powershell => value.alias("pwsh"),
+            Format::Fish | Format::Json => value,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_types_parse_case_insensitively_with_their_aliases() {
+        let parse = |text: &str| ConnectionType::from_str(text, true).ok();
+        assert_eq!(parse("PG"), Some(ConnectionType::Postgresql));
+        assert_eq!(parse("Postgres"), Some(ConnectionType::Postgresql));
+        assert_eq!(parse("DHIS2"), Some(ConnectionType::Dhis2));
+        assert!(parse("mysql").is_none());
+    }
 }

@@ -14,7 +14,6 @@ use clap_complete::env::Shells;
 use crate::cli::Cli;
 use crate::domain::Action;
 use crate::session::{Globals, Session};
-use crate::store::{connections, members};
 
 /// The shells `ohx completions` knows.
 pub const SHELLS: [&str; 5] = ["bash", "zsh", "fish", "elvish", "powershell"];
@@ -57,24 +56,26 @@ fn quiet_session() -> Option<Session> {
 
 /// Identifiers of the current workspace's connections.
 pub fn connection_candidates() -> Vec<CompletionCandidate> {
-    let Some(session) = quiet_session() else {
+    let Some(mut session) = quiet_session() else {
         return Vec::new();
     };
     let Ok(slug) = session.workspace_slug(None) else {
         return Vec::new();
     };
-    let conn = session.store.conn();
-    let Ok(m) = session.me.membership(conn, &slug, Action::ListConnections) else {
-        return Vec::new();
-    };
-    connections::list(conn, m.workspace.id)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|row| {
-            CompletionCandidate::new(row.slug)
-                .help(Some(format!("{} ({})", row.name, row.kind).into()))
+    let mut candidates = Vec::new();
+    let listed = session.access.read(&slug, Action::ListConnections, |ws| {
+        ws.each_connection(|row| {
+            candidates.push(
+                CompletionCandidate::new(&row.slug)
+                    .help(Some(format!("{} ({})", row.name, row.kind).into())),
+            );
+            Ok(())
         })
-        .collect()
+    });
+    match listed {
+        Ok(()) => candidates,
+        Err(_) => Vec::new(),
+    }
 }
 
 /// Slugs of the workspaces the user belongs to.
@@ -82,10 +83,9 @@ pub fn workspace_candidates() -> Vec<CompletionCandidate> {
     let Some(session) = quiet_session() else {
         return Vec::new();
     };
-    let Some(user) = session.me.user_opt() else {
-        return Vec::new();
-    };
-    members::of_user(session.store.conn(), user.id)
+    session
+        .access
+        .my_workspaces()
         .unwrap_or_default()
         .into_iter()
         .map(|(slug, role)| CompletionCandidate::new(slug).help(Some(role.as_str().into())))

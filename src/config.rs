@@ -6,38 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Classified, Status};
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("invalid config file {path}: {message}")]
-    Invalid { path: PathBuf, message: String },
-    #[error("cannot write config file {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
-
-impl Classified for ConfigError {
-    fn status(&self) -> Status {
-        Status::Failure
-    }
-    fn hint(&self) -> Option<String> {
-        match self {
-            ConfigError::Invalid { .. } => Some(
-                "fix the line named above; valid keys are default_workspace, store and identity"
-                    .into(),
-            ),
-            _ => None,
-        }
-    }
-}
+use crate::error::Error;
 
 /// The settings ohx reads from `config.toml`.
 #[derive(Debug, Default, Clone)]
@@ -51,12 +20,12 @@ pub struct Config {
 
 impl Config {
     /// Reads the file; a missing file is an empty configuration.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    pub fn load(path: &Path) -> Result<Config, Error> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(source) => {
-                return Err(ConfigError::Read {
+                return Err(Error::ConfigUnreadable {
                     path: path.into(),
                     source,
                 })
@@ -66,8 +35,8 @@ impl Config {
     }
 
     /// Parses the text of a config file; `path` only names it in errors.
-    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid {
+    pub fn parse(path: &Path, text: &str) -> Result<Config, Error> {
+        let invalid = |message: String| Error::ConfigInvalid {
             path: path.into(),
             message,
         };
@@ -78,7 +47,7 @@ impl Config {
                 None => invalid(e.message().to_string()),
             }
         })?;
-        let string = |key: &str| -> Result<Option<String>, ConfigError> {
+        let string = |key: &str| -> Result<Option<String>, Error> {
             match table.get(key) {
                 None => Ok(None),
                 Some(toml::Value::String(s)) => Ok(Some(s.clone())),
@@ -98,16 +67,16 @@ impl Config {
     }
 
     /// Sets the default workspace and writes the file atomically (temp file, then rename), 0600.
-    pub fn save_default_workspace(&mut self, path: &Path, slug: &str) -> Result<(), ConfigError> {
+    pub fn save_default_workspace(&mut self, path: &Path, slug: &str) -> Result<(), Error> {
         self.default_workspace = Some(slug.to_string());
         self.table
             .insert("default_workspace".into(), toml::Value::String(slug.into()));
-        let body = toml::to_string(&self.table).map_err(|e| ConfigError::Invalid {
+        let body = toml::to_string(&self.table).map_err(|e| Error::ConfigInvalid {
             path: path.into(),
             message: e.to_string(),
         })?;
         let text = format!("# ohx configuration (rewritten by `ohx workspace use`)\n{body}");
-        write_atomically(path, text.as_bytes()).map_err(|source| ConfigError::Write {
+        write_atomically(path, text.as_bytes()).map_err(|source| Error::ConfigUnwritable {
             path: path.into(),
             source,
         })

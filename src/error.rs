@@ -1,12 +1,14 @@
-//! Errors the user can cause, each carrying the exit status DESIGN.md gives it and one line of advice.
+//! The catalogue of everything that can go wrong, one variant per mistake, with its exit status
+//! and its one line of advice decided here, in one `match` each.
 //!
-//! Typed errors from the lower layers (`store`, `crypto`, `domain`) and the catch-all [`Fail`] of the
-//! command layer all implement [`Classified`]; `main` walks the error chain and takes the status and
-//! hint of the first classified error it meets.
+//! This module imports nothing from the crate: every layer may return an [`Error`], and the
+//! dependency arrows of docs/ARCHITECTURE.md all end here. Messages never quote a secret value;
+//! they name the field and the rule.
 
 use std::fmt;
+use std::path::PathBuf;
 
-/// Exit statuses of DESIGN.md section 5.
+/// Exit statuses (docs/ARCHITECTURE.md, "Exit statuses").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     Failure,
@@ -33,70 +35,517 @@ impl Status {
     }
 }
 
-/// An error that knows its exit status and, optionally, what the user should do next.
-pub trait Classified {
-    fn status(&self) -> Status;
-    fn hint(&self) -> Option<String> {
-        None
+/// What kind of trouble the database engine reported, independent of the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbFault {
+    Locked,
+    Damaged,
+    ReadOnly,
+    DiskFull,
+    CannotOpen,
+    Io,
+    /// A stored value that does not fit its column's type (`mysql` as a type, text where a
+    /// ciphertext belongs, an integer out of range): the store was written outside ohx.
+    BadValue,
+    Other,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every error ohx reports, named after what happened.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    // ---- paths, config, first run ----
+    #[error("cannot find a home folder for ohx's files")]
+    NoHomeFolder,
+    #[error("cannot read config file {path}: {source}")]
+    ConfigUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    ConfigInvalid { path: PathBuf, message: String },
+    #[error("cannot write config file {path}: {source}")]
+    ConfigUnwritable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    // ---- the identity file ----
+    #[error("no identity file at {0}")]
+    NoIdentity(PathBuf),
+    #[error("identity {0} is a symbolic link; refusing to use it")]
+    IdentitySymlink(PathBuf),
+    #[error("identity {0} is not a regular file")]
+    IdentityNotAFile(PathBuf),
+    #[error("identity {path} is unprotected: mode {mode:04o} lets other users read it")]
+    IdentityUnprotected { path: PathBuf, mode: u32 },
+    #[error("{0} holds no age identity (AGE-SECRET-KEY-1...)")]
+    NotAnIdentity(PathBuf),
+    #[error("identity {path} is damaged{}", .detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    IdentityDamaged {
+        path: PathBuf,
+        detail: Option<String>,
+    },
+    #[error("identity {0} is encrypted to another key, not with a passphrase")]
+    IdentityNotPassphrase(PathBuf),
+    #[error("identity {0} needs more scrypt work than this machine allows")]
+    IdentityTooCostly(PathBuf),
+    #[error("wrong passphrase for identity {0}")]
+    WrongPassphrase(PathBuf),
+    #[error("your identity is protected by a passphrase and there is no terminal to ask it on")]
+    PassphraseNeeded,
+    #[error("--passphrase needs a terminal or OHX_PASSPHRASE")]
+    NewPassphraseNeeded,
+    #[error("the passphrase is empty")]
+    EmptyPassphrase,
+
+    // ---- users ----
+    #[error("the name '{0}' is already taken by another identity in this store")]
+    NameTaken(String),
+    #[error("your identity is not registered in the store {0}")]
+    NotRegistered(PathBuf),
+    #[error("'{name}' is already known in this store with another recipient ({recipient})")]
+    NameHasOtherRecipient { name: String, recipient: String },
+    #[error("that recipient already belongs to '{0}' in this store")]
+    RecipientTaken(String),
+    #[error("'{0}' is not an age recipient")]
+    BadRecipient(String),
+
+    // ---- workspaces and roles ----
+    #[error("you are not a member of any workspace yet")]
+    NoWorkspaceYet,
+    #[error("which workspace? you are a member of: {}", .0.join(", "))]
+    WhichWorkspace(Vec<String>),
+    /// A workspace the user does not belong to looks exactly like one that does not exist.
+    #[error("no workspace '{0}' that you are a member of")]
+    NotAMember(String),
+    #[error("you are {role_with_article} of workspace '{workspace}'; to {action} you need the {needed} role")]
+    RoleTooLow {
+        workspace: String,
+        user: String,
+        role_with_article: String,
+        action: &'static str,
+        needed: &'static str,
+    },
+    #[error("a workspace with the slug '{0}' already exists")]
+    SlugTaken(String),
+    #[error("'{name}' is the last admin of '{workspace}'; a workspace must keep one")]
+    LastAdmin { name: String, workspace: String },
+    #[error("'{name}' is not a member of '{workspace}'")]
+    NoSuchMember { name: String, workspace: String },
+    #[error("'{name}' is already {role_with_article} of '{workspace}'")]
+    AlreadyMember {
+        name: String,
+        workspace: String,
+        role_with_article: String,
+    },
+    #[error("unknown role '{0}'")]
+    UnknownRole(String),
+
+    // ---- connections ----
+    #[error("no connection '{id}' in workspace '{workspace}'")]
+    NoSuchConnection { workspace: String, id: String },
+    #[error("workspace '{workspace}' already has a connection '{id}' ({name}, {kind})")]
+    IdentifierTaken {
+        workspace: String,
+        id: String,
+        name: String,
+        kind: String,
+    },
+    #[error("connection '{0}' was replaced while you edited it; try again")]
+    ReplacedMeanwhile(String),
+    #[error("connection '{connection}' has no field '{field}'")]
+    NoSuchField {
+        connection: String,
+        field: String,
+        /// The fields it has, for the hint; empty when unknown.
+        codes: Vec<String>,
+    },
+    #[error("'{code}' is not a field of {kind} connections; the fields are {codes}")]
+    UnknownField {
+        code: String,
+        kind: String,
+        codes: String,
+    },
+    #[error("'{code}' is required for {kind} connections and cannot be removed")]
+    RequiredField {
+        code: String,
+        kind: String,
+        secret: bool,
+    },
+    #[error("'{0}' is not a secret field")]
+    NotASecretField(String),
+    #[error("'{0}' is a secret field; --set would put its value on the command line, where other users and your shell history can see it")]
+    SecretOnArgv(String),
+    #[error("--secret {0}=... is not a source: ohx never takes a secret value from the command line, where other users and your shell history can see it")]
+    SecretLiteral(String),
+    #[error("--set expects CODE=VALUE, got '{0}'")]
+    BadSetArgument(String),
+    #[error("the field '{0}' is given twice")]
+    FieldTwice(String),
+    #[error("'{0}' is both set and unset")]
+    SetAndUnset(String),
+    #[error("only one secret can come from stdin (-)")]
+    TwoSecretsFromStdin,
+    #[error("--secret {0} asks on a terminal, and there is none (or --no-input was given)")]
+    SecretNeedsTerminal(String),
+    #[error("--secret {code}=env:{var}: {var} is not set")]
+    SecretVariableUnset { code: String, var: String },
+    #[error("--secret {code}=file:{path}: cannot read it ({cause})")]
+    SecretFileUnreadable {
+        code: String,
+        path: PathBuf,
+        cause: String,
+    },
+    #[error("the secret '{code}' from {origin} is empty")]
+    EmptySecret { code: String, origin: String },
+    #[error("the secret '{code}' from {origin} is not valid UTF-8")]
+    SecretNotUtf8 { code: String, origin: String },
+    #[error("the secret '{code}' from {origin} contains a NUL byte")]
+    SecretHasNul { code: String, origin: String },
+    #[error("a custom connection needs at least one field")]
+    CustomWithoutFields { hint: bool },
+    #[error("missing the connection TYPE")]
+    MissingType,
+    #[error("missing {}", .0.join(", "))]
+    MissingFlags(Vec<String>),
+    #[error("nothing to change")]
+    NothingToChange(&'static str),
+    #[error("invalid {what} '{value}': {rule}")]
+    InvalidValue {
+        what: &'static str,
+        value: String,
+        rule: String,
+    },
+    #[error("cannot make {what} from '{name}': it has no letter to start with")]
+    NoSlugInName { what: &'static str, name: String },
+    #[error("custom connection '{0}' has no URL")]
+    NoUrl(String),
+
+    // ---- environment variables ----
+    #[error("{first} and {second} both set {name} to different values")]
+    VariableClash {
+        name: String,
+        first: String,
+        second: String,
+    },
+    #[error("{origin} gives the invalid variable name {name}")]
+    BadVariableName { origin: String, name: String },
+    #[error("{origin} would set {name}, which changes how programs behave; refusing")]
+    SensitiveVariable { origin: String, name: String },
+    #[error("identifier '{identifier}' would set {name}, which changes how programs behave")]
+    SensitiveIdentifier { identifier: String, name: String },
+    #[error(
+        "{origin} is too large for an environment variable ({size} bytes; the limit is 128 KiB)"
+    )]
+    VariableTooLarge { origin: String, size: usize },
+
+    // ---- run ----
+    #[error("no command given after --")]
+    NoCommand,
+    #[error("command not found: {0}")]
+    CommandNotFound(String),
+    #[error("command not executable: {0}")]
+    CommandNotExecutable(String),
+    #[error("cannot start {program}: {cause}")]
+    CommandFailedToStart { program: String, cause: String },
+    #[error("{0} is not a private folder of yours; refusing to put a key there")]
+    RuntimeFolderUnsafe(PathBuf),
+
+    // ---- confirmation ----
+    #[error("refusing to delete without confirmation (no terminal to ask on)")]
+    ConfirmationNeeded { command: String },
+    #[error("cancelled; nothing was {0}")]
+    Cancelled(&'static str),
+
+    // ---- keys and checks (status 5) ----
+    #[error("you hold no key for workspace '{0}'")]
+    NoKeyHeld(String),
+    #[error("your identity cannot unlock the key of workspace '{0}'")]
+    NotARecipient(String),
+    #[error("the key of workspace '{0}' stored for you fails its checks")]
+    BadWrappedKey(String),
+    #[error("the secret '{field}' of connection '{connection}' fails its checks (tampered with, or copied from another place)")]
+    BadSecret { connection: String, field: String },
+    #[error("connection '{0}' fails its integrity check: it was changed outside ohx")]
+    BadRecord(String),
+    #[error("encryption failed: {0}")]
+    Encrypt(String),
+    #[error("a key rotation worker stopped unexpectedly; nothing was changed")]
+    RotationWorkerLost,
+
+    // ---- the store (status 6) ----
+    #[error("no store at {0}")]
+    StoreMissing(PathBuf),
+    #[error("store {0} is a symbolic link; refusing to use it")]
+    StoreSymlink(PathBuf),
+    #[error("store {0} is not a regular file")]
+    StoreNotAFile(PathBuf),
+    #[error("store {path} is unprotected: mode {mode:04o} lets other users read it")]
+    StoreUnprotected { path: PathBuf, mode: u32 },
+    #[error("store {0} is empty (0 bytes)")]
+    StoreEmpty(PathBuf),
+    #[error("{0} is not an ohx store")]
+    NotAStore(PathBuf),
+    #[error("store {0} is truncated")]
+    StoreTruncated(PathBuf),
+    #[error(
+        "store {path} was written by a newer ohx (schema {found}; this ohx knows up to {known})"
+    )]
+    StoreNewer {
+        path: PathBuf,
+        found: u32,
+        known: u32,
+    },
+    #[error("cannot access store {path}: {source}")]
+    StoreIo {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the store {path}: {cause}")]
+    StoreCannotOpen { path: PathBuf, cause: String },
+    #[error("the disk holding the store {0} is full; nothing was changed")]
+    StoreDiskFull(PathBuf),
+    #[error("{}", describe_db(.fault, .detail))]
+    Database { fault: DbFault, detail: String },
+}
+
+fn describe_db(fault: &DbFault, detail: &str) -> String {
+    match fault {
+        DbFault::Locked => "the store is locked by another ohx process".into(),
+        DbFault::Damaged => format!("the store is damaged ({detail})"),
+        DbFault::ReadOnly => "the store is read-only".into(),
+        DbFault::DiskFull => "the disk holding the store is full; nothing was changed".into(),
+        DbFault::CannotOpen => format!("cannot open the store ({detail})"),
+        DbFault::Io => format!("input/output error on the store ({detail})"),
+        DbFault::BadValue => format!("the store holds a value ohx did not write ({detail})"),
+        DbFault::Other => format!("store error: {detail}"),
     }
 }
 
-/// A failure raised by the command layer: a message, a status and an optional hint.
-#[derive(Debug)]
-pub struct Fail {
-    status: Status,
-    message: String,
-    hint: Option<String>,
-}
+impl Error {
+    /// The exit status for this error.
+    pub fn status(&self) -> Status {
+        use Error::*;
+        match self {
+            NoHomeFolder
+            | ConfigUnreadable { .. }
+            | ConfigInvalid { .. }
+            | ConfigUnwritable { .. } => Status::Failure,
 
-impl Fail {
-    pub fn new(status: Status, message: impl Into<String>) -> Self {
-        Fail {
-            status,
-            message: message.into(),
-            hint: None,
+            NoIdentity(_)
+            | IdentitySymlink(_)
+            | IdentityNotAFile(_)
+            | IdentityUnprotected { .. }
+            | NotAnIdentity(_)
+            | IdentityDamaged { .. }
+            | IdentityNotPassphrase(_)
+            | IdentityTooCostly(_)
+            | WrongPassphrase(_)
+            | PassphraseNeeded => Status::Key,
+            NewPassphraseNeeded | EmptyPassphrase => Status::Usage,
+
+            NameTaken(_) | NameHasOtherRecipient { .. } | RecipientTaken(_) | BadRecipient(_) => {
+                Status::Usage
+            }
+            NotRegistered(_) => Status::Denied,
+
+            NoWorkspaceYet | WhichWorkspace(_) | UnknownRole(_) => Status::Usage,
+            NotAMember(_) | RoleTooLow { .. } => Status::Denied,
+            SlugTaken(_) | LastAdmin { .. } | AlreadyMember { .. } => Status::Failure,
+            NoSuchMember { .. } => Status::NotFound,
+
+            NoSuchConnection { .. } | NoSuchField { .. } => Status::NotFound,
+            IdentifierTaken { .. } | ReplacedMeanwhile(_) => Status::Failure,
+            UnknownField { .. }
+            | RequiredField { .. }
+            | NotASecretField(_)
+            | SecretOnArgv(_)
+            | SecretLiteral(_)
+            | BadSetArgument(_)
+            | FieldTwice(_)
+            | SetAndUnset(_)
+            | TwoSecretsFromStdin
+            | SecretNeedsTerminal(_)
+            | SecretVariableUnset { .. }
+            | SecretFileUnreadable { .. }
+            | EmptySecret { .. }
+            | SecretNotUtf8 { .. }
+            | SecretHasNul { .. }
+            | CustomWithoutFields { .. }
+            | MissingType
+            | MissingFlags(_)
+            | NothingToChange(_)
+            | InvalidValue { .. }
+            | NoSlugInName { .. }
+            | NoUrl(_)
+            | SensitiveIdentifier { .. } => Status::Usage,
+
+            VariableClash { .. } | BadVariableName { .. } | SensitiveVariable { .. } => {
+                Status::Failure
+            }
+            VariableTooLarge { .. } | NoCommand => Status::Usage,
+            CommandNotFound(_) => Status::Exec(127),
+            CommandNotExecutable(_) | CommandFailedToStart { .. } => Status::Exec(126),
+            RuntimeFolderUnsafe(_) => Status::Failure,
+
+            ConfirmationNeeded { .. } => Status::Usage,
+            Cancelled(_) => Status::Failure,
+
+            NoKeyHeld(_)
+            | NotARecipient(_)
+            | BadWrappedKey(_)
+            | BadSecret { .. }
+            | BadRecord(_) => Status::Key,
+            Encrypt(_) | RotationWorkerLost => Status::Failure,
+
+            StoreMissing(_)
+            | StoreSymlink(_)
+            | StoreNotAFile(_)
+            | StoreUnprotected { .. }
+            | StoreEmpty(_)
+            | NotAStore(_)
+            | StoreTruncated(_)
+            | StoreNewer { .. }
+            | StoreIo { .. }
+            | StoreCannotOpen { .. }
+            | StoreDiskFull(_) => Status::Store,
+            Database { fault, .. } => match fault {
+                DbFault::Other => Status::Failure,
+                _ => Status::Store,
+            },
         }
     }
-    pub fn usage(message: impl Into<String>) -> Self {
-        Self::new(Status::Usage, message)
-    }
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(Status::NotFound, message)
-    }
-    pub fn denied(message: impl Into<String>) -> Self {
-        Self::new(Status::Denied, message)
-    }
-    pub fn key(message: impl Into<String>) -> Self {
-        Self::new(Status::Key, message)
-    }
-    pub fn store(message: impl Into<String>) -> Self {
-        Self::new(Status::Store, message)
-    }
-    pub fn failure(message: impl Into<String>) -> Self {
-        Self::new(Status::Failure, message)
-    }
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
-        self
+
+    /// What the user should do next, when there is one thing to say.
+    pub fn hint(&self) -> Option<String> {
+        use Error::*;
+        let text = match self {
+            NoHomeFolder => "set OHX_HOME to the folder ohx should use".into(),
+            ConfigInvalid { .. } => {
+                "fix the line named above; valid keys are default_workspace, store and identity"
+                    .into()
+            }
+            NoIdentity(_) => {
+                "run `ohx init` to create one, or point --identity / OHX_IDENTITY at yours".into()
+            }
+            IdentitySymlink(_) => "point --identity at the real file".into(),
+            IdentityUnprotected { path, .. } => format!("run `chmod 600 {}`", path.display()),
+            NotAnIdentity(_) => {
+                "point --identity at an age-keygen or `ohx init` identity file".into()
+            }
+            WrongPassphrase(_) => "check OHX_PASSPHRASE, or type it again".into(),
+            PassphraseNeeded => {
+                "set OHX_PASSPHRASE for automation, or run ohx on a terminal".into()
+            }
+            NewPassphraseNeeded => {
+                "set OHX_PASSPHRASE in the environment (never on the command line)".into()
+            }
+            NameTaken(_) => "choose another with `ohx init --name NAME`".into(),
+            NotRegistered(_) => "run `ohx init --name NAME` with this store and identity".into(),
+            NameHasOtherRecipient { .. } => {
+                "check the recipient, or add this person under another name".into()
+            }
+            RecipientTaken(name) => format!("add them by that name: `ohx member add {name} ...`"),
+            BadRecipient(_) => "a recipient looks like age1... ; the person gets theirs with `ohx whoami --recipient`".into(),
+            NoWorkspaceYet => "create one with `ohx workspace create NAME`".into(),
+            WhichWorkspace(_) => {
+                "pass -w SLUG, or choose a default with `ohx workspace use SLUG`".into()
+            }
+            NotAMember(_) => "see yours with `ohx workspace list`".into(),
+            RoleTooLow {
+                workspace,
+                user,
+                needed,
+                ..
+            } => format!(
+                "ask an admin of '{workspace}' to run `ohx member set-role {user} {needed} -w {workspace}`"
+            ),
+            SlugTaken(_) => "choose another with --slug".into(),
+            LastAdmin { .. } => {
+                "make someone else admin first with `ohx member set-role NAME admin`".into()
+            }
+            NoSuchMember { .. } => "see the members with `ohx member list`".into(),
+            AlreadyMember { name, .. } => {
+                format!("change the role with `ohx member set-role {name} ROLE`")
+            }
+            UnknownRole(_) => "roles are viewer, editor and admin".into(),
+            NoSuchConnection { workspace, .. } => {
+                format!("see them with `ohx connection list -w {workspace}`")
+            }
+            IdentifierTaken { .. } => "choose another identifier with --slug, or change that one with `ohx connection edit`".into(),
+            NoSuchField { codes, .. } if !codes.is_empty() => {
+                format!("its fields are {}", codes.join(", "))
+            }
+            RequiredField { code, secret, .. } => {
+                if *secret {
+                    format!("give it a new value with --secret {code}")
+                } else {
+                    format!("change its value with --set {code}=VALUE")
+                }
+            }
+            NotASecretField(code) => format!("give it with --set {code}=VALUE"),
+            SecretOnArgv(code) => format!("use --secret {code} (asks), --secret {code}=- (stdin), --secret {code}=env:VAR or --secret {code}=file:PATH"),
+            SecretLiteral(_) | SecretNeedsTerminal(_) => SOURCES_HINT.into(),
+            TwoSecretsFromStdin => "read the others from env:VAR or file:PATH".into(),
+            CustomWithoutFields { hint: true } => {
+                "declare fields with --set CODE=VALUE and --secret CODE=SOURCE".into()
+            }
+            MissingType => "ohx connection add postgresql|dhis2|iaso|s3|gcs|custom ...".into(),
+            MissingFlags(_) => "SOURCE is - (stdin), env:VAR or file:PATH; on a terminal, ohx asks for what is missing".into(),
+            NothingToChange(flags) => (*flags).into(),
+            NoSlugInName { .. } => "give one with --slug".into(),
+            NoUrl(_) => "read single fields with `ohx connection get ID FIELD`".into(),
+            VariableClash { .. } => {
+                "export them separately, or give one connection another identifier".into()
+            }
+            SensitiveVariable { .. } => "rename the connection with a new identifier".into(),
+            SensitiveIdentifier { .. } => "choose another identifier with --slug".into(),
+            VariableTooLarge { .. } => {
+                "read it with `ohx connection get ID FIELD` into a file instead".into()
+            }
+            RuntimeFolderUnsafe(_) => {
+                "remove it, or set XDG_RUNTIME_DIR to a private folder".into()
+            }
+            ConfirmationNeeded { command } => format!("add --yes: `{command} --yes`"),
+            NotARecipient(_) => {
+                "check that --identity / OHX_IDENTITY points at your own identity file".into()
+            }
+            BadSecret { .. } => {
+                "an admin should set the secret again with `ohx connection edit ... --secret CODE`"
+                    .into()
+            }
+            BadRecord(id) => format!(
+                "find out who could write the store file; an admin can delete the connection (`ohx connection delete {id}`) and add it again"
+            ),
+            StoreMissing(p) => format!("create it with `ohx init --store {}`", p.display()),
+            StoreSymlink(_) => "point --store at the real file".into(),
+            StoreUnprotected { path, .. } => format!("run `chmod 600 {}`", path.display()),
+            StoreEmpty(_) | StoreTruncated(_) => {
+                "restore it from a backup; ohx will not replace it with an empty store".into()
+            }
+            NotAStore(_) => "check --store / OHX_STORE".into(),
+            StoreCannotOpen { path, .. } => format!(
+                "check that you may read and write the store and its folder {} (SQLite keeps -wal and -shm files beside the store)",
+                path.parent().map(|d| d.display().to_string()).unwrap_or_default()
+            ),
+            StoreDiskFull(_) => "free some space and try again".into(),
+            StoreNewer { .. } => "upgrade ohx; this store was left untouched".into(),
+            Database { fault, .. } => match fault {
+                DbFault::Locked => "try again when the other ohx command has finished".into(),
+                DbFault::ReadOnly => "check the permissions of the store and its folder".into(),
+                DbFault::DiskFull => "free some space and try again".into(),
+                DbFault::BadValue => "find out who could write the store file; restore it from a backup (`ohx workspace verify` names what fails)".into(),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        Some(text)
     }
 }
 
-impl fmt::Display for Fail {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Fail {}
-
-impl Classified for Fail {
-    fn status(&self) -> Status {
-        self.status
-    }
-    fn hint(&self) -> Option<String> {
-        self.hint.clone()
-    }
-}
+const SOURCES_HINT: &str = "give secrets as --secret CODE (asks on the terminal), CODE=- (stdin), CODE=env:VAR or CODE=file:PATH";
 
 /// Whether the error is a closed stdout pipe, which ends the program quietly with status 0.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -107,27 +556,11 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// The status and hint of the first classified error in the chain; status 1 when none is.
+/// The status and hint of the first catalogued error in the chain; status 1 when none is.
 pub fn classify(err: &anyhow::Error) -> (Status, Option<String>) {
-    for cause in err.chain() {
-        let classified: Option<&dyn Classified> = if let Some(e) = cause.downcast_ref::<Fail>() {
-            Some(e)
-        } else if let Some(e) = cause.downcast_ref::<crate::store::StoreError>() {
-            Some(e)
-        } else if let Some(e) = cause.downcast_ref::<crate::crypto::CryptoError>() {
-            Some(e)
-        } else if let Some(e) = cause.downcast_ref::<crate::domain::DomainError>() {
-            Some(e)
-        } else if let Some(e) = cause.downcast_ref::<crate::config::ConfigError>() {
-            Some(e)
-        } else {
-            None
-        };
-        if let Some(c) = classified {
-            return (c.status(), c.hint());
-        }
-    }
-    (Status::Failure, None)
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<Error>())
+        .map_or((Status::Failure, None), |e| (e.status(), e.hint()))
 }
 
 /// The message printed after `error: `: every cause of the chain, outermost first.
@@ -141,4 +574,10 @@ pub fn render(err: &anyhow::Error) -> String {
         }
     }
     parts.join(": ")
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code())
+    }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::error::Fail;
+use crate::error::Error;
 use crate::fsutil;
 
 /// The folder: `$XDG_RUNTIME_DIR/ohx`, else `<tmp>/ohx-<uid>`.
@@ -27,12 +27,7 @@ fn prepare(dir: &Path) -> Result<()> {
         std::fs::symlink_metadata(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     let ours = meta.uid() == rustix::process::getuid().as_raw();
     if !meta.is_dir() || !ours || fsutil::is_shared(meta.permissions().mode()) {
-        return Err(Fail::failure(format!(
-            "{} is not a private folder of yours; refusing to put a key there",
-            dir.display()
-        ))
-        .hint("remove it, or set XDG_RUNTIME_DIR to a private folder")
-        .into());
+        return Err(Error::RuntimeFolderUnsafe(dir.into()).into());
     }
     Ok(())
 }

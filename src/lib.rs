@@ -1,5 +1,8 @@
 //! ohx: OpenHEXA-style workspaces and typed, age-encrypted connections in one SQLite file.
+//!
+//! The layers and what may import what are described in docs/ARCHITECTURE.md.
 
+pub mod access;
 pub mod cli;
 pub mod commands;
 pub mod completion;
@@ -13,9 +16,7 @@ pub mod keyfiles;
 pub mod output;
 pub mod paths;
 pub mod prompt;
-pub mod rotation;
 pub mod secret_input;
-pub mod secrets;
 pub mod session;
 pub mod store;
 

@@ -9,8 +9,6 @@ use anyhow::Result;
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 use serde::Serialize;
 
-use crate::session::Globals;
-
 /// How secret values are shown unless revealed.
 pub const MASK: &str = "********";
 
@@ -28,24 +26,33 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     write_stdout(&text)
 }
 
-/// A line on stderr for the person at the keyboard; silenced by `--quiet`.
-pub fn notice(globals: &Globals, line: &str) {
-    if !globals.quiet {
-        eprintln!("{line}");
+/// How the current command prints: what `--quiet` and `--json` asked for.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Printer {
+    pub quiet: bool,
+    pub json: bool,
+}
+
+impl Printer {
+    /// A line on stderr for the person at the keyboard; silenced by `--quiet`.
+    pub fn notice(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
+    /// A message on stdout that confirms a write (silenced by `--quiet`).
+    pub fn done(&self, line: &str) -> Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
+        write_stdout(&format!("{line}\n"))
     }
 }
 
 /// A warning about safety on stderr; printed even with `--quiet`.
 pub fn warning(line: &str) {
     eprintln!("warning: {line}");
-}
-
-/// A message on stdout that confirms a write (silenced by `--quiet`).
-pub fn done(globals: &Globals, line: &str) -> Result<()> {
-    if globals.quiet {
-        return Ok(());
-    }
-    write_stdout(&format!("{line}\n"))
 }
 
 /// A table: boxed and fitted to the terminal's width on a terminal, plain aligned columns otherwise.

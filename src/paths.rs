@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::error::Fail;
+use crate::error::Error;
 
 /// The folders ohx uses when nothing overrides them.
 #[derive(Debug, Clone)]
@@ -27,10 +27,7 @@ impl Homes {
                 config_dir: home,
             });
         }
-        let dirs = directories::ProjectDirs::from("", "", "ohx").ok_or_else(|| {
-            Fail::failure("cannot find a home folder for ohx's files")
-                .hint("set OHX_HOME to the folder ohx should use")
-        })?;
+        let dirs = directories::ProjectDirs::from("", "", "ohx").ok_or(Error::NoHomeFolder)?;
         Ok(Homes {
             data_dir: dirs.data_dir().to_path_buf(),
             config_dir: dirs.config_dir().to_path_buf(),

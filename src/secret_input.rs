@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use crate::error::Fail;
+use crate::error::Error;
 use crate::prompt;
 
 /// Where one secret is read from.
@@ -20,8 +20,6 @@ pub enum SecretSource {
     Env(String),
     File(PathBuf),
 }
-
-const SOURCES_HINT: &str = "give secrets as --secret CODE (asks on the terminal), CODE=- (stdin), CODE=env:VAR or CODE=file:PATH";
 
 /// Parses `CODE` or `CODE=SOURCE`.
 pub fn parse_secret_arg(arg: &str) -> Result<(String, SecretSource)> {
@@ -35,11 +33,7 @@ pub fn parse_secret_arg(arg: &str) -> Result<(String, SecretSource)> {
     } else if let Some(path) = source.strip_prefix("file:") {
         SecretSource::File(PathBuf::from(path))
     } else {
-        return Err(Fail::usage(format!(
-            "--secret {code}=... is not a source: ohx never takes a secret value from the command line, where other users and your shell history can see it"
-        ))
-        .hint(SOURCES_HINT)
-        .into());
+        return Err(Error::SecretLiteral(code.into()).into());
     };
     Ok((code.to_string(), source))
 }
@@ -48,17 +42,13 @@ pub fn parse_secret_arg(arg: &str) -> Result<(String, SecretSource)> {
 pub fn parse_set_arg(arg: &str) -> Result<(String, String)> {
     match arg.split_once('=') {
         Some((code, value)) if !code.is_empty() => Ok((code.to_string(), value.to_string())),
-        _ => Err(Fail::usage(format!("--set expects CODE=VALUE, got '{arg}'")).into()),
+        _ => Err(Error::BadSetArgument(arg.into()).into()),
     }
 }
 
 /// The advice given when a secret field is passed with `--set`.
 pub fn refuse_set_for_secret(code: &str) -> anyhow::Error {
-    Fail::usage(format!(
-        "'{code}' is a secret field; --set would put its value on the command line, where other users and your shell history can see it"
-    ))
-    .hint(format!("use --secret {code} (asks), --secret {code}=- (stdin), --secret {code}=env:VAR or --secret {code}=file:PATH"))
-    .into()
+    Error::SecretOnArgv(code.into()).into()
 }
 
 /// Reads one secret. `interactive` says whether a prompt may be shown.
@@ -66,11 +56,7 @@ pub fn read(code: &str, source: &SecretSource, interactive: bool) -> Result<Secr
     let text = match source {
         SecretSource::Prompt => {
             if !interactive {
-                return Err(Fail::usage(format!(
-                    "--secret {code} asks on a terminal, and there is none (or --no-input was given)"
-                ))
-                .hint(SOURCES_HINT)
-                .into());
+                return Err(Error::SecretNeedsTerminal(code.into()).into());
             }
             return checked(
                 code,
@@ -89,9 +75,11 @@ pub fn read(code: &str, source: &SecretSource, interactive: bool) -> Result<Secr
         }
         SecretSource::Env(var) => match std::env::var_os(var) {
             None => {
-                return Err(
-                    Fail::usage(format!("--secret {code}=env:{var}: {var} is not set")).into(),
-                )
+                return Err(Error::SecretVariableUnset {
+                    code: code.into(),
+                    var: var.clone(),
+                }
+                .into())
             }
             Some(value) => {
                 let bytes = Zeroizing::new(value.into_encoded_bytes());
@@ -99,12 +87,14 @@ pub fn read(code: &str, source: &SecretSource, interactive: bool) -> Result<Secr
             }
         },
         SecretSource::File(path) => {
-            let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
-                Fail::usage(format!(
-                    "--secret {code}=file:{}: cannot read it ({e})",
-                    path.display()
-                ))
-            })?);
+            let bytes =
+                Zeroizing::new(
+                    std::fs::read(path).map_err(|e| Error::SecretFileUnreadable {
+                        code: code.into(),
+                        path: path.clone(),
+                        cause: e.to_string(),
+                    })?,
+                );
             decode(code, &bytes, &path.display().to_string())?
         }
     };
@@ -119,21 +109,25 @@ pub fn read(code: &str, source: &SecretSource, interactive: bool) -> Result<Secr
 
 fn checked(code: &str, value: SecretString, origin: &str) -> Result<SecretString> {
     if value.expose_secret().is_empty() {
-        return Err(Fail::usage(format!("the secret '{code}' from {origin} is empty")).into());
+        return Err(Error::EmptySecret {
+            code: code.into(),
+            origin: origin.into(),
+        }
+        .into());
     }
     Ok(value)
 }
 
 fn decode(code: &str, bytes: &[u8], origin: &str) -> Result<Zeroizing<String>> {
-    let text = std::str::from_utf8(bytes).map_err(|_| {
-        Fail::usage(format!(
-            "the secret '{code}' from {origin} is not valid UTF-8"
-        ))
+    let text = std::str::from_utf8(bytes).map_err(|_| Error::SecretNotUtf8 {
+        code: code.into(),
+        origin: origin.into(),
     })?;
     if text.contains('\0') {
-        return Err(Fail::usage(format!(
-            "the secret '{code}' from {origin} contains a NUL byte"
-        ))
+        return Err(Error::SecretHasNul {
+            code: code.into(),
+            origin: origin.into(),
+        }
         .into());
     }
     Ok(Zeroizing::new(text.to_string()))

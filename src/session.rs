@@ -1,25 +1,24 @@
-//! Everything a command needs before it starts: paths, config, the open store, the user's identity,
-//! who that user is, which workspace is meant, and whether their role allows the action.
+//! Everything a command needs before it starts: paths, config, the open store with the user's
+//! identity (as an [`Access`]), which workspace is meant, and how to print.
 //!
-//! First run (DESIGN.md section 1) lives here too: a store at its *default* path that does not exist
-//! is created together with an identity and a user, and the user is told so once on stderr.
+//! First run lives here too (docs/ARCHITECTURE.md, "First run"): a store at its *default* path
+//! that does not exist is created together with an identity and a user, and the user is told so
+//! once on stderr.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
-use rusqlite::Connection;
 use secrecy::SecretString;
 
+use crate::access::Access;
 use crate::config::Config;
-use crate::crypto::{UserIdentity, WorkspaceKey};
-use crate::domain::{self, Action, Role};
-use crate::error::Fail;
-use crate::output;
+use crate::crypto::UserIdentity;
+use crate::error::Error;
+use crate::output::Printer;
 use crate::paths::{self, Chosen, Homes};
 use crate::prompt;
-use crate::store::users::{self, User};
-use crate::store::workspaces::{self, Membership};
-use crate::store::{members, Store};
+use crate::store::users::User;
+use crate::store::Store;
 
 /// Options that apply to every command.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +35,13 @@ impl Globals {
     /// Whether ohx may ask questions: not with `--no-input`, and only on a terminal.
     pub fn interactive(&self) -> bool {
         !self.no_input && prompt::terminal_attached()
+    }
+
+    pub fn printer(&self) -> Printer {
+        Printer {
+            quiet: self.quiet,
+            json: self.json,
+        }
     }
 }
 
@@ -86,67 +92,54 @@ pub fn initialise(
     globals: &Globals,
     name: Option<&str>,
     protect: Option<SecretString>,
-) -> Result<(Store, UserIdentity, InitReport)> {
+) -> Result<(Access, InitReport)> {
     // The identity is made before the store, so a concurrent first run that sees the store also
     // sees a complete identity.
-    let identity_path = &setup.identity.path;
-    let mut created_identity = false;
-    let mut identity = None;
-    if std::fs::symlink_metadata(identity_path).is_err() {
-        let fresh = UserIdentity::generate();
-        // Keep the key just written rather than reading it back (and asking for its passphrase).
-        if fresh.create_file(identity_path, protect.as_ref())? {
-            created_identity = true;
-            identity = Some(fresh);
-        }
-    }
-    let identity = match identity {
-        Some(identity) => identity,
-        None => UserIdentity::load(identity_path, &mut passphrase_source(globals))?,
-    };
-
+    let (identity, created_identity) = identity_or_new(setup, globals, protect)?;
     let store_path = &setup.store.path;
     let created_store = std::fs::symlink_metadata(store_path).is_err();
-    let mut store = if created_store {
+    let store = if created_store {
         Store::create(store_path)?
     } else {
         Store::open(store_path)?
     };
-
-    let recipient = identity.recipient();
-    let (user, registered) = store.write(|tx| -> Result<(User, bool)> {
-        if let Some(user) = users::find_by_recipient(tx, &recipient)? {
-            return Ok((user, false));
-        }
-        let name = match name {
-            Some(n) => n.to_string(),
-            None => default_user_name()?,
-        };
-        domain::validate_user_name(&name)?;
-        if users::find_by_name(tx, &name)?.is_some() {
-            return Err(Fail::usage(format!(
-                "the name '{name}' is already taken by another identity in this store"
-            ))
-            .hint("choose another with `ohx init --name NAME`")
-            .into());
-        }
-        Ok((users::insert(tx, &name, &recipient)?, true))
+    let mut access = Access::new(store, identity)?;
+    let (user, registered) = access.register(|| match name {
+        Some(n) => Ok(n.to_string()),
+        None => Ok(default_user_name()),
     })?;
+    let report = InitReport {
+        created_store,
+        created_identity,
+        registered,
+        user,
+    };
+    Ok((access, report))
+}
+
+/// The identity at the configured path, created first if there is none; says whether it is new.
+fn identity_or_new(
+    setup: &Setup,
+    globals: &Globals,
+    protect: Option<SecretString>,
+) -> Result<(UserIdentity, bool)> {
+    let path = &setup.identity.path;
+    if std::fs::symlink_metadata(path).is_err() {
+        let fresh = UserIdentity::generate();
+        // Keep the key just written rather than reading it back (and asking for its passphrase).
+        if fresh.create_file(path, protect.as_ref())? {
+            return Ok((fresh, true));
+        }
+    }
     Ok((
-        store,
-        identity,
-        InitReport {
-            created_store,
-            created_identity,
-            registered,
-            user,
-        },
+        UserIdentity::load(path, &mut passphrase_source(globals))?,
+        false,
     ))
 }
 
 /// `$USER` (or `$LOGNAME`) made into a valid user name; "me" when neither is set, so that a first
 /// run never fails for want of a name (`ohx init --name` chooses one explicitly).
-fn default_user_name() -> Result<String> {
+fn default_user_name() -> String {
     let raw = ["USER", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
@@ -163,11 +156,11 @@ fn default_user_name() -> Result<String> {
         .skip_while(|c| !c.is_ascii_alphanumeric())
         .take(64)
         .collect();
-    Ok(if cleaned.is_empty() {
+    if cleaned.is_empty() {
         "me".to_string()
     } else {
         cleaned
-    })
+    }
 }
 
 /// Asks for the identity's passphrase: `OHX_PASSPHRASE` for automation, else the terminal.
@@ -179,11 +172,7 @@ pub fn passphrase_source(globals: &Globals) -> impl FnMut() -> Result<SecretStri
         if globals.interactive() {
             return prompt::passphrase("Passphrase for your ohx identity");
         }
-        Err(Fail::key(
-            "your identity is protected by a passphrase and there is no terminal to ask it on",
-        )
-        .hint("set OHX_PASSPHRASE for automation, or run ohx on a terminal")
-        .into())
+        Err(Error::PassphraseNeeded.into())
     }
 }
 
@@ -191,52 +180,31 @@ pub fn passphrase_source(globals: &Globals) -> impl FnMut() -> Result<SecretStri
 pub struct Session {
     pub globals: Globals,
     pub setup: Setup,
-    pub store: Store,
-    /// Kept apart from `store` so that a write transaction's closure can borrow `me` while
-    /// `store` is borrowed mutably.
-    pub me: Me,
-}
-
-/// The person behind the loaded identity.
-pub struct Me {
-    identity: UserIdentity,
-    user: Option<User>,
-    store_path: PathBuf,
+    pub printer: Printer,
+    pub access: Access,
 }
 
 impl Session {
     /// Opens store and identity, running first-run setup when the default store does not exist.
     pub fn open(globals: Globals) -> Result<Session> {
         let setup = Setup::resolve(&globals)?;
-        let store_path = setup.store.path.clone();
-        let store_missing = std::fs::symlink_metadata(&store_path).is_err();
-        if store_missing && setup.store.is_default {
-            let (store, identity, report) = initialise(&setup, &globals, None, None)?;
-            announce_first_run(&globals, &setup, &report);
-            let me = Me {
-                identity,
-                user: Some(report.user),
-                store_path,
-            };
-            return Ok(Session {
-                globals,
-                setup,
-                store,
-                me,
-            });
-        }
-        let store = Store::open(&store_path)?;
-        let identity = UserIdentity::load(&setup.identity.path, &mut passphrase_source(&globals))?;
-        let user = users::find_by_recipient(store.conn(), &identity.recipient())?;
+        let printer = globals.printer();
+        let store_missing = std::fs::symlink_metadata(&setup.store.path).is_err();
+        let access = if store_missing && setup.store.is_default {
+            let (access, report) = initialise(&setup, &globals, None, None)?;
+            announce_first_run(&printer, &setup, &report);
+            access
+        } else {
+            let store = Store::open(&setup.store.path)?;
+            let identity =
+                UserIdentity::load(&setup.identity.path, &mut passphrase_source(&globals))?;
+            Access::new(store, identity)?
+        };
         Ok(Session {
             globals,
             setup,
-            store,
-            me: Me {
-                identity,
-                user,
-                store_path,
-            },
+            printer,
+            access,
         })
     }
 
@@ -252,106 +220,38 @@ impl Session {
         if let Some(slug) = &self.setup.config.default_workspace {
             return Ok(slug.clone());
         }
-        let user = self.me.user()?;
-        let mine = members::of_user(self.store.conn(), user.id)?;
+        let mine = self.access.my_workspaces()?;
         match mine.as_slice() {
             [(only, _)] => Ok(only.clone()),
-            [] => Err(Fail::usage("you are not a member of any workspace yet")
-                .hint("create one with `ohx workspace create NAME`")
-                .into()),
+            [] => Err(Error::NoWorkspaceYet.into()),
             many => {
-                let names: Vec<&str> = many.iter().map(|(s, _)| s.as_str()).collect();
-                Err(Fail::usage(format!(
-                    "which workspace? you are a member of: {}",
-                    names.join(", ")
-                ))
-                .hint("pass -w SLUG, or choose a default with `ohx workspace use SLUG`")
-                .into())
+                Err(Error::WhichWorkspace(many.iter().map(|(s, _)| s.clone()).collect()).into())
             }
         }
     }
-}
 
-impl Me {
-    pub fn identity(&self) -> &UserIdentity {
-        &self.identity
-    }
-
-    /// The registered user behind the identity, if any.
-    pub fn user_opt(&self) -> Option<&User> {
-        self.user.as_ref()
-    }
-
-    /// The registered user; an identity unknown to the store may do nothing but `init`.
-    pub fn user(&self) -> Result<&User> {
-        self.user.as_ref().ok_or_else(|| {
-            Fail::denied(format!(
-                "your identity is not registered in the store {}",
-                self.store_path.display()
-            ))
-            .hint("run `ohx init --name NAME` with this store and identity")
-            .into()
-        })
-    }
-
-    /// The current user's membership of `slug`, if their role allows `action`.
-    ///
-    /// A workspace the user does not belong to is indistinguishable from one that does not exist:
-    /// both give status 4 with the same message, so nobody learns which workspaces exist.
-    pub fn membership(&self, conn: &Connection, slug: &str, action: Action) -> Result<Membership> {
-        let user = self.user()?;
-        let membership = workspaces::membership(conn, slug, user.id)?.ok_or_else(|| {
-            Fail::denied(format!("no workspace '{slug}' that you are a member of"))
-                .hint("see yours with `ohx workspace list`")
-        })?;
-        if !membership.role.allows(action) {
-            let needed = Role::lowest_allowing(action);
-            return Err(Fail::denied(format!(
-                "you are {} of workspace '{slug}'; to {} you need the {needed} role",
-                membership.role.with_article(),
-                action.describe()
-            ))
-            .hint(format!(
-                "ask an admin of '{slug}' to run `ohx member set-role {} {needed} -w {slug}`",
-                user.name
-            ))
-            .into());
-        }
-        Ok(membership)
-    }
-
-    /// Unwraps the workspace key with the user's identity.
-    pub fn unlock(&self, membership: &Membership) -> Result<WorkspaceKey> {
-        let ws = &membership.workspace;
-        let wrapped = membership
-            .wrapped_key
-            .as_deref()
-            .ok_or_else(|| Fail::key(format!("you hold no key for workspace '{}'", ws.slug)))?;
-        Ok(WorkspaceKey::unwrap(
-            wrapped,
-            &self.identity,
-            ws.id,
-            ws.key_version,
-            &ws.slug,
-        )?)
+    /// The workspace and identifier of a `WORKSPACE/IDENTIFIER` or `IDENTIFIER` reference.
+    pub fn resolve(&self, reference: &str) -> Result<(String, String)> {
+        let (explicit, id) = match reference.split_once('/') {
+            Some((ws, id)) => (Some(ws), id),
+            None => (None, reference),
+        };
+        Ok((self.workspace_slug(explicit)?, id.to_string()))
     }
 }
 
-fn announce_first_run(globals: &Globals, setup: &Setup, report: &InitReport) {
-    let mut lines = vec![format!(
+fn announce_first_run(printer: &Printer, setup: &Setup, report: &InitReport) {
+    printer.notice(&format!(
         "ohx: first run: created the store {}",
         setup.store.path.display()
-    )];
+    ));
     if report.created_identity {
-        lines.push(format!(
+        printer.notice(&format!(
             "ohx: created your identity {} (keep it safe; it is your key)",
             setup.identity.path.display()
         ));
     }
     if report.registered {
-        lines.push(format!("ohx: registered you as '{}'", report.user.name));
-    }
-    for line in lines {
-        output::notice(globals, &line);
+        printer.notice(&format!("ohx: registered you as '{}'", report.user.name));
     }
 }

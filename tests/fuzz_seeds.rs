@@ -7,8 +7,6 @@
 
 use std::path::{Path, PathBuf};
 
-use secrecy::ExposeSecret;
-
 #[path = "../fuzz/harness.rs"]
 mod harness;
 

@@ -19,17 +19,17 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
-use secrecy::{ExposeSecret, SecretString};
-use zeroize::Zeroizing;
 
+use ohx::access::Opened;
 use ohx::config::Config;
-use ohx::credentials::{variables, Native, Opened};
+use ohx::credentials::{variables, Native};
 use ohx::crypto::identity::parse_identity_text;
 use ohx::crypto::{frame, seal_secret, unframe, SecretPlace, UserIdentity, WorkspaceKey};
 use ohx::domain::env::{check_names, field_name, is_sensitive, prefix};
 use ohx::domain::export::{render, Format};
 use ohx::domain::slug::{slug_for, slugify, validate, CONNECTION_ID_MAX, WORKSPACE_SLUG_MAX};
 use ohx::domain::ConnectionType;
+use ohx::domain::Secret;
 use ohx::secret_input::{parse_secret_arg, parse_set_arg, SecretSource};
 
 // ---------------------------------------------------------------------------------------------
@@ -374,7 +374,7 @@ impl Conn {
             fields: self
                 .fields
                 .iter()
-                .map(|(c, v)| (c.clone(), Zeroizing::new(v.clone())))
+                .map(|(c, v)| (c.clone(), Secret::new(v.clone())))
                 .collect(),
         }
     }
@@ -553,7 +553,7 @@ proptest! {
             }
             (Ok(vars), None) => {
                 let got: Vec<(&str, &str)> =
-                    vars.iter().map(|v| (v.name.as_str(), v.value.as_str())).collect();
+                    vars.iter().map(|v| (v.name.as_str(), v.value.expose_secret())).collect();
                 let want: Vec<(&str, &str)> = expected.iter().map(|(n, (v, _))| (*n, *v)).collect();
                 prop_assert_eq!(got, want);
                 for var in &vars {
@@ -585,7 +585,7 @@ fn custom(workspace: &str, identifier: &str, fields: &[(&str, &str)]) -> Opened 
         kind: ConnectionType::Custom,
         fields: fields
             .iter()
-            .map(|(c, v)| (c.to_string(), Zeroizing::new(v.to_string())))
+            .map(|(c, v)| (c.to_string(), Secret::new(v.to_string())))
             .collect(),
     }
 }
@@ -945,8 +945,7 @@ proptest! {
     ) {
         let key = WorkspaceKey::generate(place.3);
         let at = secret_place(&place);
-        let secret = SecretString::from(value.clone());
-        let sealed = seal_secret(&key.recipient(), &at, &secret).unwrap();
+        let sealed = seal_secret(&key.recipient(), &at, &value).unwrap();
         let opened = key.open_secret(&at, &sealed);
         prop_assert_eq!(opened.ok().map(|s| s.expose_secret().to_string()), Some(value));
         prop_assert!(key.open_secret(&secret_place(&other), &sealed).is_err());

@@ -4,7 +4,7 @@ use anyhow::Result;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use crate::error::Fail;
+use crate::error::Error;
 use crate::output;
 use crate::prompt;
 use crate::session::{self, Globals, Setup};
@@ -17,13 +17,14 @@ pub fn run(globals: &Globals, name: Option<&str>, passphrase: bool) -> Result<()
     } else {
         None
     };
-    let (_store, identity, report) = session::initialise(&setup, globals, name, protect)?;
+    let (access, report) = session::initialise(&setup, globals, name, protect)?;
+    let recipient = access.actor().identity().recipient();
     if globals.json {
         return output::json(&json!({
             "store": setup.store.path,
             "identity": setup.identity.path,
             "user": report.user.name,
-            "recipient": identity.recipient(),
+            "recipient": recipient,
             "created_store": report.created_store,
             "created_identity": report.created_identity,
             "registered": report.registered,
@@ -47,7 +48,7 @@ pub fn run(globals: &Globals, name: Option<&str>, passphrase: bool) -> Result<()
         "known as  "
     };
     lines.push(format!("user      {user_verb} {}", report.user.name));
-    lines.push(format!("recipient {}", identity.recipient()));
+    lines.push(format!("recipient {recipient}"));
     if !(report.created_store || report.created_identity || report.registered) {
         lines.push("Already initialised; nothing changed.".into());
     } else {
@@ -55,7 +56,7 @@ pub fn run(globals: &Globals, name: Option<&str>, passphrase: bool) -> Result<()
             "Next: `ohx workspace create NAME`, or share your recipient with an admin.".into(),
         );
     }
-    output::done(globals, &lines.join("\n"))
+    globals.printer().done(&lines.join("\n"))
 }
 
 /// The passphrase for a new protected identity: `OHX_PASSPHRASE`, else typed twice on a terminal.
@@ -63,16 +64,10 @@ fn new_passphrase(globals: &Globals) -> Result<SecretString> {
     let pass = match std::env::var("OHX_PASSPHRASE") {
         Ok(p) => SecretString::from(p),
         Err(_) if globals.interactive() => prompt::new_secret("Passphrase for your new identity")?,
-        Err(_) => {
-            return Err(
-                Fail::usage("--passphrase needs a terminal or OHX_PASSPHRASE")
-                    .hint("set OHX_PASSPHRASE in the environment (never on the command line)")
-                    .into(),
-            )
-        }
+        Err(_) => return Err(Error::NewPassphraseNeeded.into()),
     };
     if pass.expose_secret().is_empty() {
-        return Err(Fail::usage("the passphrase is empty").into());
+        return Err(Error::EmptyPassphrase.into());
     }
     Ok(pass)
 }

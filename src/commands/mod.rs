@@ -1,4 +1,5 @@
-//! One module per command group. Each is thin: arguments in, session/store/domain calls, output out.
+//! One module per command group. Each is thin: arguments in, calls to the access layer, output
+//! out. No command touches SQL, keys or ciphertexts (docs/ARCHITECTURE.md).
 
 pub mod connection;
 pub mod generate;
@@ -10,7 +11,7 @@ pub mod workspace;
 
 use anyhow::Result;
 
-use crate::error::Fail;
+use crate::error::Error;
 use crate::prompt;
 use crate::session::Globals;
 
@@ -20,15 +21,14 @@ pub fn confirm_or_yes(globals: &Globals, yes: bool, question: &str, flag_hint: &
         return Ok(());
     }
     if !globals.interactive() {
-        return Err(
-            Fail::usage("refusing to delete without confirmation (no terminal to ask on)")
-                .hint(format!("add --yes: `{flag_hint} --yes`"))
-                .into(),
-        );
+        return Err(Error::ConfirmationNeeded {
+            command: flag_hint.into(),
+        }
+        .into());
     }
     if prompt::confirm(question)? {
         Ok(())
     } else {
-        Err(Fail::failure("cancelled; nothing was changed").into())
+        Err(Error::Cancelled("changed").into())
     }
 }

@@ -12,9 +12,10 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::exfiltrator::WithOrigin;
 use signal_hook::iterator::SignalsInfo;
 
+use crate::commands::connection::open_for_use;
 use crate::credentials::{self, Native};
 use crate::domain::ConnectionType;
-use crate::error::{Fail, Status};
+use crate::error::Error;
 use crate::keyfiles::KeyFiles;
 use crate::session::Session;
 
@@ -28,9 +29,9 @@ pub fn run(
     command: &[OsString],
 ) -> Result<u8> {
     let Some((program, args)) = command.split_first() else {
-        return Err(Fail::usage("no command given after --").into());
+        return Err(Error::NoCommand.into());
     };
-    let opened = credentials::open_for_use(session, references)?;
+    let opened = open_for_use(session, references)?;
     // Key files left by an ohx that was killed are removed by whichever run comes next.
     crate::keyfiles::sweep_stale(&crate::keyfiles::folder());
     let mut key_files = KeyFiles::default();
@@ -53,13 +54,12 @@ pub fn run(
     )?;
     drop(opened);
     for var in &vars {
-        let size = var.name.len() + 1 + var.value.len() + 1;
+        let size = var.name.len() + 1 + var.value.expose_secret().len() + 1;
         if size > MAX_ENV_ENTRY {
-            return Err(Fail::usage(format!(
-                "{} is too large for an environment variable ({size} bytes; the limit is 128 KiB)",
-                var.origin
-            ))
-            .hint("read it with `ohx connection get ID FIELD` into a file instead")
+            return Err(Error::VariableTooLarge {
+                origin: var.origin.clone(),
+                size,
+            }
             .into());
         }
     }
@@ -69,7 +69,7 @@ pub fn run(
     let mut child_command = std::process::Command::new(program);
     child_command.args(args).env_clear().envs(inherited);
     for var in &vars {
-        child_command.env(&var.name, var.value.as_str());
+        child_command.env(&var.name, var.value.expose_secret());
     }
     drop(vars);
 
@@ -97,18 +97,12 @@ pub fn run(
             handle.close();
             let _ = forwarder.join();
             return Err(match e.kind() {
-                std::io::ErrorKind::NotFound => Fail::new(
-                    Status::Exec(127),
-                    format!("command not found: {program_name}"),
-                ),
-                std::io::ErrorKind::PermissionDenied => Fail::new(
-                    Status::Exec(126),
-                    format!("command not executable: {program_name}"),
-                ),
-                _ => Fail::new(
-                    Status::Exec(126),
-                    format!("cannot start {program_name}: {e}"),
-                ),
+                std::io::ErrorKind::NotFound => Error::CommandNotFound(program_name),
+                std::io::ErrorKind::PermissionDenied => Error::CommandNotExecutable(program_name),
+                _ => Error::CommandFailedToStart {
+                    program: program_name,
+                    cause: e.to_string(),
+                },
             }
             .into());
         }

@@ -5,16 +5,15 @@ use serde_json::json;
 
 use crate::output;
 use crate::session::Session;
-use crate::store::members;
 
 pub fn run(session: &Session, recipient_only: bool) -> Result<()> {
-    let recipient = session.me.identity().recipient();
+    let recipient = session.access.actor().identity().recipient();
     if recipient_only {
         return output::write_stdout(&format!("{recipient}\n"));
     }
-    let user = session.me.user_opt();
+    let user = session.access.actor().user_opt();
     let memberships = match user {
-        Some(u) => members::of_user(session.store.conn(), u.id)?,
+        Some(_) => session.access.my_workspaces()?,
         None => Vec::new(),
     };
     if session.globals.json {

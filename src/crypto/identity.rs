@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use crate::error::Fail;
+use crate::error::Error;
 use crate::fsutil::{self, Entry};
 
 /// The current user's key. No `Clone`, `Debug` or `Serialize`.
@@ -42,28 +42,14 @@ impl UserIdentity {
     pub fn load(path: &Path, passphrase: PassphraseSource<'_>) -> Result<UserIdentity> {
         let shown = path.display();
         match fsutil::inspect(path).with_context(|| format!("cannot read identity {shown}"))? {
-            Entry::Missing => {
-                return Err(Fail::key(format!("no identity file at {shown}"))
-                    .hint(
-                        "run `ohx init` to create one, or point --identity / OHX_IDENTITY at yours",
-                    )
-                    .into())
-            }
-            Entry::Symlink => {
-                return Err(Fail::key(format!(
-                    "identity {shown} is a symbolic link; refusing to use it"
-                ))
-                .hint("point --identity at the real file")
-                .into())
-            }
-            Entry::Other => {
-                return Err(Fail::key(format!("identity {shown} is not a regular file")).into())
-            }
+            Entry::Missing => return Err(Error::NoIdentity(path.into()).into()),
+            Entry::Symlink => return Err(Error::IdentitySymlink(path.into()).into()),
+            Entry::Other => return Err(Error::IdentityNotAFile(path.into()).into()),
             Entry::File { mode, .. } if fsutil::is_shared(mode) => {
-                return Err(Fail::key(format!(
-                    "identity {shown} is unprotected: mode {mode:04o} lets other users read it"
-                ))
-                .hint(format!("run `chmod 600 {shown}`"))
+                return Err(Error::IdentityUnprotected {
+                    path: path.into(),
+                    mode,
+                }
                 .into())
             }
             Entry::File { .. } => {}
@@ -76,13 +62,7 @@ impl UserIdentity {
         } else {
             Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned())
         };
-        parse_identity_text(&text).ok_or_else(|| {
-            Fail::key(format!(
-                "{shown} holds no age identity (AGE-SECRET-KEY-1...)"
-            ))
-            .hint("point --identity at an age-keygen or `ohx init` identity file")
-            .into()
-        })
+        parse_identity_text(&text).ok_or_else(|| Error::NotAnIdentity(path.into()).into())
     }
 
     /// Writes a new identity file: 0600, never over an existing file; protected by `passphrase`
@@ -151,31 +131,25 @@ fn decrypt_protected(
     passphrase: PassphraseSource<'_>,
     path: &Path,
 ) -> Result<Zeroizing<String>> {
-    let shown = path.display();
+    let damaged = |detail: Option<String>| Error::IdentityDamaged {
+        path: path.into(),
+        detail,
+    };
     let decryptor = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(bytes))
-        .map_err(|e| Fail::key(format!("identity {shown} is damaged: {e}")))?;
+        .map_err(|e| damaged(Some(e.to_string())))?;
     if !decryptor.is_scrypt() {
-        return Err(Fail::key(format!(
-            "identity {shown} is encrypted to another key, not with a passphrase"
-        ))
-        .into());
+        return Err(Error::IdentityNotPassphrase(path.into()).into());
     }
     let pass = passphrase()?;
     let identity = age::scrypt::Identity::new(pass);
     let mut reader = decryptor
         .decrypt(std::iter::once(&identity as &dyn age::Identity))
         .map_err(|e| match e {
-            age::DecryptError::ExcessiveWork { .. } => Fail::key(format!(
-                "identity {shown} needs more scrypt work than this machine allows"
-            )),
-            _ => Fail::key(format!("wrong passphrase for identity {shown}"))
-                .hint("check OHX_PASSPHRASE, or type it again"),
+            age::DecryptError::ExcessiveWork { .. } => Error::IdentityTooCostly(path.into()),
+            _ => Error::WrongPassphrase(path.into()),
         })?;
     let mut plain = Zeroizing::new(Vec::new());
-    reader
-        .read_to_end(&mut plain)
-        .map_err(|_| Fail::key(format!("identity {shown} is damaged")))?;
-    let text = std::str::from_utf8(&plain)
-        .map_err(|_| Fail::key(format!("identity {shown} is damaged")))?;
+    reader.read_to_end(&mut plain).map_err(|_| damaged(None))?;
+    let text = std::str::from_utf8(&plain).map_err(|_| damaged(None))?;
     Ok(Zeroizing::new(text.to_string()))
 }

@@ -10,67 +10,20 @@ pub mod identity;
 
 use std::str::FromStr;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
-use crate::error::{Classified, Status};
+use crate::domain::Secret;
+use crate::error::Error;
 pub use identity::UserIdentity;
 
-#[derive(Debug, thiserror::Error)]
-pub enum CryptoError {
-    #[error("'{0}' is not an age recipient")]
-    BadRecipient(String),
-    #[error("encryption failed: {0}")]
-    Encrypt(String),
-    #[error("your identity cannot unlock the key of workspace '{0}'")]
-    NotARecipient(String),
-    #[error("the key of workspace '{0}' stored for you fails its checks")]
-    BadWrappedKey(String),
-    #[error("the secret '{field}' of connection '{connection}' fails its checks (tampered with, or copied from another place)")]
-    BadSecret { connection: String, field: String },
-    #[error("connection '{0}' fails its integrity check: it was changed outside ohx")]
-    BadRecord(String),
-}
-
-impl Classified for CryptoError {
-    fn status(&self) -> Status {
-        match self {
-            CryptoError::BadRecipient(_) => Status::Usage,
-            CryptoError::Encrypt(_) => Status::Failure,
-            _ => Status::Key,
-        }
-    }
-    fn hint(&self) -> Option<String> {
-        match self {
-            CryptoError::BadRecipient(_) => {
-                Some("a recipient looks like age1... ; the person gets theirs with `ohx whoami --recipient`".into())
-            }
-            CryptoError::NotARecipient(_) => Some(
-                "check that --identity / OHX_IDENTITY points at your own identity file".into(),
-            ),
-            CryptoError::BadSecret { .. } => Some(
-                "an admin should set the secret again with `ohx connection edit ... --secret CODE`"
-                    .into(),
-            ),
-            CryptoError::BadRecord(id) => Some(format!(
-                "find out who could write the store file; an admin can delete the connection (`ohx connection delete {id}`) and add it again"
-            )),
-            _ => None,
-        }
-    }
-}
-
 /// Checks that `text` is an X25519 age recipient (`age1...`).
-pub fn parse_recipient(text: &str) -> Result<age::x25519::Recipient, CryptoError> {
-    age::x25519::Recipient::from_str(text.trim())
-        .map_err(|_| CryptoError::BadRecipient(text.into()))
+pub fn parse_recipient(text: &str) -> Result<age::x25519::Recipient, Error> {
+    age::x25519::Recipient::from_str(text.trim()).map_err(|_| Error::BadRecipient(text.into()))
 }
 
-fn encrypt_to(
-    recipient: &age::x25519::Recipient,
-    plaintext: &[u8],
-) -> Result<Vec<u8>, CryptoError> {
-    age::encrypt(recipient, plaintext).map_err(|e| CryptoError::Encrypt(e.to_string()))
+fn encrypt_to(recipient: &age::x25519::Recipient, plaintext: &[u8]) -> Result<Vec<u8>, Error> {
+    age::encrypt(recipient, plaintext).map_err(|e| Error::Encrypt(e.to_string()))
 }
 
 fn decrypt_with(identity: &age::x25519::Identity, ciphertext: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
@@ -105,11 +58,7 @@ impl WorkspaceKey {
 
     /// Encrypts this key for one member. The plaintext names the workspace and version, so a wrapped
     /// key copied to another workspace's row is refused when unwrapped.
-    pub fn wrap_for(
-        &self,
-        workspace_id: i64,
-        member_recipient: &str,
-    ) -> Result<Vec<u8>, CryptoError> {
+    pub fn wrap_for(&self, workspace_id: i64, member_recipient: &str) -> Result<Vec<u8>, Error> {
         let recipient = parse_recipient(member_recipient)?;
         let secret = self.identity.to_string();
         let mut plain = Zeroizing::new(Vec::new());
@@ -127,10 +76,10 @@ impl WorkspaceKey {
         workspace_id: i64,
         version: u32,
         workspace_slug: &str,
-    ) -> Result<WorkspaceKey, CryptoError> {
+    ) -> Result<WorkspaceKey, Error> {
         let plain = decrypt_with(user.age_identity(), wrapped)
-            .ok_or_else(|| CryptoError::NotARecipient(workspace_slug.into()))?;
-        let bad = || CryptoError::BadWrappedKey(workspace_slug.into());
+            .ok_or_else(|| Error::NotARecipient(workspace_slug.into()))?;
+        let bad = || Error::BadWrappedKey(workspace_slug.into());
         let rest = plain.strip_prefix(WRAP_MAGIC).ok_or_else(bad)?;
         let (id, rest) = split_u64(rest).ok_or_else(bad)?;
         let (ver, rest) = split_u32(rest).ok_or_else(bad)?;
@@ -179,12 +128,8 @@ impl WorkspaceKey {
     }
 
     /// Decrypts a secret field and checks that it belongs exactly at `place`.
-    pub fn open_secret(
-        &self,
-        place: &SecretPlace<'_>,
-        ciphertext: &[u8],
-    ) -> Result<SecretString, CryptoError> {
-        let bad = || CryptoError::BadSecret {
+    pub fn open_secret(&self, place: &SecretPlace<'_>, ciphertext: &[u8]) -> Result<Secret, Error> {
+        let bad = || Error::BadSecret {
             connection: place.connection_slug.into(),
             field: place.field_code.into(),
         };
@@ -193,7 +138,7 @@ impl WorkspaceKey {
         }
         let plain = decrypt_with(&self.identity, ciphertext).ok_or_else(bad)?;
         let text = unframe(place, &plain).ok_or_else(bad)?;
-        Ok(SecretString::from(text.to_string()))
+        Ok(Secret::new(text.to_string()))
     }
 }
 
@@ -241,8 +186,8 @@ pub fn frame(place: &SecretPlace<'_>, value: &str) -> Zeroizing<Vec<u8>> {
 pub fn seal_secret(
     workspace_recipient: &str,
     place: &SecretPlace<'_>,
-    value: &SecretString,
-) -> Result<Vec<u8>, CryptoError> {
+    value: &str,
+) -> Result<Vec<u8>, Error> {
     SealingKey::parse(workspace_recipient)?.seal(place, value)
 }
 
@@ -250,16 +195,12 @@ pub fn seal_secret(
 pub struct SealingKey(age::x25519::Recipient);
 
 impl SealingKey {
-    pub fn parse(workspace_recipient: &str) -> Result<SealingKey, CryptoError> {
+    pub fn parse(workspace_recipient: &str) -> Result<SealingKey, Error> {
         parse_recipient(workspace_recipient).map(SealingKey)
     }
 
-    pub fn seal(
-        &self,
-        place: &SecretPlace<'_>,
-        value: &SecretString,
-    ) -> Result<Vec<u8>, CryptoError> {
-        encrypt_to(&self.0, &frame(place, value.expose_secret()))
+    pub fn seal(&self, place: &SecretPlace<'_>, value: &str) -> Result<Vec<u8>, Error> {
+        encrypt_to(&self.0, &frame(place, value))
     }
 }
 
@@ -288,12 +229,12 @@ mod tests {
     }
 
     #[test]
-    fn a_secret_opens_only_at_its_place() -> Result<(), CryptoError> {
+    fn a_secret_opens_only_at_its_place() -> Result<(), Error> {
         let key = WorkspaceKey::generate(1);
-        let value = SecretString::from("s3cr3t 'x' \n".to_string());
-        let sealed = seal_secret(&key.recipient(), &place("password", 1, 1), &value)?;
+        let value = "s3cr3t 'x' \n";
+        let sealed = seal_secret(&key.recipient(), &place("password", 1, 1), value)?;
         let opened = key.open_secret(&place("password", 1, 1), &sealed)?;
-        assert_eq!(opened.expose_secret(), value.expose_secret());
+        assert_eq!(opened.expose_secret(), value);
         assert!(key.open_secret(&place("password", 2, 1), &sealed).is_err());
         assert!(key.open_secret(&place("passwore", 1, 1), &sealed).is_err());
         let mut flipped = sealed.clone();
@@ -308,14 +249,10 @@ mod tests {
     }
 
     #[test]
-    fn another_workspace_key_cannot_open() -> Result<(), CryptoError> {
+    fn another_workspace_key_cannot_open() -> Result<(), Error> {
         let key = WorkspaceKey::generate(1);
         let other = WorkspaceKey::generate(1);
-        let sealed = seal_secret(
-            &key.recipient(),
-            &place("p", 1, 1),
-            &SecretString::from("v".to_string()),
-        )?;
+        let sealed = seal_secret(&key.recipient(), &place("p", 1, 1), "v")?;
         assert!(other.open_secret(&place("p", 1, 1), &sealed).is_err());
         Ok(())
     }
@@ -331,7 +268,7 @@ mod tests {
     }
 
     #[test]
-    fn wrapped_key_is_bound_to_its_workspace_and_version() -> Result<(), CryptoError> {
+    fn wrapped_key_is_bound_to_its_workspace_and_version() -> Result<(), Error> {
         let user = UserIdentity::generate();
         let key = WorkspaceKey::generate(3);
         let wrapped = key.wrap_for(9, &user.recipient())?;

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::DomainError;
+use crate::error::Error;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnectionType {
@@ -85,20 +85,9 @@ impl ConnectionType {
         ConnectionType::Custom,
     ];
 
-    /// Case-insensitive; `postgres` and `pg` are accepted for `postgresql`.
-    pub fn parse(text: &str) -> Result<ConnectionType, DomainError> {
-        let lower = text.trim().to_ascii_lowercase();
-        let found = match lower.as_str() {
-            "postgres" | "pg" => Some(ConnectionType::Postgresql),
-            other => ConnectionType::ALL
-                .into_iter()
-                .find(|t| t.as_str() == other),
-        };
-        found.ok_or_else(|| DomainError::Invalid {
-            what: "connection type",
-            value: text.into(),
-            rule: "choose postgresql, dhis2, iaso, s3, gcs or custom".into(),
-        })
+    /// The type a stored name stands for, exactly as [`ConnectionType::as_str`] writes it.
+    pub fn from_stored(text: &str) -> Option<ConnectionType> {
+        ConnectionType::ALL.into_iter().find(|t| t.as_str() == text)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -151,13 +140,9 @@ impl ConnectionType {
 
     /// Checks and normalises one value. Returns the value to store and, when it was changed, a
     /// notice for the user. `value` may be a secret: errors never include it.
-    pub fn check_value(
-        self,
-        code: &str,
-        value: &str,
-    ) -> Result<(String, Option<String>), DomainError> {
+    pub fn check_value(self, code: &str, value: &str) -> Result<(String, Option<String>), Error> {
         check_text(code, value)?;
-        let invalid = |rule: &str| DomainError::Invalid {
+        let invalid = |rule: &str| Error::InvalidValue {
             what: "field",
             value: code.into(),
             rule: rule.into(),
@@ -200,9 +185,9 @@ impl ConnectionType {
     }
 
     /// Checks which fields are present: required ones, and S3's "both keys or neither".
-    pub fn check_presence(self, present: &dyn Fn(&str) -> bool) -> Result<(), DomainError> {
+    pub fn check_presence(self, present: &dyn Fn(&str) -> bool) -> Result<(), Error> {
         if self == ConnectionType::S3 && present("access_key_id") != present("access_key_secret") {
-            return Err(DomainError::Invalid {
+            return Err(Error::InvalidValue {
                 what: "s3 connection",
                 value: "access_key_id/access_key_secret".into(),
                 rule: "give both access_key_id and access_key_secret, or neither (for a public bucket or an instance role)".into(),
@@ -219,9 +204,9 @@ impl fmt::Display for ConnectionType {
 }
 
 /// Every value: valid UTF-8 (guaranteed by `&str`) and no NUL byte; required values not empty.
-fn check_text(code: &str, value: &str) -> Result<(), DomainError> {
+fn check_text(code: &str, value: &str) -> Result<(), Error> {
     if value.contains('\0') {
-        return Err(DomainError::Invalid {
+        return Err(Error::InvalidValue {
             what: "field",
             value: code.into(),
             rule: "values must not contain NUL bytes".into(),
@@ -231,7 +216,7 @@ fn check_text(code: &str, value: &str) -> Result<(), DomainError> {
 }
 
 /// A custom field code: `^[a-z][a-z0-9_]{0,29}$`.
-pub fn check_custom_code(code: &str) -> Result<(), DomainError> {
+pub fn check_custom_code(code: &str) -> Result<(), Error> {
     let ok = code.starts_with(|c: char| c.is_ascii_lowercase())
         && code.len() <= CUSTOM_CODE_MAX
         && code
@@ -240,7 +225,7 @@ pub fn check_custom_code(code: &str) -> Result<(), DomainError> {
     if ok {
         Ok(())
     } else {
-        Err(DomainError::Invalid {
+        Err(Error::InvalidValue {
             what: "field code",
             value: code.into(),
             rule: "use 1 to 30 lower-case letters, digits and '_', starting with a letter".into(),
@@ -323,23 +308,6 @@ fn check_service_account_key(value: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn type_names_are_case_insensitive_with_aliases() {
-        assert_eq!(
-            ConnectionType::parse("PG").ok(),
-            Some(ConnectionType::Postgresql)
-        );
-        assert_eq!(
-            ConnectionType::parse("Postgres").ok(),
-            Some(ConnectionType::Postgresql)
-        );
-        assert_eq!(
-            ConnectionType::parse("DHIS2").ok(),
-            Some(ConnectionType::Dhis2)
-        );
-        assert!(ConnectionType::parse("mysql").is_err());
-    }
 
     #[test]
     fn dhis2_url_loses_trailing_slashes_and_api() {

@@ -1,7 +1,7 @@
 //! Environment variable naming, the OpenHEXA SDK's way (DESIGN.md section 6), and the list of
 //! variables that must never be shadowed by a connection.
 
-use super::DomainError;
+use crate::error::Error;
 
 /// `my-db` gives `MY_DB`: every character outside `[A-Za-z0-9]` becomes `_`, upper-cased.
 pub fn prefix(identifier: &str) -> String {
@@ -114,7 +114,7 @@ pub fn is_sensitive(name: &str) -> bool {
 }
 
 /// Refuses an identifier or field codes whose variables would shadow a sensitive one.
-pub fn check_names(identifier: &str, codes: &[&str]) -> Result<(), DomainError> {
+pub fn check_names(identifier: &str, codes: &[&str]) -> Result<(), Error> {
     let base = prefix(identifier);
     let names =
         std::iter::once(base.clone()).chain(codes.iter().map(|c| field_name(identifier, c)));
@@ -125,7 +125,7 @@ pub fn check_names(identifier: &str, codes: &[&str]) -> Result<(), DomainError> 
             } else {
                 ("field", name.as_str())
             };
-            return Err(DomainError::Invalid {
+            return Err(Error::InvalidValue {
                 what,
                 value: value.into(),
                 rule: format!(

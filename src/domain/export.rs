@@ -15,14 +15,21 @@ pub enum Format {
 }
 
 impl Format {
-    pub fn parse(text: &str) -> Option<Format> {
-        match text {
-            "sh" | "bash" | "zsh" => Some(Format::Sh),
-            "fish" => Some(Format::Fish),
-            "dotenv" | "env" => Some(Format::Dotenv),
-            "powershell" | "pwsh" => Some(Format::Powershell),
-            "json" => Some(Format::Json),
-            _ => None,
+    pub const ALL: [Format; 5] = [
+        Format::Sh,
+        Format::Fish,
+        Format::Dotenv,
+        Format::Powershell,
+        Format::Json,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Sh => "sh",
+            Format::Fish => "fish",
+            Format::Dotenv => "dotenv",
+            Format::Powershell => "powershell",
+            Format::Json => "json",
         }
     }
 }

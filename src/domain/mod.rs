@@ -4,43 +4,17 @@ pub mod connection_type;
 pub mod env;
 pub mod export;
 pub mod role;
+pub mod secret;
 pub mod slug;
 
 pub use connection_type::ConnectionType;
 pub use role::{Action, Role};
+pub use secret::Secret;
 
-use crate::error::{Classified, Status};
-
-/// A value the user typed that breaks a rule of DESIGN.md.
-#[derive(Debug, thiserror::Error)]
-pub enum DomainError {
-    #[error("invalid {what} '{value}': {rule}")]
-    Invalid {
-        what: &'static str,
-        value: String,
-        rule: String,
-    },
-    #[error("cannot make {what} from '{name}': it has no letter to start with")]
-    NoSlug { what: &'static str, name: String },
-    #[error("unknown role '{0}'")]
-    UnknownRole(String),
-}
-
-impl Classified for DomainError {
-    fn status(&self) -> Status {
-        Status::Usage
-    }
-    fn hint(&self) -> Option<String> {
-        match self {
-            DomainError::NoSlug { .. } => Some("give one with --slug".into()),
-            DomainError::UnknownRole(_) => Some("roles are viewer, editor and admin".into()),
-            DomainError::Invalid { .. } => None,
-        }
-    }
-}
+use crate::error::Error;
 
 /// A person's name in the store: what `member add NAME` and `member remove NAME` refer to.
-pub fn validate_user_name(name: &str) -> Result<(), DomainError> {
+pub fn validate_user_name(name: &str) -> Result<(), Error> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
@@ -50,7 +24,7 @@ pub fn validate_user_name(name: &str) -> Result<(), DomainError> {
     if ok {
         Ok(())
     } else {
-        Err(DomainError::Invalid {
+        Err(Error::InvalidValue {
             what: "user name",
             value: name.into(),
             rule:
@@ -61,11 +35,7 @@ pub fn validate_user_name(name: &str) -> Result<(), DomainError> {
 }
 
 /// A display name (workspace or connection): not blank, no control characters, at most `max` characters.
-pub fn validate_display_name(
-    what: &'static str,
-    name: &str,
-    max: usize,
-) -> Result<(), DomainError> {
+pub fn validate_display_name(what: &'static str, name: &str, max: usize) -> Result<(), Error> {
     let count = name.chars().count();
     let rule = if name.trim().is_empty() {
         Some("it must not be empty".to_string())
@@ -79,7 +49,7 @@ pub fn validate_display_name(
         None
     };
     match rule {
-        Some(rule) => Err(DomainError::Invalid {
+        Some(rule) => Err(Error::InvalidValue {
             what,
             value: name.into(),
             rule,
@@ -89,9 +59,9 @@ pub fn validate_display_name(
 }
 
 /// A description: free text, but no NUL byte.
-pub fn validate_description(text: &str) -> Result<(), DomainError> {
+pub fn validate_description(text: &str) -> Result<(), Error> {
     if text.contains('\0') {
-        return Err(DomainError::Invalid {
+        return Err(Error::InvalidValue {
             what: "description",
             value: text.replace('\0', "\\0"),
             rule: "it must not contain NUL bytes".into(),

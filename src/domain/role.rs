@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::DomainError;
+use crate::error::Error;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
@@ -46,6 +46,11 @@ impl Role {
     /// so that a viewer's lack of rights is enforced by cryptography and not only by this check.
     pub fn holds_key(self) -> bool {
         self.allows(Action::UseSecrets)
+    }
+
+    /// The role a stored name stands for, exactly as [`Role::as_str`] writes it.
+    pub fn from_stored(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -95,13 +100,13 @@ impl fmt::Display for Role {
 }
 
 impl FromStr for Role {
-    type Err = DomainError;
-    fn from_str(s: &str) -> Result<Role, DomainError> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Role, Error> {
         match s.to_ascii_lowercase().as_str() {
             "viewer" => Ok(Role::Viewer),
             "editor" => Ok(Role::Editor),
             "admin" => Ok(Role::Admin),
-            _ => Err(DomainError::UnknownRole(s.into())),
+            _ => Err(Error::UnknownRole(s.into())),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! `donnees-senegal-2024`). Unlike OpenHEXA no random suffix is added: scripts need identifiers
 //! they can predict, so a clash is an error instead.
 
-use super::DomainError;
+use crate::error::Error;
 
 /// Longest workspace slug (`^[a-z][a-z0-9-]{0,62}$`).
 pub const WORKSPACE_SLUG_MAX: usize = 63;
@@ -28,7 +28,7 @@ pub fn slugify(name: &str, max: usize) -> String {
 }
 
 /// Checks a slug against `^[a-z][a-z0-9-]{0,max-1}$`.
-pub fn validate(what: &'static str, slug: &str, max: usize) -> Result<(), DomainError> {
+pub fn validate(what: &'static str, slug: &str, max: usize) -> Result<(), Error> {
     let starts_with_letter = slug.starts_with(|c: char| c.is_ascii_lowercase());
     let allowed = slug
         .chars()
@@ -36,7 +36,7 @@ pub fn validate(what: &'static str, slug: &str, max: usize) -> Result<(), Domain
     if starts_with_letter && allowed && slug.len() <= max {
         return Ok(());
     }
-    Err(DomainError::Invalid {
+    Err(Error::InvalidValue {
         what,
         value: slug.into(),
         rule: format!("use 1 to {max} lower-case letters, digits and '-', starting with a letter"),
@@ -49,13 +49,13 @@ pub fn slug_for(
     explicit: Option<&str>,
     name: &str,
     max: usize,
-) -> Result<String, DomainError> {
+) -> Result<String, Error> {
     let slug = match explicit {
         Some(s) => s.to_string(),
         None => {
             let made = slugify(name, max);
             if !made.starts_with(|c: char| c.is_ascii_lowercase()) {
-                return Err(DomainError::NoSlug {
+                return Err(Error::NoSlugInName {
                     what,
                     name: name.into(),
                 });

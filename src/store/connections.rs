@@ -2,7 +2,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::StoreError;
+use crate::domain::ConnectionType;
+use crate::error::Error;
 
 #[derive(Debug, Clone)]
 pub struct ConnectionRow {
@@ -11,7 +12,7 @@ pub struct ConnectionRow {
     pub slug: String,
     pub name: String,
     pub description: String,
-    pub kind: String,
+    pub kind: ConnectionType,
     pub needs_rotation: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -43,7 +44,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ConnectionRow> {
     })
 }
 
-pub fn list(c: &Connection, workspace_id: i64) -> Result<Vec<ConnectionRow>, StoreError> {
+pub fn list(c: &Connection, workspace_id: i64) -> Result<Vec<ConnectionRow>, Error> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM connections WHERE workspace_id = ?1 ORDER BY slug"
     ))?;
@@ -53,7 +54,7 @@ pub fn list(c: &Connection, workspace_id: i64) -> Result<Vec<ConnectionRow>, Sto
 
 /// Calls `f` with each connection of the workspace in identifier order, without holding them all
 /// in memory (a workspace may have 100,000 of them).
-pub fn each<E: From<StoreError>>(
+pub fn each<E: From<Error>>(
     c: &Connection,
     workspace_id: i64,
     mut f: impl FnMut(ConnectionRow) -> Result<(), E>,
@@ -62,19 +63,15 @@ pub fn each<E: From<StoreError>>(
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM connections WHERE workspace_id = ?1 ORDER BY slug"
         ))
-        .map_err(StoreError::from)?;
-    let mut rows = stmt.query([workspace_id]).map_err(StoreError::from)?;
-    while let Some(row) = rows.next().map_err(StoreError::from)? {
-        f(from_row(row).map_err(StoreError::from)?)?;
+        .map_err(Error::from)?;
+    let mut rows = stmt.query([workspace_id]).map_err(Error::from)?;
+    while let Some(row) = rows.next().map_err(Error::from)? {
+        f(from_row(row).map_err(Error::from)?)?;
     }
     Ok(())
 }
 
-pub fn find(
-    c: &Connection,
-    workspace_id: i64,
-    slug: &str,
-) -> Result<Option<ConnectionRow>, StoreError> {
+pub fn find(c: &Connection, workspace_id: i64, slug: &str) -> Result<Option<ConnectionRow>, Error> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM connections WHERE workspace_id = ?1 AND slug = ?2"
     ))?;
@@ -83,7 +80,7 @@ pub fn find(
         .optional()?)
 }
 
-pub fn fields(c: &Connection, connection_id: i64) -> Result<Vec<FieldRow>, StoreError> {
+pub fn fields(c: &Connection, connection_id: i64) -> Result<Vec<FieldRow>, Error> {
     let mut stmt = c.prepare_cached(
         "SELECT code, secret, value, ciphertext, key_version FROM fields
          WHERE connection_id = ?1 ORDER BY position, code",
@@ -106,8 +103,8 @@ pub fn insert(
     slug: &str,
     name: &str,
     description: &str,
-    kind: &str,
-) -> Result<i64, StoreError> {
+    kind: ConnectionType,
+) -> Result<i64, Error> {
     c.execute(
         "INSERT INTO connections (workspace_id, slug, name, description, type) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![workspace_id, slug, name, description, kind],
@@ -130,7 +127,7 @@ pub fn set_field(
     code: &str,
     position: i64,
     value: FieldValue<'_>,
-) -> Result<(), StoreError> {
+) -> Result<(), Error> {
     let (secret, plain, ciphertext, version) = match value {
         FieldValue::Plain(v) => (false, Some(v), None, None),
         FieldValue::Secret {
@@ -157,7 +154,7 @@ pub fn set_field(
     Ok(())
 }
 
-pub fn remove_field(c: &Connection, connection_id: i64, code: &str) -> Result<(), StoreError> {
+pub fn remove_field(c: &Connection, connection_id: i64, code: &str) -> Result<(), Error> {
     c.execute(
         "DELETE FROM fields WHERE connection_id = ?1 AND code = ?2",
         params![connection_id, code],
@@ -171,7 +168,7 @@ pub fn update(
     name: &str,
     description: &str,
     needs_rotation: bool,
-) -> Result<(), StoreError> {
+) -> Result<(), Error> {
     c.execute(
         "UPDATE connections SET name = ?2, description = ?3, needs_rotation = ?4,
             updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1",
@@ -181,30 +178,30 @@ pub fn update(
 }
 
 /// The stored record MAC, `None` when the row has none.
-pub fn mac(c: &Connection, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+pub fn mac(c: &Connection, id: i64) -> Result<Option<Vec<u8>>, Error> {
     let mut stmt = c.prepare_cached("SELECT mac FROM connections WHERE id = ?1")?;
     Ok(stmt.query_row([id], |r| r.get(0)).optional()?.flatten())
 }
 
-pub fn set_mac(c: &Connection, id: i64, mac: &[u8]) -> Result<(), StoreError> {
+pub fn set_mac(c: &Connection, id: i64, mac: &[u8]) -> Result<(), Error> {
     let mut stmt = c.prepare_cached("UPDATE connections SET mac = ?2 WHERE id = ?1")?;
     stmt.execute(params![id, mac])?;
     Ok(())
 }
 
 /// The ids of every connection of a workspace.
-pub fn ids(c: &Connection, workspace_id: i64) -> Result<Vec<i64>, StoreError> {
+pub fn ids(c: &Connection, workspace_id: i64) -> Result<Vec<i64>, Error> {
     let mut stmt = c.prepare("SELECT id FROM connections WHERE workspace_id = ?1")?;
     let rows = stmt.query_map([workspace_id], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub fn find_by_id(c: &Connection, id: i64) -> Result<Option<ConnectionRow>, StoreError> {
+pub fn find_by_id(c: &Connection, id: i64) -> Result<Option<ConnectionRow>, Error> {
     let mut stmt = c.prepare_cached(&format!("SELECT {COLUMNS} FROM connections WHERE id = ?1"))?;
     Ok(stmt.query_row([id], from_row).optional()?)
 }
 
-pub fn delete(c: &Connection, id: i64) -> Result<(), StoreError> {
+pub fn delete(c: &Connection, id: i64) -> Result<(), Error> {
     c.execute("DELETE FROM connections WHERE id = ?1", [id])?;
     Ok(())
 }
@@ -215,7 +212,7 @@ pub fn replace_ciphertext(
     code: &str,
     ciphertext: &[u8],
     key_version: u32,
-) -> Result<(), StoreError> {
+) -> Result<(), Error> {
     let mut stmt = c.prepare_cached(
         "UPDATE fields SET ciphertext = ?3, key_version = ?4 WHERE connection_id = ?1 AND code = ?2",
     )?;
@@ -224,13 +221,13 @@ pub fn replace_ciphertext(
 }
 
 /// Sets or clears the "rotate at source" mark of one connection.
-pub fn set_needs_rotation(c: &Connection, id: i64, needs_rotation: bool) -> Result<(), StoreError> {
+pub fn set_needs_rotation(c: &Connection, id: i64, needs_rotation: bool) -> Result<(), Error> {
     let mut stmt = c.prepare_cached("UPDATE connections SET needs_rotation = ?2 WHERE id = ?1")?;
     stmt.execute(params![id, needs_rotation])?;
     Ok(())
 }
 
-pub fn count(c: &Connection, workspace_id: i64) -> Result<i64, StoreError> {
+pub fn count(c: &Connection, workspace_id: i64) -> Result<i64, Error> {
     Ok(c.query_row(
         "SELECT count(*) FROM connections WHERE workspace_id = ?1",
         [workspace_id],

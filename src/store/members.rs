@@ -2,9 +2,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::workspaces::role_from;
-use super::StoreError;
 use crate::domain::Role;
+use crate::error::Error;
 
 #[derive(Debug, Clone)]
 pub struct Member {
@@ -19,14 +18,14 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Member> {
         user_id: row.get(0)?,
         name: row.get(1)?,
         recipient: row.get(2)?,
-        role: role_from(&row.get::<_, String>(3)?)?,
+        role: row.get(3)?,
     })
 }
 
 const SELECT: &str = "SELECT u.id, u.name, u.recipient, m.role FROM memberships m
                       JOIN users u ON u.id = m.user_id";
 
-pub fn list(c: &Connection, workspace_id: i64) -> Result<Vec<Member>, StoreError> {
+pub fn list(c: &Connection, workspace_id: i64) -> Result<Vec<Member>, Error> {
     let mut stmt = c.prepare(&format!(
         "{SELECT} WHERE m.workspace_id = ?1 ORDER BY u.name"
     ))?;
@@ -34,7 +33,7 @@ pub fn list(c: &Connection, workspace_id: i64) -> Result<Vec<Member>, StoreError
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub fn find(c: &Connection, workspace_id: i64, name: &str) -> Result<Option<Member>, StoreError> {
+pub fn find(c: &Connection, workspace_id: i64, name: &str) -> Result<Option<Member>, Error> {
     Ok(c.query_row(
         &format!("{SELECT} WHERE m.workspace_id = ?1 AND u.name = ?2"),
         params![workspace_id, name],
@@ -43,7 +42,7 @@ pub fn find(c: &Connection, workspace_id: i64, name: &str) -> Result<Option<Memb
     .optional()?)
 }
 
-pub fn count_admins(c: &Connection, workspace_id: i64) -> Result<i64, StoreError> {
+pub fn count_admins(c: &Connection, workspace_id: i64) -> Result<i64, Error> {
     Ok(c.query_row(
         "SELECT count(*) FROM memberships WHERE workspace_id = ?1 AND role = 'admin'",
         [workspace_id],
@@ -64,7 +63,7 @@ pub fn upsert(
     user_id: i64,
     role: Role,
     wrapped: Option<&WrappedKey>,
-) -> Result<(), StoreError> {
+) -> Result<(), Error> {
     c.execute(
         "INSERT INTO memberships (workspace_id, user_id, role, wrapped_key, key_version)
          VALUES (?1, ?2, ?3, ?4, ?5)
@@ -73,7 +72,7 @@ pub fn upsert(
         params![
             workspace_id,
             user_id,
-            role.as_str(),
+            role,
             wrapped.map(|w| &w.bytes),
             wrapped.map(|w| w.version)
         ],
@@ -81,7 +80,7 @@ pub fn upsert(
     Ok(())
 }
 
-pub fn remove(c: &Connection, workspace_id: i64, user_id: i64) -> Result<(), StoreError> {
+pub fn remove(c: &Connection, workspace_id: i64, user_id: i64) -> Result<(), Error> {
     c.execute(
         "DELETE FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
         params![workspace_id, user_id],
@@ -90,14 +89,12 @@ pub fn remove(c: &Connection, workspace_id: i64, user_id: i64) -> Result<(), Sto
 }
 
 /// Every workspace the user belongs to, with their role (for `whoami`).
-pub fn of_user(c: &Connection, user_id: i64) -> Result<Vec<(String, Role)>, StoreError> {
+pub fn of_user(c: &Connection, user_id: i64) -> Result<Vec<(String, Role)>, Error> {
     let mut stmt = c.prepare(
         "SELECT w.slug, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
          WHERE m.user_id = ?1 ORDER BY w.slug",
     )?;
-    let rows = stmt.query_map([user_id], |row| {
-        Ok((row.get(0)?, role_from(&row.get::<_, String>(1)?)?))
-    })?;
+    let rows = stmt.query_map([user_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -107,10 +104,10 @@ pub fn set_role_keeping_key(
     workspace_id: i64,
     user_id: i64,
     role: Role,
-) -> Result<(), StoreError> {
+) -> Result<(), Error> {
     c.execute(
         "UPDATE memberships SET role = ?3 WHERE workspace_id = ?1 AND user_id = ?2",
-        params![workspace_id, user_id, role.as_str()],
+        params![workspace_id, user_id, role],
     )?;
     Ok(())
 }

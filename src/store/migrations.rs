@@ -7,7 +7,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::StoreError;
+use crate::error::Error;
 
 const MIGRATIONS: &[&str] = &[
     // 1: users, workspaces, memberships, connections and their fields.
@@ -67,10 +67,10 @@ const MIGRATIONS: &[&str] = &[
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
 
 /// Brings the schema up to [`LATEST`], refusing a newer store untouched.
-pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), Error> {
     let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > LATEST {
-        return Err(StoreError::Newer {
+        return Err(Error::StoreNewer {
             path: path.into(),
             found: current,
             known: LATEST,
@@ -83,7 +83,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
     // Another process may have migrated while this one waited for the lock.
     let current: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > LATEST {
-        return Err(StoreError::Newer {
+        return Err(Error::StoreNewer {
             path: path.into(),
             found: current,
             known: LATEST,

@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::StoreError;
+use crate::error::Error;
 
 #[derive(Debug, Clone)]
 pub struct User {
@@ -19,7 +19,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-pub fn find_by_recipient(c: &Connection, recipient: &str) -> Result<Option<User>, StoreError> {
+pub fn find_by_recipient(c: &Connection, recipient: &str) -> Result<Option<User>, Error> {
     Ok(c.query_row(
         "SELECT id, name, recipient FROM users WHERE recipient = ?1",
         [recipient],
@@ -28,7 +28,7 @@ pub fn find_by_recipient(c: &Connection, recipient: &str) -> Result<Option<User>
     .optional()?)
 }
 
-pub fn find_by_name(c: &Connection, name: &str) -> Result<Option<User>, StoreError> {
+pub fn find_by_name(c: &Connection, name: &str) -> Result<Option<User>, Error> {
     Ok(c.query_row(
         "SELECT id, name, recipient FROM users WHERE name = ?1",
         [name],
@@ -37,7 +37,7 @@ pub fn find_by_name(c: &Connection, name: &str) -> Result<Option<User>, StoreErr
     .optional()?)
 }
 
-pub fn insert(c: &Connection, name: &str, recipient: &str) -> Result<User, StoreError> {
+pub fn insert(c: &Connection, name: &str, recipient: &str) -> Result<User, Error> {
     c.execute(
         "INSERT INTO users (name, recipient) VALUES (?1, ?2)",
         params![name, recipient],

@@ -2,8 +2,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::StoreError;
 use crate::domain::Role;
+use crate::error::Error;
 
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -41,17 +41,7 @@ fn workspace_from(row: &Row<'_>) -> rusqlite::Result<Workspace> {
     })
 }
 
-pub(super) fn role_from(text: &str) -> rusqlite::Result<Role> {
-    text.parse().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
-
-pub fn membership(
-    c: &Connection,
-    slug: &str,
-    user_id: i64,
-) -> Result<Option<Membership>, StoreError> {
+pub fn membership(c: &Connection, slug: &str, user_id: i64) -> Result<Option<Membership>, Error> {
     let sql = format!(
         "SELECT {COLUMNS}, m.role, m.wrapped_key FROM workspaces w
          JOIN memberships m ON m.workspace_id = w.id
@@ -60,7 +50,7 @@ pub fn membership(
     Ok(c.query_row(&sql, params![slug, user_id], |row| {
         Ok(Membership {
             workspace: workspace_from(row)?,
-            role: role_from(&row.get::<_, String>(8)?)?,
+            role: row.get(8)?,
             wrapped_key: row.get(9)?,
         })
     })
@@ -75,7 +65,7 @@ pub struct Listed {
     pub members: i64,
 }
 
-pub fn list_for_user(c: &Connection, user_id: i64) -> Result<Vec<Listed>, StoreError> {
+pub fn list_for_user(c: &Connection, user_id: i64) -> Result<Vec<Listed>, Error> {
     let sql = format!(
         "SELECT {COLUMNS}, m.role,
             (SELECT count(*) FROM connections x WHERE x.workspace_id = w.id),
@@ -87,7 +77,7 @@ pub fn list_for_user(c: &Connection, user_id: i64) -> Result<Vec<Listed>, StoreE
     let rows = stmt.query_map([user_id], |row| {
         Ok(Listed {
             workspace: workspace_from(row)?,
-            role: role_from(&row.get::<_, String>(8)?)?,
+            role: row.get(8)?,
             connections: row.get(9)?,
             members: row.get(10)?,
         })
@@ -95,7 +85,7 @@ pub fn list_for_user(c: &Connection, user_id: i64) -> Result<Vec<Listed>, StoreE
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub fn slug_taken(c: &Connection, slug: &str) -> Result<bool, StoreError> {
+pub fn slug_taken(c: &Connection, slug: &str) -> Result<bool, Error> {
     Ok(
         c.query_row("SELECT 1 FROM workspaces WHERE slug = ?1", [slug], |_| {
             Ok(())
@@ -112,7 +102,7 @@ pub fn insert(
     description: &str,
     recipient: &str,
     key_version: u32,
-) -> Result<i64, StoreError> {
+) -> Result<i64, Error> {
     c.execute(
         "INSERT INTO workspaces (slug, name, description, recipient, key_version)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -121,7 +111,7 @@ pub fn insert(
     Ok(c.last_insert_rowid())
 }
 
-pub fn update(c: &Connection, id: i64, name: &str, description: &str) -> Result<(), StoreError> {
+pub fn update(c: &Connection, id: i64, name: &str, description: &str) -> Result<(), Error> {
     c.execute(
         "UPDATE workspaces SET name = ?2, description = ?3,
             updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1",
@@ -130,12 +120,7 @@ pub fn update(c: &Connection, id: i64, name: &str, description: &str) -> Result<
     Ok(())
 }
 
-pub fn set_key(
-    c: &Connection,
-    id: i64,
-    recipient: &str,
-    key_version: u32,
-) -> Result<(), StoreError> {
+pub fn set_key(c: &Connection, id: i64, recipient: &str, key_version: u32) -> Result<(), Error> {
     c.execute(
         "UPDATE workspaces SET recipient = ?2, key_version = ?3,
             updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1",
@@ -144,7 +129,7 @@ pub fn set_key(
     Ok(())
 }
 
-pub fn delete(c: &Connection, id: i64) -> Result<(), StoreError> {
+pub fn delete(c: &Connection, id: i64) -> Result<(), Error> {
     c.execute("DELETE FROM workspaces WHERE id = ?1", [id])?;
     Ok(())
 }

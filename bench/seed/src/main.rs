@@ -3,7 +3,7 @@
 //! Adds N PostgreSQL connections `P-<K>` .. `P-<K+N-1>` (host, port, username, db_name in clear,
 //! a password sealed to the workspace key and framed with its real place) to workspace SLUG, as the
 //! member NAME sees it, in ONE write transaction. Everything goes through ohx's public API
-//! (`Store`, `store::workspaces`, `store::connections`, `secrets::store`), so the rows are exactly
+//! (`Access::write` and `Workspace::add_connection`), so the rows are exactly
 //! what `ohx connection add` writes: every secret decrypts (rotation can re-encrypt them all) and
 //! every record carries its MAC, for which the seeder unwraps the workspace key with the member's
 //! identity.
@@ -12,11 +12,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
-use secrecy::SecretString;
 
-use ohx::crypto::{UserIdentity, WorkspaceKey};
-use ohx::secrets::{self, Value};
-use ohx::store::{connections, users, workspaces, Store};
+use ohx::access::{Access, NewConnection, Value};
+use ohx::crypto::UserIdentity;
+use ohx::domain::{Action, ConnectionType, Secret};
+use ohx::store::Store;
 
 struct Args {
     store: PathBuf,
@@ -60,37 +60,32 @@ fn parse_args() -> Result<Args> {
 fn main() -> Result<()> {
     let args = parse_args()?;
     let began = Instant::now();
-    let mut store = Store::open(&args.store)?;
-    let user = users::find_by_name(store.conn(), &args.user)?
-        .ok_or_else(|| anyhow!("no user {} in the store", args.user))?;
-    let membership = workspaces::membership(store.conn(), &args.workspace, user.id)?
-        .ok_or_else(|| anyhow!("{} is not a member of {}", args.user, args.workspace))?;
+    let store = Store::open(&args.store)?;
     let identity = UserIdentity::load(&args.identity, &mut || bail!("a protected identity"))?;
-    let wrapped = membership
-        .wrapped_key
-        .ok_or_else(|| anyhow!("{} holds no key of {}", args.user, args.workspace))?;
-    let ws = membership.workspace;
-    let key = WorkspaceKey::unwrap(&wrapped, &identity, ws.id, ws.key_version, &ws.slug)?;
-    store.write(|tx| -> Result<()> {
+    let mut access = Access::new(store, identity)?;
+    let me = access.actor().user()?.name.clone();
+    if me != args.user {
+        bail!("the identity belongs to {me}, not {}", args.user);
+    }
+    access.write(&args.workspace, Action::ManageConnections, |ws| {
         for i in args.start..args.start + args.count {
-            let slug = format!("{}-{i:06}", args.prefix);
-            let name = format!("PG {i}");
-            let description = format!("benchmark connection {i}");
-            let id = connections::insert(tx, ws.id, &slug, &name, &description, "postgresql")?;
-            let fields = [
-                ("host", Value::Plain(format!("db-{i}.example.org"))),
-                ("port", Value::Plain("5432".into())),
-                ("username", Value::Plain(format!("etl_{i}"))),
-                (
-                    "password",
-                    Value::Secret(SecretString::from(format!("pw-{i:06}-Zq8!r2Lm"))),
-                ),
-                ("db_name", Value::Plain("warehouse".into())),
-            ];
-            for (position, (code, value)) in fields.iter().enumerate() {
-                secrets::store(tx, &ws, (id, &slug), code, position as i64, value)?;
-            }
-            secrets::reseal(tx, ws.id, &key, id)?;
+            let new = NewConnection {
+                identifier: format!("{}-{i:06}", args.prefix),
+                name: format!("PG {i}"),
+                description: format!("benchmark connection {i}"),
+                kind: ConnectionType::Postgresql,
+                fields: vec![
+                    ("host".into(), Value::Plain(format!("db-{i}.example.org"))),
+                    ("port".into(), Value::Plain("5432".into())),
+                    ("username".into(), Value::Plain(format!("etl_{i}"))),
+                    (
+                        "password".into(),
+                        Value::Secret(Secret::new(format!("pw-{i:06}-Zq8!r2Lm"))),
+                    ),
+                    ("db_name".into(), Value::Plain("warehouse".into())),
+                ],
+            };
+            ws.add_connection(&new)?;
         }
         Ok(())
     })?;

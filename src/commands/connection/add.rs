@@ -3,14 +3,13 @@
 use anyhow::Result;
 
 use super::input::{self, Gathered};
+use crate::access::{NewConnection, Value};
 use crate::cli::AddArgs;
 use crate::domain::{self, env, slug, Action, ConnectionType};
-use crate::error::Fail;
+use crate::error::Error;
 use crate::output;
 use crate::prompt;
-use crate::secrets::{self, Value};
 use crate::session::Session;
-use crate::store::connections;
 
 /// Longest connection name.
 pub const NAME_MAX: usize = 40;
@@ -20,18 +19,38 @@ pub fn run(session: &mut Session, args: AddArgs) -> Result<()> {
     let ws_slug = session.workspace_slug(None)?;
     // Refuse early, before asking for anything, when the user may not add connections.
     session
-        .me
-        .membership(session.store.conn(), &ws_slug, Action::ManageConnections)?;
-
-    let kind = match args.kind.as_deref() {
-        Some(k) => ConnectionType::parse(k)?,
+        .access
+        .read(&ws_slug, Action::ManageConnections, |_| Ok(()))?;
+    let kind = match args.kind {
+        Some(kind) => kind,
         None if interactive => ask_type()?,
-        None => {
-            return Err(Fail::usage("missing the connection TYPE")
-                .hint("ohx connection add postgresql|dhis2|iaso|s3|gcs|custom ...")
-                .into())
-        }
+        None => return Err(Error::MissingType.into()),
     };
+    let (new, notices) = plan(kind, &args, interactive)?;
+    if interactive && !confirm_summary(&new)? {
+        return Err(Error::Cancelled("saved").into());
+    }
+    session
+        .access
+        .write(&ws_slug, Action::ManageConnections, |ws| {
+            Ok(ws.add_connection(&new)?)
+        })?;
+    for notice in &notices {
+        session.printer.notice(&format!("note: {notice}"));
+    }
+    session.printer.done(&format!(
+        "Added {kind} connection '{}' to '{ws_slug}'. Use it with `eval \"$(ohx connection env {})\"`.",
+        new.identifier, new.identifier
+    ))
+}
+
+/// The connection the arguments (and, on a terminal, the answers) describe, checked against
+/// the type's schema and the naming rules, with the notices to show after saving.
+fn plan(
+    kind: ConnectionType,
+    args: &AddArgs,
+    interactive: bool,
+) -> Result<(NewConnection, Vec<String>)> {
     let mut gathered = input::gather(kind, &args.set, &args.secret, interactive, &|_| None)?;
     let mut name = args.name.clone();
     if interactive {
@@ -46,9 +65,7 @@ pub fn run(session: &mut Session, args: AddArgs) -> Result<()> {
     domain::validate_description(&description)?;
     kind.check_presence(&|code| gathered.has(code))?;
     if kind == ConnectionType::Custom && gathered.given.is_empty() {
-        return Err(Fail::usage("a custom connection needs at least one field")
-            .hint("declare fields with --set CODE=VALUE and --secret CODE=SOURCE")
-            .into());
+        return Err(Error::CustomWithoutFields { hint: true }.into());
     }
     let identifier = slug::slug_for(
         "connection identifier",
@@ -58,41 +75,20 @@ pub fn run(session: &mut Session, args: AddArgs) -> Result<()> {
     )?;
     let codes: Vec<&str> = gathered.given.iter().map(|g| g.code.as_str()).collect();
     env::check_names(&identifier, &codes)?;
-    if interactive && !confirm_summary(kind, &identifier, &name, &gathered)? {
-        return Err(Fail::failure("cancelled; nothing was saved").into());
-    }
-
-    session.store.write(|tx| -> Result<()> {
-        let m = session.me.membership(tx, &ws_slug, Action::ManageConnections)?;
-        let key = session.me.unlock(&m)?;
-        let ws = m.workspace;
-        if let Some(existing) = connections::find(tx, ws.id, &identifier)? {
-            return Err(Fail::failure(format!(
-                "workspace '{ws_slug}' already has a connection '{identifier}' ({}, {})",
-                existing.name, existing.kind
-            ))
-            .hint("choose another identifier with --slug, or change that one with `ohx connection edit`")
-            .into());
-        }
-        let id = connections::insert(tx, ws.id, &identifier, &name, &description, kind.as_str())?;
-        for (position, given) in ordered(kind, &gathered).into_iter().enumerate() {
-            secrets::store(tx, &ws, (id, &identifier), &given.code, position as i64, &given.value)?;
-        }
-        secrets::reseal(tx, ws.id, &key, id)?;
-        Ok(())
-    })?;
-    for notice in &gathered.notices {
-        output::notice(&session.globals, &format!("note: {notice}"));
-    }
-    output::done(
-        &session.globals,
-        &format!("Added {kind} connection '{identifier}' to '{ws_slug}'. Use it with `eval \"$(ohx connection env {identifier})\"`."),
-    )
+    let notices = std::mem::take(&mut gathered.notices);
+    let new = NewConnection {
+        identifier,
+        name,
+        description,
+        kind,
+        fields: ordered(kind, gathered),
+    };
+    Ok((new, notices))
 }
 
 /// Schema order for typed connections, the user's order for custom ones.
-fn ordered(kind: ConnectionType, gathered: &Gathered) -> Vec<&input::Given> {
-    let mut given: Vec<&input::Given> = gathered.given.iter().collect();
+fn ordered(kind: ConnectionType, gathered: Gathered) -> Vec<(String, Value)> {
+    let mut given = gathered.given;
     if kind != ConnectionType::Custom {
         let rank = |code: &str| {
             kind.fields()
@@ -102,7 +98,7 @@ fn ordered(kind: ConnectionType, gathered: &Gathered) -> Vec<&input::Given> {
         };
         given.sort_by_key(|g| rank(&g.code));
     }
-    given
+    given.into_iter().map(|g| (g.code, g.value)).collect()
 }
 
 fn fill_defaults(kind: ConnectionType, gathered: &mut Gathered) -> Result<()> {
@@ -134,9 +130,7 @@ fn refuse_missing(kind: ConnectionType, name_missing: bool, gathered: &Gathered)
     if missing.is_empty() {
         return Ok(());
     }
-    Err(Fail::usage(format!("missing {}", missing.join(", ")))
-        .hint("SOURCE is - (stdin), env:VAR or file:PATH; on a terminal, ohx asks for what is missing")
-        .into())
+    Err(Error::MissingFlags(missing).into())
 }
 
 fn ask_type() -> Result<ConnectionType> {
@@ -214,19 +208,19 @@ fn ask_custom_fields(gathered: &mut Gathered) -> Result<()> {
     }
 }
 
-fn confirm_summary(
-    kind: ConnectionType,
-    identifier: &str,
-    name: &str,
-    gathered: &Gathered,
-) -> Result<bool> {
-    eprintln!("\n  {} connection '{identifier}' ({name})", kind.label());
-    for given in ordered(kind, gathered) {
-        let shown = match &given.value {
+fn confirm_summary(new: &NewConnection) -> Result<bool> {
+    eprintln!(
+        "\n  {} connection '{}' ({})",
+        new.kind.label(),
+        new.identifier,
+        new.name
+    );
+    for (code, value) in &new.fields {
+        let shown = match value {
             Value::Plain(v) => v.as_str(),
             _ => output::MASK,
         };
-        eprintln!("    {:<20} {shown}", given.code);
+        eprintln!("    {code:<20} {shown}");
     }
     eprintln!();
     prompt::confirm_yes("Save this connection?")

@@ -7,11 +7,11 @@ use anyhow::Result;
 use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
+use crate::access::Value;
 use crate::domain::connection_type::check_custom_code;
 use crate::domain::ConnectionType;
-use crate::error::Fail;
+use crate::error::Error;
 use crate::secret_input::{self, SecretSource};
-use crate::secrets::Value;
 
 /// One field value the user gave.
 pub struct Given {
@@ -55,9 +55,7 @@ pub fn gather(
         .count()
         > 1
     {
-        return Err(Fail::usage("only one secret can come from stdin (-)")
-            .hint("read the others from env:VAR or file:PATH")
-            .into());
+        return Err(Error::TwoSecretsFromStdin.into());
     }
     let mut gathered = Gathered {
         given: Vec::new(),
@@ -96,7 +94,7 @@ impl Gathered {
             .map(|(v, n)| (Zeroizing::new(v), n))?;
         self.given.push(Given {
             code,
-            value: Value::Secret(value),
+            value: Value::Secret(value.into()),
         });
         Ok(())
     }
@@ -108,7 +106,7 @@ impl Gathered {
 
 fn once(seen: &mut HashSet<String>, code: &str) -> Result<()> {
     if !seen.insert(code.to_string()) {
-        return Err(Fail::usage(format!("the field '{code}' is given twice")).into());
+        return Err(Error::FieldTwice(code.into()).into());
     }
     Ok(())
 }
@@ -128,17 +126,16 @@ fn check_code(
         return Ok(());
     }
     let Some(spec) = kind.field(code) else {
-        return Err(Fail::usage(format!(
-            "'{code}' is not a field of {kind} connections; the fields are {}",
-            kind.codes()
-        ))
+        return Err(Error::UnknownField {
+            code: code.into(),
+            kind: kind.to_string(),
+            codes: kind.codes(),
+        }
         .into());
     };
     match (spec.secret, as_secret) {
         (true, false) => Err(secret_input::refuse_set_for_secret(code)),
-        (false, true) => Err(Fail::usage(format!("'{code}' is not a secret field"))
-            .hint(format!("give it with --set {code}=VALUE"))
-            .into()),
+        (false, true) => Err(Error::NotASecretField(code.into()).into()),
         _ => Ok(()),
     }
 }

@@ -5,25 +5,32 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use zeroize::Zeroizing;
 
-use crate::credentials::{self, Native, Opened};
+use crate::access::Opened;
+use crate::credentials::{self, Native};
 use crate::domain::export::{self, Format};
-use crate::domain::ConnectionType;
-use crate::error::Fail;
+use crate::domain::{ConnectionType, Secret};
+use crate::error::Error;
 use crate::output;
 use crate::session::Session;
 
+/// Opens each referenced connection for use (editor or admin); see `access::Access::open_for_use`.
+pub fn open_for_use(session: &mut Session, references: &[String]) -> Result<Vec<Opened>> {
+    let wanted = references
+        .iter()
+        .map(|r| session.resolve(r))
+        .collect::<Result<Vec<_>>>()?;
+    session.access.open_for_use(&wanted)
+}
+
 pub fn get(session: &mut Session, reference: &str, field: &str, no_newline: bool) -> Result<()> {
-    let opened = credentials::open_for_use(session, &[reference.to_string()])?;
+    let opened = open_for_use(session, &[reference.to_string()])?;
     let Some(connection) = opened.first() else {
         return Ok(());
     };
-    let value = connection.value(field).ok_or_else(|| {
-        let codes: Vec<&str> = connection.fields.iter().map(|(c, _)| c.as_str()).collect();
-        Fail::not_found(format!(
-            "connection '{}' has no field '{field}'",
-            connection.label()
-        ))
-        .hint(format!("its fields are {}", codes.join(", ")))
+    let value = connection.value(field).ok_or_else(|| Error::NoSuchField {
+        connection: connection.label(),
+        field: field.into(),
+        codes: connection.fields.iter().map(|(c, _)| c.clone()).collect(),
     })?;
     if session.globals.json {
         return output::json(&serde_json::json!({
@@ -33,19 +40,18 @@ pub fn get(session: &mut Session, reference: &str, field: &str, no_newline: bool
             "value": value,
         }));
     }
-    let mut text = Zeroizing::new(value.to_string());
-    if !no_newline {
-        text.push('\n');
-    }
-    output::write_stdout(&text)
+    let newline = if no_newline { "" } else { "\n" };
+    let text = Secret::new(format!("{value}{newline}"));
+    output::write_stdout(text.expose_secret())
 }
 
-pub fn env(session: &mut Session, references: &[String], format: &str, native: bool) -> Result<()> {
-    let format = Format::parse(format).ok_or_else(|| {
-        Fail::usage(format!("unknown format '{format}'"))
-            .hint("use sh, fish, dotenv, powershell or json")
-    })?;
-    let opened = credentials::open_for_use(session, references)?;
+pub fn env(
+    session: &mut Session,
+    references: &[String],
+    format: Format,
+    native: bool,
+) -> Result<()> {
+    let opened = open_for_use(session, references)?;
     let no_files = BTreeMap::new();
     let vars = credentials::variables(
         &opened,
@@ -55,13 +61,15 @@ pub fn env(session: &mut Session, references: &[String], format: &str, native: b
         },
     )?;
     if native && opened.iter().any(|o| o.kind == ConnectionType::Gcs) {
-        output::notice(
-            &session.globals,
+        session.printer.notice(
             "note: GOOGLE_APPLICATION_CREDENTIALS is a file path, so only `ohx run` sets it",
         );
     }
     if format == Format::Dotenv {
-        for var in vars.iter().filter(|v| v.value.contains('$')) {
+        for var in vars
+            .iter()
+            .filter(|v| v.value.expose_secret().contains('$'))
+        {
             output::warning(&format!(
                     "{} contains '$'; dotenv readers expand ${{...}} even inside quotes: read this file with interpolation off (python-dotenv: dotenv_values(path, interpolate=False))",
                     var.origin
@@ -71,30 +79,29 @@ pub fn env(session: &mut Session, references: &[String], format: &str, native: b
     }
     let pairs: Vec<(&str, &str)> = vars
         .iter()
-        .map(|v| (v.name.as_str(), v.value.as_str()))
+        .map(|v| (v.name.as_str(), v.value.expose_secret()))
         .collect();
     output::write_stdout(&export::render(format, &pairs))
 }
 
 pub fn url(session: &mut Session, reference: &str) -> Result<()> {
-    let opened = credentials::open_for_use(session, &[reference.to_string()])?;
+    let opened = open_for_use(session, &[reference.to_string()])?;
     let Some(connection) = opened.first() else {
         return Ok(());
     };
-    let mut text = url_of(connection)?;
+    let url = url_of(connection)?;
     if session.globals.json {
         return output::json(&serde_json::json!({
             "workspace": connection.workspace,
             "identifier": connection.identifier,
-            "url": text.as_str(),
+            "url": url.expose_secret(),
         }));
     }
-    text.push('\n');
-    output::write_stdout(&text)
+    output::write_stdout(Secret::new(format!("{}\n", url.expose_secret())).expose_secret())
 }
 
 /// The connection's URL: PostgreSQL with user, password and database percent-encoded.
-fn url_of(c: &Opened) -> Result<Zeroizing<String>> {
+fn url_of(c: &Opened) -> Result<Secret> {
     let field = |code: &str| c.value(code).unwrap_or_default();
     let url = match c.kind {
         ConnectionType::Postgresql => {
@@ -115,15 +122,9 @@ fn url_of(c: &Opened) -> Result<Zeroizing<String>> {
         ConnectionType::Dhis2 | ConnectionType::Iaso => field("url").to_string(),
         ConnectionType::S3 => format!("s3://{}", field("bucket_name")),
         ConnectionType::Gcs => format!("gs://{}", field("bucket_name")),
-        ConnectionType::Custom => {
-            return Err(
-                Fail::usage(format!("custom connection '{}' has no URL", c.label()))
-                    .hint("read single fields with `ohx connection get ID FIELD`")
-                    .into(),
-            )
-        }
+        ConnectionType::Custom => return Err(Error::NoUrl(c.label()).into()),
     };
-    Ok(Zeroizing::new(url))
+    Ok(Secret::new(url))
 }
 
 /// Encodes every byte outside RFC 3986's unreserved set.

@@ -2,11 +2,11 @@
 //! remaining editors and admins. Runs inside the caller's write transaction, so a crash or error
 //! leaves the old key and the old ciphertexts exactly as they were.
 
-use anyhow::Result;
 use rusqlite::Connection;
 
-use crate::crypto::{CryptoError, SealingKey, SecretPlace, WorkspaceKey};
-use crate::secrets;
+use super::records;
+use crate::crypto::{SealingKey, SecretPlace, WorkspaceKey};
+use crate::error::{Error, Result};
 use crate::store::connections;
 use crate::store::members::{self, WrappedKey};
 use crate::store::workspaces::{self, Workspace};
@@ -20,42 +20,23 @@ pub struct Rotated {
 
 /// Replaces the workspace key. `old` must be the current key; `mark_for_rotation` marks every
 /// connection with a secret, for when someone who could read the secrets has lost access.
-pub fn rotate_workspace_key(
+pub(super) fn rotate(
     tx: &Connection,
     workspace: &Workspace,
     old: &WorkspaceKey,
     mark_for_rotation: bool,
 ) -> Result<Rotated> {
     let new = WorkspaceKey::generate(old.version() + 1);
-    let new_recipient = new.recipient();
-    let sealing = SealingKey::parse(&new_recipient)?;
-    let (mut secrets_count, mut marked) = (0, 0);
+    let sealing = SealingKey::parse(&new.recipient())?;
+    let mut rotated = Rotated {
+        new_version: new.version(),
+        secrets: 0,
+        marked: 0,
+    };
     // A batch of connections at a time, so memory stays flat however many secrets the workspace
     // holds; the SQL stays on this thread, the age work of a batch is spread over every core.
     for batch in connections::ids(tx, workspace.id)?.chunks(BATCH) {
-        let mut jobs = Vec::new();
-        let mut with_secrets = Vec::new();
-        for &id in batch {
-            let Some(row) = connections::find_by_id(tx, id)? else {
-                continue;
-            };
-            let fields = connections::fields(tx, id)?;
-            // Re-sealing blesses whatever is stored, so the record must pass its check first.
-            secrets::verify(tx, workspace, old, &row, &fields)?;
-            let before = jobs.len();
-            for field in fields.into_iter().filter(|f| f.secret) {
-                jobs.push(Job {
-                    connection_id: id,
-                    connection_slug: row.slug.clone(),
-                    code: field.code,
-                    ciphertext: field.ciphertext.unwrap_or_default(),
-                    key_version: field.key_version.unwrap_or(0),
-                });
-            }
-            if jobs.len() > before {
-                with_secrets.push(id);
-            }
-        }
+        let (jobs, with_secrets) = read_batch(tx, workspace, old, batch)?;
         let sealed = reseal_all(&jobs, workspace.id, old, &sealing, new.version())?;
         for (job, ciphertext) in jobs.iter().zip(&sealed) {
             connections::replace_ciphertext(
@@ -66,18 +47,63 @@ pub fn rotate_workspace_key(
                 new.version(),
             )?;
         }
-        secrets_count += jobs.len();
+        rotated.secrets += jobs.len();
         if mark_for_rotation {
             for &id in &with_secrets {
                 connections::set_needs_rotation(tx, id, true)?;
             }
-            marked += with_secrets.len();
+            rotated.marked += with_secrets.len();
         }
         // The MAC key derives from the workspace key, so every record is sealed again.
         for &id in batch {
-            secrets::reseal(tx, workspace.id, &new, id)?;
+            records::reseal(tx, workspace.id, &new, id)?;
         }
     }
+    rewrap_for_key_holders(tx, workspace, &new)?;
+    workspaces::set_key(tx, workspace.id, &new.recipient(), new.version())?;
+    Ok(rotated)
+}
+
+/// Reads and checks one batch of connections: the secrets to move, and which connections have
+/// any. Re-sealing blesses whatever is stored, so every record must pass its check first.
+fn read_batch(
+    tx: &Connection,
+    workspace: &Workspace,
+    old: &WorkspaceKey,
+    batch: &[i64],
+) -> Result<(Vec<Job>, Vec<i64>)> {
+    let mut jobs = Vec::new();
+    let mut with_secrets = Vec::new();
+    for &id in batch {
+        let Some(row) = connections::find_by_id(tx, id)? else {
+            continue;
+        };
+        let fields = connections::fields(tx, id)?;
+        let record = records::record_bytes(workspace.id, &row, &fields);
+        records::verify(tx, &workspace.slug, old, &row, &record)?;
+        let before = jobs.len();
+        for field in fields.into_iter().filter(|f| f.secret) {
+            jobs.push(Job {
+                connection_id: id,
+                connection_slug: row.slug.clone(),
+                code: field.code,
+                ciphertext: field.ciphertext.unwrap_or_default(),
+                key_version: field.key_version.unwrap_or(0),
+            });
+        }
+        if jobs.len() > before {
+            with_secrets.push(id);
+        }
+    }
+    Ok((jobs, with_secrets))
+}
+
+/// Wraps the new key for every member whose role holds it.
+fn rewrap_for_key_holders(
+    tx: &Connection,
+    workspace: &Workspace,
+    new: &WorkspaceKey,
+) -> Result<()> {
     for member in members::list(tx, workspace.id)? {
         if member.role.holds_key() {
             let wrapped = WrappedKey {
@@ -93,12 +119,7 @@ pub fn rotate_workspace_key(
             )?;
         }
     }
-    workspaces::set_key(tx, workspace.id, &new_recipient, new.version())?;
-    Ok(Rotated {
-        new_version: new.version(),
-        secrets: secrets_count,
-        marked,
-    })
+    Ok(())
 }
 
 /// Connections read, checked and written per round of rotation.
@@ -122,7 +143,7 @@ fn reseal_all(
     new: &SealingKey,
     new_version: u32,
 ) -> Result<Vec<Vec<u8>>> {
-    let reseal = |job: &Job| -> Result<Vec<u8>, CryptoError> {
+    let reseal = |job: &Job| -> Result<Vec<u8>> {
         let mut place = SecretPlace {
             workspace_id,
             connection_id: job.connection_id,
@@ -132,32 +153,27 @@ fn reseal_all(
         };
         let value = old.open_secret(&place, &job.ciphertext)?;
         place.key_version = new_version;
-        new.seal(&place, &value)
+        new.seal(&place, value.expose_secret())
     };
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
     if workers < 2 || jobs.len() < 16 {
-        return Ok(jobs.iter().map(reseal).collect::<Result<_, _>>()?);
+        return jobs.iter().map(reseal).collect();
     }
     let per_worker = jobs.len().div_ceil(workers);
-    let results: Vec<std::thread::Result<Result<Vec<Vec<u8>>, CryptoError>>> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = jobs
-                .chunks(per_worker)
-                .map(|part| {
-                    scope.spawn(move || part.iter().map(reseal).collect::<Result<Vec<_>, _>>())
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join()).collect()
-        });
+    let results: Vec<std::thread::Result<Result<Vec<Vec<u8>>>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(per_worker)
+            .map(|part| scope.spawn(move || part.iter().map(reseal).collect::<Result<Vec<_>, _>>()))
+            .collect();
+        handles.into_iter().map(|h| h.join()).collect()
+    });
     let mut sealed = Vec::with_capacity(jobs.len());
     for result in results {
         match result {
             Ok(part) => sealed.extend(part?),
-            Err(_) => {
-                anyhow::bail!("a key rotation worker stopped unexpectedly; nothing was changed")
-            }
+            Err(_) => return Err(Error::RotationWorkerLost),
         }
     }
     Ok(sealed)

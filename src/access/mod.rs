@@ -1,0 +1,175 @@
+//! The access layer: the only code that decides whether the current user may do something in a
+//! workspace, and the only code that touches workspace keys, sealed fields and record checks.
+//!
+//! A command asks [`Access::read`] or [`Access::write`] for a workspace and an [`Action`]; inside
+//! one store transaction it gets a [`Workspace`] whose methods do the work (read a connection, add,
+//! edit, delete, grant, change a role, remove a member, rotate). Every method checks the role it
+//! needs again, and every read of a connection by a key holder checks the record first, so no
+//! caller can forget a check. Layers: commands -> access -> (domain, store, crypto) -> error; see
+//! docs/ARCHITECTURE.md.
+
+mod connections;
+mod fields;
+mod members;
+mod records;
+mod rotation;
+mod use_secrets;
+mod workspace;
+
+use std::path::PathBuf;
+
+use crate::crypto::{UserIdentity, WorkspaceKey};
+use crate::domain::{Action, Role};
+use crate::error::{Error, Result};
+use crate::store::users::{self, User};
+use crate::store::workspaces::{self, Listed};
+use crate::store::{members as member_rows, Store};
+
+pub use connections::{ConnectionEdit, ConnectionView, NewConnection};
+pub use fields::{Field, Value};
+pub use rotation::Rotated;
+pub use use_secrets::Opened;
+pub use workspace::Workspace;
+
+/// The person acting: their identity, and the user it is registered as in this store.
+pub struct Actor {
+    identity: UserIdentity,
+    user: Option<User>,
+    store_path: PathBuf,
+}
+
+impl Actor {
+    pub fn identity(&self) -> &UserIdentity {
+        &self.identity
+    }
+
+    /// The registered user behind the identity, if any.
+    pub fn user_opt(&self) -> Option<&User> {
+        self.user.as_ref()
+    }
+
+    /// The registered user; an identity unknown to the store may do nothing but `init`.
+    pub fn user(&self) -> Result<&User> {
+        self.user
+            .as_ref()
+            .ok_or_else(|| Error::NotRegistered(self.store_path.clone()))
+    }
+}
+
+/// An open store and the person acting on it.
+pub struct Access {
+    store: Store,
+    actor: Actor,
+}
+
+impl Access {
+    /// Looks up who `identity` is in `store`.
+    pub fn new(store: Store, identity: UserIdentity) -> Result<Access> {
+        let user = users::find_by_recipient(store.conn(), &identity.recipient())?;
+        let store_path = store.path().to_path_buf();
+        Ok(Access {
+            store,
+            actor: Actor {
+                identity,
+                user,
+                store_path,
+            },
+        })
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub fn store_path(&self) -> &std::path::Path {
+        self.store.path()
+    }
+
+    /// Registers the identity under `name` unless it is already known; returns the user and
+    /// whether it was new. `name` is asked for only when needed.
+    pub fn register(&mut self, name: impl FnOnce() -> Result<String>) -> Result<(User, bool)> {
+        let recipient = self.actor.identity.recipient();
+        let (user, new) = self.store.write(|tx| -> Result<(User, bool)> {
+            if let Some(user) = users::find_by_recipient(tx, &recipient)? {
+                return Ok((user, false));
+            }
+            let name = name()?;
+            crate::domain::validate_user_name(&name)?;
+            if users::find_by_name(tx, &name)?.is_some() {
+                return Err(Error::NameTaken(name));
+            }
+            Ok((users::insert(tx, &name, &recipient)?, true))
+        })?;
+        self.actor.user = Some(user.clone());
+        Ok((user, new))
+    }
+
+    /// Every workspace the user belongs to, with their role.
+    pub fn my_workspaces(&self) -> Result<Vec<(String, Role)>> {
+        let user = self.actor.user()?;
+        member_rows::of_user(self.store.conn(), user.id)
+    }
+
+    /// The workspaces the user belongs to, with counts, for `workspace list`.
+    pub fn list_workspaces(&self) -> Result<Vec<Listed>> {
+        let user = self.actor.user()?;
+        workspaces::list_for_user(self.store.conn(), user.id)
+    }
+
+    /// Creates a workspace with a new key, wrapped for its creator, who becomes its admin.
+    pub fn create_workspace(&mut self, slug: &str, name: &str, description: &str) -> Result<()> {
+        let user = self.actor.user()?.clone();
+        self.store.write(|tx| -> Result<()> {
+            if workspaces::slug_taken(tx, slug)? {
+                return Err(Error::SlugTaken(slug.into()));
+            }
+            let key = WorkspaceKey::generate(1);
+            let id =
+                workspaces::insert(tx, slug, name, description, &key.recipient(), key.version())?;
+            let wrapped = member_rows::WrappedKey {
+                bytes: key.wrap_for(id, &user.recipient)?,
+                version: key.version(),
+            };
+            member_rows::upsert(tx, id, user.id, Role::Admin, Some(&wrapped))?;
+            Ok(())
+        })
+    }
+
+    /// Runs `work` on workspace `slug` in one read transaction, if the user may do `action`.
+    pub fn read<T>(
+        &mut self,
+        slug: &str,
+        action: Action,
+        work: impl FnOnce(&Workspace<'_>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let actor = &self.actor;
+        self.store
+            .read(|tx| -> anyhow::Result<T> { work(&Workspace::enter(tx, actor, slug, action)?) })
+    }
+
+    /// Runs `work` on workspace `slug` in one write transaction, committed only if it succeeds.
+    /// The membership is read inside the transaction, so a concurrent removal is seen.
+    pub fn write<T>(
+        &mut self,
+        slug: &str,
+        action: Action,
+        work: impl FnOnce(&Workspace<'_>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let actor = &self.actor;
+        self.store
+            .write(|tx| -> anyhow::Result<T> { work(&Workspace::enter(tx, actor, slug, action)?) })
+    }
+
+    /// Opens connections of several workspaces for use, in one read transaction; see
+    /// [`use_secrets`].
+    pub fn open_for_use(&mut self, wanted: &[(String, String)]) -> anyhow::Result<Vec<Opened>> {
+        let actor = &self.actor;
+        self.store
+            .read(|tx| -> anyhow::Result<Vec<Opened>> { use_secrets::open_all(tx, actor, wanted) })
+    }
+}
+
+/// Checks that `text` is an age recipient, before anything else is asked or looked up.
+pub fn check_recipient(text: &str) -> Result<()> {
+    crate::crypto::parse_recipient(text).map(|_| ())
+}
