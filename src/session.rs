@@ -13,6 +13,7 @@ use secrecy::SecretString;
 use crate::access::Access;
 use crate::config::Config;
 use crate::crypto::UserIdentity;
+use crate::domain::UserName;
 use crate::error::Error;
 use crate::output::Printer;
 use crate::paths::{self, Chosen, Homes};
@@ -104,10 +105,8 @@ pub fn initialise(
         Store::open(store_path)?
     };
     let mut access = Access::new(store, identity)?;
-    let (user, registered) = access.register(|| match name {
-        Some(n) => Ok(n.to_string()),
-        None => Ok(default_user_name()),
-    })?;
+    let (user, registered) =
+        access.register(|| UserName::new(&name.map_or_else(default_user_name, str::to_string)))?;
     let report = InitReport {
         created_store,
         created_identity,

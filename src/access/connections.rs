@@ -4,7 +4,7 @@
 use super::fields::{self, Field, Slot, Value};
 use super::records;
 use super::Workspace;
-use crate::domain::{Action, ConnectionType};
+use crate::domain::{Action, ConnectionIdentifier, ConnectionType};
 use crate::error::{Error, Result};
 use crate::store::connections::{self, ConnectionRow};
 
@@ -16,7 +16,7 @@ pub struct ConnectionView {
 
 /// A connection to add; `fields` are in display order.
 pub struct NewConnection {
-    pub identifier: String,
+    pub identifier: ConnectionIdentifier,
     pub name: String,
     pub description: String,
     pub kind: ConnectionType,
@@ -92,7 +92,7 @@ impl Workspace<'_> {
         if let Some(existing) = connections::find(self.tx, ws.id, &new.identifier)? {
             return Err(Error::IdentifierTaken {
                 workspace: ws.slug.clone(),
-                id: new.identifier.clone(),
+                id: new.identifier.to_string(),
                 name: existing.name,
                 kind: existing.kind.to_string(),
             });

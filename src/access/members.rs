@@ -5,7 +5,7 @@
 use super::rotation::{self, Rotated};
 use super::Workspace;
 use crate::crypto::parse_recipient;
-use crate::domain::{Action, Role};
+use crate::domain::{Action, Role, UserName};
 use crate::error::{Error, Result};
 use crate::store::members::{self, Member, WrappedKey};
 use crate::store::users::{self, User};
@@ -16,13 +16,13 @@ impl Workspace<'_> {
     }
 
     /// Gives `name` (known by `recipient`) a role in the workspace (admin).
-    pub fn add_member(&self, name: &str, recipient: &str, role: Role) -> Result<()> {
+    pub fn add_member(&self, name: &UserName, recipient: &str, role: Role) -> Result<()> {
         self.require(Action::ManageMembers)?;
         let recipient = parse_recipient(recipient)?.to_string();
         let user = self.user_for(name, &recipient)?;
         if let Some(existing) = members::find(self.tx, self.row().id, name)? {
             return Err(Error::AlreadyMember {
-                name: name.into(),
+                name: name.to_string(),
                 workspace: self.slug().into(),
                 role_with_article: existing.role.with_article(),
             });

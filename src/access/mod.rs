@@ -19,7 +19,7 @@ mod workspace;
 use std::path::PathBuf;
 
 use crate::crypto::{UserIdentity, WorkspaceKey};
-use crate::domain::{Action, Role};
+use crate::domain::{Action, Role, UserName, WorkspaceSlug};
 use crate::error::{Error, Result};
 use crate::store::users::{self, User};
 use crate::store::workspaces::{self, Listed};
@@ -87,16 +87,15 @@ impl Access {
 
     /// Registers the identity under `name` unless it is already known; returns the user and
     /// whether it was new. `name` is asked for only when needed.
-    pub fn register(&mut self, name: impl FnOnce() -> Result<String>) -> Result<(User, bool)> {
+    pub fn register(&mut self, name: impl FnOnce() -> Result<UserName>) -> Result<(User, bool)> {
         let recipient = self.actor.identity.recipient();
         let (user, new) = self.store.write(|tx| -> Result<(User, bool)> {
             if let Some(user) = users::find_by_recipient(tx, &recipient)? {
                 return Ok((user, false));
             }
             let name = name()?;
-            crate::domain::validate_user_name(&name)?;
             if users::find_by_name(tx, &name)?.is_some() {
-                return Err(Error::NameTaken(name));
+                return Err(Error::NameTaken(name.into()));
             }
             Ok((users::insert(tx, &name, &recipient)?, true))
         })?;
@@ -117,11 +116,16 @@ impl Access {
     }
 
     /// Creates a workspace with a new key, wrapped for its creator, who becomes its admin.
-    pub fn create_workspace(&mut self, slug: &str, name: &str, description: &str) -> Result<()> {
+    pub fn create_workspace(
+        &mut self,
+        slug: &WorkspaceSlug,
+        name: &str,
+        description: &str,
+    ) -> Result<()> {
         let user = self.actor.user()?.clone();
         self.store.write(|tx| -> Result<()> {
             if workspaces::slug_taken(tx, slug)? {
-                return Err(Error::SlugTaken(slug.into()));
+                return Err(Error::SlugTaken(slug.to_string()));
             }
             let key = WorkspaceKey::generate(1);
             let id =

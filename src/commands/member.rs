@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::access::{self, Rotated};
 use crate::cli::MemberCommand;
 use crate::commands::confirm_or_yes;
-use crate::domain::{self, Action, Role};
+use crate::domain::{Action, Role, UserName};
 use crate::output;
 use crate::session::Session;
 
@@ -25,7 +25,7 @@ pub fn run(session: &mut Session, command: MemberCommand) -> Result<()> {
 }
 
 fn add(session: &mut Session, name: &str, recipient: &str, role: Role) -> Result<()> {
-    domain::validate_user_name(name)?;
+    let name = &UserName::new(name)?;
     access::check_recipient(recipient)?;
     let slug = session.workspace_slug(None)?;
     session.access.write(&slug, Action::ManageMembers, |ws| {

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::cli::WorkspaceCommand;
 use crate::commands::confirm_or_yes;
-use crate::domain::{self, slug, Action, Role};
+use crate::domain::{self, Action, Role, WorkspaceSlug};
 use crate::error::Error;
 use crate::output;
 use crate::session::Session;
@@ -47,11 +47,11 @@ fn create(
 ) -> Result<()> {
     domain::validate_display_name("workspace name", name, NAME_MAX)?;
     domain::validate_description(description)?;
-    let slug = slug::slug_for("workspace slug", explicit, name, slug::WORKSPACE_SLUG_MAX)?;
+    let slug = WorkspaceSlug::for_name(explicit, name)?;
     session.access.create_workspace(&slug, name, description)?;
     if session.globals.json {
         return output::json(
-            &json!({"slug": slug, "name": name, "description": description, "role": "admin"}),
+            &json!({"slug": &*slug, "name": name, "description": description, "role": "admin"}),
         );
     }
     session.printer.done(&format!(

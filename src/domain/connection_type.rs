@@ -1,4 +1,4 @@
-//! The six connection types and their field schemas (DESIGN.md section 3), as data.
+//! The six connection types and their field schemas, as data (docs/ARCHITECTURE.md, "Where each rule lives").
 //!
 //! Field codes are exactly OpenHEXA's (`db_name`, `access_key_secret`, ...), because the SDK reads
 //! environment variables named after them. Validation never quotes a secret value back: messages

@@ -3,36 +3,17 @@
 pub mod connection_type;
 pub mod env;
 pub mod export;
+pub mod ids;
 pub mod role;
 pub mod secret;
 pub mod slug;
 
 pub use connection_type::ConnectionType;
+pub use ids::{ConnectionIdentifier, UserName, WorkspaceSlug};
 pub use role::{Action, Role};
 pub use secret::Secret;
 
 use crate::error::Error;
-
-/// A person's name in the store: what `member add NAME` and `member remove NAME` refer to.
-pub fn validate_user_name(name: &str) -> Result<(), Error> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidValue {
-            what: "user name",
-            value: name.into(),
-            rule:
-                "use 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
-                    .into(),
-        })
-    }
-}
 
 /// A display name (workspace or connection): not blank, no control characters, at most `max` characters.
 pub fn validate_display_name(what: &'static str, name: &str, max: usize) -> Result<(), Error> {

@@ -1,4 +1,4 @@
-//! Roles and the permission matrix of DESIGN.md section 2, decided here and nowhere else.
+//! Roles and the permission matrix (docs/SECURITY.md, "Who can do what"), decided here and nowhere else.
 
 use std::fmt;
 use std::str::FromStr;

@@ -15,7 +15,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use ohx::access::{Access, NewConnection, Value};
 use ohx::crypto::UserIdentity;
-use ohx::domain::{Action, ConnectionType, Secret};
+use ohx::domain::{Action, ConnectionIdentifier, ConnectionType, Secret};
 use ohx::store::Store;
 
 struct Args {
@@ -70,7 +70,10 @@ fn main() -> Result<()> {
     access.write(&args.workspace, Action::ManageConnections, |ws| {
         for i in args.start..args.start + args.count {
             let new = NewConnection {
-                identifier: format!("{}-{i:06}", args.prefix),
+                identifier: ConnectionIdentifier::for_name(
+                    Some(&format!("{}-{i:06}", args.prefix)),
+                    "",
+                )?,
                 name: format!("PG {i}"),
                 description: format!("benchmark connection {i}"),
                 kind: ConnectionType::Postgresql,

@@ -5,7 +5,7 @@ use anyhow::Result;
 use super::input::{self, Gathered};
 use crate::access::{NewConnection, Value};
 use crate::cli::AddArgs;
-use crate::domain::{self, env, slug, Action, ConnectionType};
+use crate::domain::{self, env, Action, ConnectionIdentifier, ConnectionType};
 use crate::error::Error;
 use crate::output;
 use crate::prompt;
@@ -67,12 +67,7 @@ fn plan(
     if kind == ConnectionType::Custom && gathered.given.is_empty() {
         return Err(Error::CustomWithoutFields { hint: true }.into());
     }
-    let identifier = slug::slug_for(
-        "connection identifier",
-        args.slug.as_deref(),
-        &name,
-        slug::CONNECTION_ID_MAX,
-    )?;
+    let identifier = ConnectionIdentifier::for_name(args.slug.as_deref(), &name)?;
     let codes: Vec<&str> = gathered.given.iter().map(|g| g.code.as_str()).collect();
     env::check_names(&identifier, &codes)?;
     let notices = std::mem::take(&mut gathered.notices);
