@@ -1,5 +1,5 @@
 //! Using credentials, tested through the real binary and the real programs that read them:
-//! `connection get | env | url` and `ohx run` (DESIGN.md sections 5 and 6; RELIABILITY.md Input).
+//! `connection get | env | url` and `ohx run` (docs/RELIABILITY.md, Input).
 //!
 //! - `support`: finding the real components (shells, Python with the OpenHEXA SDK, PostgreSQL)
 //!   and the connections every test starts from;
@@ -7,6 +7,7 @@
 //! - `tricky`: forty hostile values read back byte for byte by dash, bash, zsh, fish,
 //!   python-dotenv, a JSON parser and a child of `ohx run`;
 //! - `run`: exit statuses, signal forwarding, the GCS key file and the child's environment;
+//! - `tricky_plain`: hostile plain values given with `--set`, read back the same ways;
 //! - `sdk`: the `openhexa-sdk` Python package reading what ohx exports;
 //! - `postgres`: a real PostgreSQL server accepting the stored credentials.
 
@@ -16,3 +17,4 @@ mod run;
 mod sdk;
 mod support;
 mod tricky;
+mod tricky_plain;

@@ -4,13 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use crate::fixtures::{gcs_key, join};
+use crate::fixtures::{add_postgresql, env_json, gcs_key, join, json_object, WS};
 use crate::harness::{random_canary, Env};
-use crate::store_probe::flip_ciphertext_bit;
+use crate::store_probe::{ciphertext, connection_id, flip_ciphertext_bit, set_ciphertext};
 
-use super::support::{
-    add_connection, add_gcs_lake, env_json, one_connection, standard_connections, WS,
-};
+use super::support::{add_connection, add_gcs_lake, one_connection, standard_connections};
 
 #[test]
 fn get_prints_the_raw_value_and_a_newline() {
@@ -352,6 +350,29 @@ fn env_prints_nothing_when_a_later_connection_does_not_exist() {
 }
 
 #[test]
+fn eval_of_a_failed_env_sets_no_variable() {
+    // The README's `eval "$(ohx connection env ...)"`: when a later connection fails, the shell
+    // must get nothing to evaluate, not the earlier connection's exports.
+    let env = Env::new();
+    env.admin_with_workspace(WS);
+    add_postgresql(&env, "a", &random_canary()).ok();
+    add_postgresql(&env, "b", &random_canary()).ok();
+    let b = connection_id(&env, WS, "b");
+    let sealed = ciphertext(&env, b, "password");
+    set_ciphertext(&env, b, "password", &sealed[..sealed.len() - 1]);
+    let out = env
+        .ohx()
+        .args(["connection", "env", "a", "b"])
+        .shell(
+            "sh",
+            r#"eval "$("$0" "$@")"; printf '%s|%s|%s' "${A-unset}" "${A_HOST-unset}" "${A_PASSWORD-unset}""#,
+        )
+        .run();
+    assert_eq!(out.stdout, "unset|unset|unset", "{out}");
+    assert!(out.stderr.starts_with("error: "), "{out}");
+}
+
+#[test]
 fn a_viewer_is_refused_get_env_and_url_with_nothing_on_stdout() {
     let env = Env::new();
     let s = standard_connections(&env);
@@ -380,7 +401,7 @@ fn a_gcs_key_is_not_a_native_variable_of_env() {
         .ohx()
         .args(["connection", "env", "lake", "--native", "--format", "json"])
         .ok();
-    let vars = super::support::json_object(&out);
+    let vars = json_object(&out);
     assert!(
         !vars.contains_key("GOOGLE_APPLICATION_CREDENTIALS"),
         "{out}"

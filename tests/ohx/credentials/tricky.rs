@@ -2,17 +2,16 @@
 //! leading dashes, globs, non-ASCII, a 10 KB value, a GCS key...) stored as secrets of one custom
 //! connection, then read back by the real readers of every export format: dash, bash and zsh
 //! evaluating `sh`, fish sourcing `fish`, python-dotenv reading `dotenv`, a JSON parser, and a
-//! child of `ohx run` printing `env -0`. Every byte must come back (RELIABILITY.md Input).
+//! child of `ohx run` printing `env -0`. Every byte must come back (docs/RELIABILITY.md, Input).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::fixtures::{gcs_key, parse_env0, runtime_dir};
+use crate::fixtures::{gcs_key, json_object, parse_env0, runtime_dir, WS};
 use crate::harness::{random_bytes, random_canary, Env, Outcome};
 
 use super::support::{
-    add_connection, add_gcs_lake, fresh_dir, json_object, require, run_tool_ok, write_file,
-    Component, WS,
+    add_connection, add_gcs_lake, fresh_dir, require, run_tool_ok, write_file, Component,
 };
 
 /// The values, one per field code `v01`..`v40`; `canary` is in two of them.
@@ -159,7 +158,7 @@ fn assert_round_trip(
 
 /// Runs `script` with `shell`, given the export file and an output folder as arguments; the
 /// script writes each variable to `<folder>/<NAME>`. Returns what it wrote.
-fn read_back_with_shell(
+pub(super) fn read_back_with_shell(
     env: &Env,
     shell: &Path,
     shell_args: &[&str],
@@ -192,7 +191,7 @@ fn read_back_with_shell(
 }
 
 /// The script for dash, bash and zsh: the README's `eval "$(...)"`, then each variable to a file.
-fn sh_script(names: &[&String]) -> String {
+pub(super) fn sh_script(names: &[&String]) -> String {
     let mut script = String::from("eval \"$(cat \"$1\")\"\n");
     for name in names {
         script.push_str(&format!("printf '%s' \"${name}\" > \"$2/{name}\"\n"));
