@@ -774,6 +774,17 @@ fn powershell_keeps_a_typographic_apostrophe_inside_the_literal() {
     );
 }
 
+/// Runs a reader of an export format, failing the property with its stderr when it fails.
+fn run_reader(name: &str, command: &mut Command) -> Result<std::process::Output, TestCaseError> {
+    let out = command.output().unwrap();
+    prop_assert!(
+        out.status.success(),
+        "{name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(out)
+}
+
 #[test]
 fn sh_export_reads_back_in_dash() {
     let Some(dash) = require("dash", in_path("dash")) else {
@@ -787,21 +798,17 @@ fn sh_export_reads_back_in_dash() {
                 "printf '%s' \"${name}\" > \"$2/{name}\" || exit 91\n"
             ));
         }
-        let out = Command::new(&dash)
-            .arg("-c")
-            .arg(&script)
-            .arg("dash")
-            .arg(&file)
-            .arg(dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .output()
-            .unwrap();
-        prop_assert!(
-            out.status.success(),
-            "dash failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_reader(
+            "dash",
+            Command::new(&dash)
+                .arg("-c")
+                .arg(&script)
+                .arg("dash")
+                .arg(&file)
+                .arg(dir.path())
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default()),
+        )?;
         read_back(dir.path(), &vars)
     });
 }
@@ -821,18 +828,14 @@ fn fish_export_reads_back_in_fish() {
                 dir.path().display()
             ));
         }
-        let out = Command::new(&fish)
-            .args(["--no-config", "-c", &script])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", dir.path())
-            .output()
-            .unwrap();
-        prop_assert!(
-            out.status.success(),
-            "fish failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_reader(
+            "fish",
+            Command::new(&fish)
+                .args(["--no-config", "-c", &script])
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("HOME", dir.path()),
+        )?;
         read_back(dir.path(), &vars)
     });
 }
@@ -847,18 +850,14 @@ fn dotenv_export_reads_back_in_python_dotenv() {
         sys.stdout.write(json.dumps(dotenv_values(sys.argv[1], interpolate=False)))\n";
     check(cases(64), exported(), |vars| {
         let (_dir, file) = written(Format::Dotenv, &vars);
-        let out = Command::new(&python)
-            .args(["-c", READ])
-            .arg(&file)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .output()
-            .unwrap();
-        prop_assert!(
-            out.status.success(),
-            "python-dotenv failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = run_reader(
+            "python-dotenv",
+            Command::new(&python)
+                .args(["-c", READ])
+                .arg(&file)
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default()),
+        )?;
         let parsed: BTreeMap<String, Option<String>> = serde_json::from_slice(&out.stdout).unwrap();
         let given: BTreeMap<String, Option<String>> =
             vars.into_iter().map(|(n, v)| (n, Some(v))).collect();
