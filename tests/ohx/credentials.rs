@@ -5,9 +5,9 @@
 //!   and the connections every test starts from;
 //! - `output`: what `get`, `env` and `url` print, who may use them, and all-or-nothing output;
 //! - `tricky`: forty hostile values read back byte for byte by dash, bash, zsh, fish,
-//!   python-dotenv, a JSON parser and a child of `ohx run`;
+//!   python-dotenv, a JSON parser and a child of `ohx run`, and hostile plain values given with
+//!   `--set`;
 //! - `run`: exit statuses, signal forwarding, the GCS key file and the child's environment;
-//! - `tricky_plain`: hostile plain values given with `--set`, read back the same ways;
 //! - `sdk`: the `openhexa-sdk` Python package reading what ohx exports;
 //! - `postgres`: a real PostgreSQL server accepting the stored credentials.
 
@@ -17,4 +17,3 @@ mod run;
 mod sdk;
 mod support;
 mod tricky;
-mod tricky_plain;

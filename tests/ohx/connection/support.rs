@@ -237,6 +237,10 @@ pub fn team_with_every_type() -> (Env, Vec<Spec>) {
     (env, specs)
 }
 
+// ---------------------------------------------------------------------------------------------
+// A PostgreSQL connection to vary, and two workspaces
+// ---------------------------------------------------------------------------------------------
+
 /// `connection add postgresql --name Warehouse` with every plain field valid except what `set`
 /// overrides, and the password given as `--secret <secret>`.
 pub fn postgresql_cmd(env: &Env, set: &[&str], secret: &str) -> Cmd {

@@ -4,11 +4,13 @@
 
 use std::collections::BTreeSet;
 
-use crate::fixtures::{add_postgresql, env_json, gcs_key, join, json_object, WS};
+use crate::fixtures::{add_postgresql, gcs_key, join};
 use crate::harness::{random_canary, Env};
 use crate::store_probe::{ciphertext, connection_id, flip_ciphertext_bit, set_ciphertext};
 
-use super::support::{add_connection, add_gcs_lake, one_connection, standard_connections};
+use super::support::{
+    add_connection, add_gcs_lake, env_json, one_connection, standard_connections, WS,
+};
 
 #[test]
 fn get_prints_the_raw_value_and_a_newline() {
@@ -401,7 +403,7 @@ fn a_gcs_key_is_not_a_native_variable_of_env() {
         .ohx()
         .args(["connection", "env", "lake", "--native", "--format", "json"])
         .ok();
-    let vars = json_object(&out);
+    let vars = super::support::json_object(&out);
     assert!(
         !vars.contains_key("GOOGLE_APPLICATION_CREDENTIALS"),
         "{out}"

@@ -15,10 +15,9 @@ use std::sync::{Arc, Mutex, Weak};
 
 use tempfile::TempDir;
 
-use crate::fixtures::WS;
 use crate::harness::{is_root, random_canary, Env};
 
-use super::support::{add_connection, require, Component};
+use super::support::{add_connection, require, Component, WS};
 
 /// Where `runuser` and the server's helpers are found (the test's own PATH may lack sbin).
 const SYSTEM_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";

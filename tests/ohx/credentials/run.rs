@@ -7,12 +7,12 @@
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::fixtures::{gcs_key, join, parse_env0, runtime_dir, WS};
+use crate::fixtures::{gcs_key, join, parse_env0, runtime_dir};
 use crate::harness::{file_mode, random_canary, set_mode, Env, Outcome};
 use crate::store_probe::flip_ciphertext_bit;
 
 use super::support::{
-    add_connection, add_gcs_lake, one_connection, standard_connections, wait_for, write_file,
+    add_connection, add_gcs_lake, one_connection, standard_connections, wait_for, write_file, WS,
 };
 
 /// A pid no process can have: one above the kernel's `pid_max`.

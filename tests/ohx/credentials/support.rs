@@ -7,8 +7,12 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use crate::fixtures::{connection_add, gcs_key, WS};
+use crate::fixtures::{connection_add, gcs_key};
 use crate::harness::{in_path, is_executable, is_root, random_canary, Env};
+
+// The workspace and the readers of `connection env` are the whole suite's (see `fixtures`); the
+// credential tests, and the ones built on them, import them from here too.
+pub use crate::fixtures::{env_json, json_object, WS};
 
 /// A real program a test needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
