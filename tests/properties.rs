@@ -112,7 +112,7 @@ fn venv_python() -> Result<PathBuf, String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Identifiers made from names (DESIGN.md section 3)
+// Identifiers made from names
 
 /// A character of a display name: mostly ASCII words and punctuation, with accented letters, other
 /// scripts, symbols, combining marks, controls and any other character mixed in.
@@ -180,7 +180,7 @@ proptest! {
                 prop_assert!(valid.is_ok(), "{slug:?}");
                 prop_assert_eq!(slug, made);
             }
-            // Refused exactly when the made slug cannot start with a letter (DESIGN.md section 3).
+            // Refused exactly when the made slug cannot start with a letter.
             Err(_) => prop_assert!(
                 !made.starts_with(|c: char| c.is_ascii_lowercase()),
                 "{made:?} was refused"
@@ -244,7 +244,7 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Environment-variable naming (DESIGN.md section 6)
+// Environment-variable naming
 
 const IDENTIFIER: &str = "[a-z][a-z0-9-]{0,39}";
 const CUSTOM_CODE: &str = "[a-z][a-z0-9_]{0,29}";
@@ -454,7 +454,8 @@ fn connections() -> impl Strategy<Value = Vec<Conn>> {
     })
 }
 
-/// The variables DESIGN.md section 6 gives the usual tools, and the field each comes from.
+/// The native variables ohx gives the usual tools (libpq, the AWS tools...), and the field each
+/// comes from.
 fn native_names(kind: ConnectionType) -> &'static [(&'static str, &'static str)] {
     match kind {
         ConnectionType::Postgresql => &[
@@ -511,7 +512,7 @@ fn emitted(
 proptest! {
     #![proptest_config(cases(2048))]
 
-    /// DESIGN.md section 6: naming is injective or an error. `a` + `b_c` and `a-b` + `c` both give
+    /// Naming is injective or an error. `a` + `b_c` and `a-b` + `c` both give
     /// `A_B_C`, so the guarantee is `variables`': different values under one name fail naming both
     /// connections; otherwise there is one variable per distinct name, each with its value.
     #[test]
@@ -625,7 +626,7 @@ fn an_identifier_and_a_code_that_meet_in_one_name_are_a_clash() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Export formats read back by their readers (DESIGN.md section 6)
+// Export formats read back by their readers
 
 /// A character of a value: anything but NUL, with quotes, `$`, backslashes, CR, LF, other controls,
 /// typographic quotes, line separators, a BOM and fish's private-use range made common.
@@ -773,6 +774,17 @@ fn powershell_keeps_a_typographic_apostrophe_inside_the_literal() {
     );
 }
 
+/// Runs a reader of an export format, failing the property with its stderr when it fails.
+fn run_reader(name: &str, command: &mut Command) -> Result<std::process::Output, TestCaseError> {
+    let out = command.output().unwrap();
+    prop_assert!(
+        out.status.success(),
+        "{name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(out)
+}
+
 #[test]
 fn sh_export_reads_back_in_dash() {
     let Some(dash) = require("dash", in_path("dash")) else {
@@ -786,21 +798,17 @@ fn sh_export_reads_back_in_dash() {
                 "printf '%s' \"${name}\" > \"$2/{name}\" || exit 91\n"
             ));
         }
-        let out = Command::new(&dash)
-            .arg("-c")
-            .arg(&script)
-            .arg("dash")
-            .arg(&file)
-            .arg(dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .output()
-            .unwrap();
-        prop_assert!(
-            out.status.success(),
-            "dash failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_reader(
+            "dash",
+            Command::new(&dash)
+                .arg("-c")
+                .arg(&script)
+                .arg("dash")
+                .arg(&file)
+                .arg(dir.path())
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default()),
+        )?;
         read_back(dir.path(), &vars)
     });
 }
@@ -820,18 +828,14 @@ fn fish_export_reads_back_in_fish() {
                 dir.path().display()
             ));
         }
-        let out = Command::new(&fish)
-            .args(["--no-config", "-c", &script])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", dir.path())
-            .output()
-            .unwrap();
-        prop_assert!(
-            out.status.success(),
-            "fish failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_reader(
+            "fish",
+            Command::new(&fish)
+                .args(["--no-config", "-c", &script])
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("HOME", dir.path()),
+        )?;
         read_back(dir.path(), &vars)
     });
 }
@@ -846,18 +850,14 @@ fn dotenv_export_reads_back_in_python_dotenv() {
         sys.stdout.write(json.dumps(dotenv_values(sys.argv[1], interpolate=False)))\n";
     check(cases(64), exported(), |vars| {
         let (_dir, file) = written(Format::Dotenv, &vars);
-        let out = Command::new(&python)
-            .args(["-c", READ])
-            .arg(&file)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .output()
-            .unwrap();
-        prop_assert!(
-            out.status.success(),
-            "python-dotenv failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = run_reader(
+            "python-dotenv",
+            Command::new(&python)
+                .args(["-c", READ])
+                .arg(&file)
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default()),
+        )?;
         let parsed: BTreeMap<String, Option<String>> = serde_json::from_slice(&out.stdout).unwrap();
         let given: BTreeMap<String, Option<String>> =
             vars.into_iter().map(|(n, v)| (n, Some(v))).collect();
@@ -867,7 +867,7 @@ fn dotenv_export_reads_back_in_python_dotenv() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Secret framing and sealing (DESIGN.md section 4)
+// Secret framing and sealing
 
 /// The parts of a place: workspace id, connection id, field code, key version.
 type Place = (i64, i64, String, u32);
@@ -1119,7 +1119,7 @@ proptest! {
         prop_assert!(message.contains(&format!("`{key}`")), "{message:?} for\n{text}");
     }
 
-    /// STYLE.md: errors name the line to fix. `key_line` takes the first line that starts with the
+    /// Errors name the line to fix. `key_line` takes the first line that starts with the
     /// key's text, so `store_dir = ...` before `store = 3` is named instead.
     #[test]
     fn a_known_key_of_another_type_is_refused_at_its_line(

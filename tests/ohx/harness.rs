@@ -395,6 +395,22 @@ impl Outcome {
     }
 }
 
+/// Waits for a child whose stdin is still open; failing the test if it is still running after
+/// `limit` (it would be waiting for input that no terminal can give).
+#[track_caller]
+pub fn finishes_within(mut child: Child, limit: Duration, what: &str) -> Outcome {
+    let started = Instant::now();
+    while child.try_wait().expect("wait for ohx").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`{what}` still waited for input after {limit:?} without a terminal");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Outcome::wait(child, what)
+}
+
 fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();

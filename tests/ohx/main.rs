@@ -1,16 +1,25 @@
 //! The integration tests of ohx: one binary whose tests run the real `ohx` executable against a
-//! temporary `OHX_HOME` (see `harness`), one module per area; `fixtures` holds the commands and
-//! `store_probe` the direct looks into the store that several areas share.
+//! temporary `OHX_HOME` (see `harness`), one module per area, each file named for what it proves.
+//! `fixtures` holds the commands, `store_probe` the direct looks into the store and `faults` the
+//! kills and system tools that several areas share. docs/RELIABILITY.md maps each reliability
+//! requirement to the tests that prove it.
 
 // A test states what must hold and fails loudly when it does not: unwrapping and panicking are
 // how it reports, so the crate's lints against them do not apply here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod connections;
+mod cli;
+mod connection;
 mod credentials;
+mod faults;
+mod first_run;
 mod fixtures;
-mod foundation;
 mod generated;
 mod harness;
-mod reliability;
+mod identity;
+mod leaks;
+mod member;
+mod store;
 mod store_probe;
+mod tamper;
+mod workspace;

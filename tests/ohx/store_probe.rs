@@ -33,6 +33,15 @@ pub fn query_i64(env: &Env, sql: &str) -> i64 {
         .unwrap_or_else(|e| panic!("`{sql}` failed: {e}"))
 }
 
+/// How many `fields` rows belong to no connection.
+#[track_caller]
+pub fn orphan_fields(env: &Env) -> i64 {
+    query_i64(
+        env,
+        "SELECT count(*) FROM fields WHERE connection_id NOT IN (SELECT id FROM connections)",
+    )
+}
+
 /// `PRAGMA integrity_check` of the store, `"ok"` when it is sound.
 #[track_caller]
 pub fn integrity(env: &Env) -> String {
@@ -205,6 +214,16 @@ pub fn membership_row(env: &Env, ws: &str, person: &str) -> Option<Option<Vec<u8
         .expect("query membership")
 }
 
+/// The wrapped workspace key of a member who must hold one.
+#[track_caller]
+pub fn wrapped_key(env: &Env, slug: &str, person: &str) -> Vec<u8> {
+    match membership_row(env, slug, person) {
+        Some(Some(bytes)) => bytes,
+        Some(None) => panic!("{person}'s membership of {slug} has a NULL wrapped_key"),
+        None => panic!("{person} is not a member of {slug}"),
+    }
+}
+
 /// The wrapped key `person` holds in `ws`, if any.
 #[track_caller]
 pub fn wrapped_key_of(env: &Env, ws: &str, person: &str) -> Option<Vec<u8>> {
@@ -249,6 +268,15 @@ pub fn age_identity(path: &Path) -> age::x25519::Identity {
         .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
         .unwrap_or_else(|| panic!("{} holds no AGE-SECRET-KEY-1 line", path.display()));
     age::x25519::Identity::from_str(line).expect("parse identity")
+}
+
+pub fn recipient_of(identity: &age::x25519::Identity) -> String {
+    identity.to_public().to_string()
+}
+
+/// A recipient nobody in the test holds the identity of.
+pub fn fresh_recipient() -> String {
+    recipient_of(&age::x25519::Identity::generate())
 }
 
 /// The workspace key inside a wrapped key, if `identity` can decrypt it. The wrapped plaintext
@@ -331,4 +359,23 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
         }
     }
     found
+}
+
+/// No canary, in any form, in any file of the ohx home. Returns the files searched.
+#[track_caller]
+pub fn assert_no_canary_in_files(env: &Env, canaries: &[String]) -> Vec<PathBuf> {
+    let files = files_under(&env.home());
+    for file in &files {
+        let bytes = std::fs::read(file).expect("read store file");
+        for canary in canaries {
+            for (form, needle) in leaked_forms(canary) {
+                assert!(
+                    !contains(&bytes, &needle),
+                    "{} holds the secret {canary:?} ({form})",
+                    file.display()
+                );
+            }
+        }
+    }
+    files
 }

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::fixtures::{gcs_key, join};
+use crate::fixtures::{add_postgresql, gcs_key, join};
 use crate::harness::{random_canary, Env};
-use crate::store_probe::flip_ciphertext_bit;
+use crate::store_probe::{ciphertext, connection_id, flip_ciphertext_bit, set_ciphertext};
 
 use super::support::{
     add_connection, add_gcs_lake, env_json, one_connection, standard_connections, WS,
@@ -349,6 +349,29 @@ fn env_prints_nothing_when_a_later_connection_does_not_exist() {
         .fails(3);
     assert!(out.stdout.is_empty(), "{out}");
     assert!(out.stderr.contains("no-such-connection"), "{out}");
+}
+
+#[test]
+fn eval_of_a_failed_env_sets_no_variable() {
+    // The README's `eval "$(ohx connection env ...)"`: when a later connection fails, the shell
+    // must get nothing to evaluate, not the earlier connection's exports.
+    let env = Env::new();
+    env.admin_with_workspace(WS);
+    add_postgresql(&env, "a", &random_canary()).ok();
+    add_postgresql(&env, "b", &random_canary()).ok();
+    let b = connection_id(&env, WS, "b");
+    let sealed = ciphertext(&env, b, "password");
+    set_ciphertext(&env, b, "password", &sealed[..sealed.len() - 1]);
+    let out = env
+        .ohx()
+        .args(["connection", "env", "a", "b"])
+        .shell(
+            "sh",
+            r#"eval "$("$0" "$@")"; printf '%s|%s|%s' "${A-unset}" "${A_HOST-unset}" "${A_PASSWORD-unset}""#,
+        )
+        .run();
+    assert_eq!(out.stdout, "unset|unset|unset", "{out}");
+    assert!(out.stderr.starts_with("error: "), "{out}");
 }
 
 #[test]

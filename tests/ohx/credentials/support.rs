@@ -2,17 +2,17 @@
 //! with the OpenHEXA SDK, PostgreSQL) or skips the test with a reason, failing instead under `CI`;
 //! fixtures add typed connections whose secrets come from files, so every byte is exact.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use crate::fixtures::{connection_add, gcs_key};
-use crate::harness::{in_path, is_executable, is_root, random_canary, Env, Outcome};
+use crate::harness::{in_path, is_executable, is_root, random_canary, Env};
 
-/// The workspace every fixture lives in.
-pub const WS: &str = "ws";
+// The workspace and the readers of `connection env` are the whole suite's (see `fixtures`); the
+// credential tests, and the ones built on them, import them from here too.
+pub use crate::fixtures::{env_json, json_object, WS};
 
 /// A real program a test needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -307,24 +307,6 @@ pub fn one_connection(env: &Env) -> String {
     .stdin(format!("{token}\n"))
     .ok();
     token
-}
-
-/// `ohx connection env IDS... --format json [extra]` as a map of names to values.
-#[track_caller]
-pub fn env_json(env: &Env, args: &[&str]) -> BTreeMap<String, String> {
-    let out = env
-        .ohx()
-        .args(["connection", "env", "--format", "json"])
-        .args(args)
-        .ok();
-    json_object(&out)
-}
-
-/// Stdout as one JSON object of strings.
-#[track_caller]
-pub fn json_object(out: &Outcome) -> BTreeMap<String, String> {
-    serde_json::from_value(out.json())
-        .unwrap_or_else(|e| panic!("stdout is not one object of strings: {e}\n{out}"))
 }
 
 /// Waits up to ten seconds for `path` to exist.
