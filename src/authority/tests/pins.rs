@@ -1,1 +1,274 @@
+//! Pins: trust on first use, rollback and fork detection, a replaced workspace, and the file
+//! itself (0600, atomic, merged, refused when others may change it).
 
+use std::os::unix::fs::PermissionsExt;
+
+use super::*;
+
+/// A store's log, as the pins read it.
+struct Source(Vec<Entry>);
+
+impl LogSource for Source {
+    type Error = AuthorityError;
+    fn entry(&mut self, seq: u64) -> Result<Option<Entry>, AuthorityError> {
+        Ok(self.0.iter().find(|e| e.seq == seq).cloned())
+    }
+    fn entries_from(&mut self, from: u64) -> Result<Vec<Entry>, AuthorityError> {
+        Ok(self.0.iter().filter(|e| e.seq >= from).cloned().collect())
+    }
+}
+
+fn pinned(log: &Log) -> (tempfile::TempDir, Pins) {
+    let dir = tempfile::tempdir().unwrap_or_else(|_| unreachable!());
+    let mut pins = Pins::load(&dir.path().join(PINS_FILE)).unwrap_or_else(|_| unreachable!());
+    let seen = pins.verify(&mut Source(log.entries.clone()));
+    assert!(
+        matches!(
+            seen,
+            Ok(Verified {
+                first_sight: true,
+                ..
+            })
+        ),
+        "{seen:?}"
+    );
+    pins.record(&log.state);
+    assert_eq!(pins.save(), Ok(()));
+    (dir, pins)
+}
+
+fn reload(pins: &Pins) -> Pins {
+    Pins::load(pins.path()).unwrap_or_else(|e| unreachable!("{e}"))
+}
+
+fn grown() -> (Person, Log) {
+    let alice = Person::new("alice");
+    let mut log = Log::new(&alice, "prod");
+    log.add(&alice, &Person::new("bob"), Role::Editor).add(
+        &alice,
+        &Person::new("carol"),
+        Role::Viewer,
+    );
+    (alice, log)
+}
+
+#[test]
+fn first_sight_trusts_and_pins_then_the_same_log_passes() {
+    let (_, log) = grown();
+    let (_dir, pins) = pinned(&log);
+    let pins = reload(&pins);
+    let pin = pins.get(&log.state.workspace_id());
+    assert_eq!(
+        pin.map(|p| (p.seq, p.head)),
+        Some((2, log.state.head().hash))
+    );
+    assert_eq!(pin.map(|p| p.genesis), Some(log.entries[0].hash()));
+    assert_eq!(pin.and_then(|p| p.state()), Some(&log.state));
+    let again = pins.verify(&mut Source(log.entries.clone()));
+    assert!(matches!(
+        again,
+        Ok(Verified {
+            first_sight: false,
+            advanced: false,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn new_entries_are_verified_from_the_cached_state_and_advance_the_pin() {
+    let (alice, mut log) = grown();
+    let (_dir, mut pins) = pinned(&log);
+    log.push(
+        &alice,
+        Body::WorkspaceRenamed {
+            slug: "production".into(),
+            name: "Production".into(),
+        },
+    );
+    let seen = pins.verify(&mut Source(log.entries.clone()));
+    let Ok(Verified {
+        state,
+        advanced: true,
+        ..
+    }) = seen
+    else {
+        unreachable!("{seen:?}")
+    };
+    assert_eq!(state, log.state);
+    pins.record(&state);
+    assert_eq!(pins.save(), Ok(()));
+    assert_eq!(
+        reload(&pins).get(&state.workspace_id()).map(|p| p.seq),
+        Some(3)
+    );
+    // A forged entry after the pin is still refused.
+    let mallory = Person::new("mallory");
+    let forged = log.forge(
+        &mallory,
+        Body::MemberAdded {
+            name: "mallory".into(),
+            recipient: mallory.public(),
+            role: Role::Admin,
+        },
+    );
+    assert!(matches!(
+        pins.verify(&mut Source(log.with(forged))),
+        Err(AuthorityError::NotAnAdmin { seq: 4, .. })
+    ));
+}
+
+#[test]
+fn a_log_behind_the_pin_is_a_rollback() {
+    let (_, log) = grown();
+    let (_dir, pins) = pinned(&log);
+    // The store put back from before carol was added.
+    let older = log.entries[..2].to_vec();
+    let outcome = pins.verify(&mut Source(older));
+    assert_eq!(
+        outcome.as_ref().map(|_| ()),
+        Err(&AuthorityError::Rollback {
+            workspace: "prod".into(),
+            pinned: 2
+        })
+    );
+    let message = outcome.err().map(|e| (e.to_string(), e.hint()));
+    assert!(message.as_ref().is_some_and(
+        |(m, h)| m.contains("'prod'") && h.as_deref().is_some_and(|h| h.contains("older copy"))
+    ));
+}
+
+#[test]
+fn a_different_entry_at_the_pinned_head_is_a_fork() {
+    let (alice, log) = grown();
+    let (_dir, pins) = pinned(&log);
+    // An admin's other history: entry 2 makes carol an editor instead of a viewer.
+    let mut other = Log {
+        entries: log.entries[..2].to_vec(),
+        state: State::from_genesis(&log.entries[0]).unwrap_or_else(|_| unreachable!()),
+    };
+    other.state = verify_log(&other.entries).unwrap_or_else(|_| unreachable!());
+    other.add(&alice, &Person::new("carol"), Role::Editor);
+    assert_eq!(
+        pins.verify(&mut Source(other.entries)).map(|_| ()),
+        Err(AuthorityError::Fork {
+            workspace: "prod".into(),
+            seq: 2
+        })
+    );
+}
+
+#[test]
+fn another_genesis_under_a_pinned_id_is_a_fork() {
+    let (_, log) = grown();
+    let (_dir, pins) = pinned(&log);
+    let mallory = Person::new("mallory");
+    let Body::Genesis(mut genesis) = log.entries[0].body.clone() else {
+        unreachable!()
+    };
+    genesis.creator = mallory.public();
+    genesis.creator_name = "alice".into();
+    let fake = Entry::genesis(&mallory.key, 0, genesis);
+    assert_eq!(
+        pins.verify(&mut Source(vec![fake])).map(|_| ()),
+        Err(AuthorityError::Fork {
+            workspace: "prod".into(),
+            seq: 0
+        })
+    );
+}
+
+/// A file writer replaces the workspace with one of her own, under the same slug, with the
+/// victim as a member: the first sight of that new id is refused because the slug was pinned.
+#[test]
+fn a_new_workspace_under_a_pinned_slug_is_refused() {
+    let (_, log) = grown();
+    let (_dir, pins) = pinned(&log);
+    let mallory = Person::new("mallory");
+    let fake = Log::new(&mallory, "prod");
+    let outcome = pins.verify(&mut Source(fake.entries.clone()));
+    assert_eq!(
+        outcome.map(|_| ()),
+        Err(AuthorityError::Replaced {
+            workspace: "prod".into(),
+            fingerprint: fake.state.fingerprint()
+        })
+    );
+    // Another slug is simply a new workspace, trusted on first use.
+    let staging = Log::new(&mallory, "staging");
+    assert!(matches!(
+        pins.verify(&mut Source(staging.entries)),
+        Ok(Verified {
+            first_sight: true,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_pin_never_moves_back() {
+    let (alice, mut log) = grown();
+    let (_dir, mut pins) = pinned(&log);
+    let at_two = log.state.clone();
+    log.push(
+        &alice,
+        Body::KeyRotated {
+            version: 2,
+            recipient: key_recipient(2),
+        },
+    );
+    pins.record(&log.state);
+    pins.record(&at_two);
+    assert_eq!(pins.get(&at_two.workspace_id()).map(|p| p.seq), Some(3));
+    // Another process that saves an older view does not undo this one's pin.
+    assert_eq!(pins.save(), Ok(()));
+    let mut stale = Pins::load(pins.path()).unwrap_or_else(|_| unreachable!());
+    stale.forget(&at_two.workspace_id());
+    stale.record(&at_two);
+    assert_eq!(stale.save(), Ok(()));
+    assert_eq!(
+        reload(&pins).get(&at_two.workspace_id()).map(|p| p.seq),
+        Some(3)
+    );
+}
+
+#[test]
+fn the_pins_file_is_private_and_refused_when_others_may_change_it() {
+    let (_, log) = grown();
+    let (dir, pins) = pinned(&log);
+    let path = pins.path().to_path_buf();
+    let mode = std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777);
+    assert_eq!(mode.ok(), Some(0o600));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from(PINS_FILE)]);
+    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o664));
+    assert!(matches!(
+        Pins::load(&path),
+        Err(AuthorityError::PinsUnsafe { mode: 0o664, .. })
+    ));
+}
+
+#[test]
+fn a_damaged_pins_file_is_reported_and_a_damaged_cache_is_not_trusted() {
+    let (_, log) = grown();
+    let (_dir, pins) = pinned(&log);
+    let path = pins.path().to_path_buf();
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    // A cached state that does not match its pin is dropped: the log is verified from the start.
+    let cached = log.state.to_bytes();
+    let hex: String = cached.iter().map(|b| format!("{b:02x}")).collect();
+    let tampered = text.replace(&hex, &format!("{hex}00"));
+    assert_ne!(tampered, text);
+    assert!(std::fs::write(&path, &tampered).is_ok());
+    let reread = reload(&pins);
+    let pin = reread.get(&log.state.workspace_id());
+    assert!(pin.is_some_and(|p| p.state().is_none()));
+    assert!(reread.verify(&mut Source(log.entries.clone())).is_ok());
+    assert!(std::fs::write(&path, "{not json").is_ok());
+    assert!(matches!(
+        Pins::load(&path),
+        Err(AuthorityError::PinsDamaged { .. })
+    ));
+}
