@@ -535,3 +535,65 @@ fn a_fingerprint_is_eight_groups_of_four() {
     hash[..5].copy_from_slice(b"hello");
     assert!(fingerprint(&EntryHash(hash)).starts_with("nbsw-y3dp-"));
 }
+
+/// The test vector of docs/SECURITY-authority.md: signatures are deterministic, so a genesis made
+/// from fixed inputs has a fixed encoding, hash and fingerprint.
+#[test]
+fn a_fixed_genesis_has_a_fixed_hash_and_fingerprint() {
+    let mut alice_secret = [0u8; 32];
+    let alice_hex = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
+    for (i, byte) in alice_secret.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&alice_hex[2 * i..2 * i + 2], 16).unwrap_or(0);
+    }
+    let alice = SigningKey::from_secret_bytes(&alice_secret);
+    let genesis = Entry::genesis(
+        &alice,
+        1_700_000_000,
+        Genesis {
+            workspace_id: WorkspaceId([0x11; 32]),
+            slug: "prod".into(),
+            name: "Production".into(),
+            creator_name: "alice".into(),
+            creator: alice.public_key(),
+            key_version: 1,
+            key_recipient: key_recipient(2),
+        },
+    );
+    let state = verify_log(std::slice::from_ref(&genesis));
+    assert!(state.is_ok());
+    let bytes: String = genesis
+        .to_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        bytes,
+        "6f68782d6c6f672d656e74727901\
+         0000000000000000\
+         0000000000000000000000000000000000000000000000000000000000000000\
+         000000006553f100\
+         8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a\
+         01\
+         1111111111111111111111111111111111111111111111111111111111111111\
+         0000000470726f64\
+         0000000a50726f64756374696f6e\
+         00000005616c696365\
+         8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a\
+         00000001\
+         ce8d3ad1ccb633ec7b70c17814a5c76ecd029685050d344745ba05870e587d59\
+         05d9d7a764e490be3e5640c708c8813c9722f0ec0ae31496748fb818e37ce7e5\
+         20ce7350542a57ef44752fb693e3b806222a5cdc61c746bbbddc825a4d7afd0a"
+    );
+    assert_eq!(
+        genesis.hash().to_hex(),
+        "3c0049f714a4c3c72971a51206e8ad145fa38fd28179a15990f1474be4422b6c"
+    );
+    assert_eq!(
+        fingerprint(&genesis.hash()),
+        "hqae-t5yu-utb4-oklr-uuja-n2fn-crp2-hd6s"
+    );
+    assert_eq!(
+        alice.public_key().recipient(),
+        "age1s5s0qzvfxzn4gayt0hwtg0hhtgxm7wsdycup4a8t5j5ca25mfe4qt4hs7q"
+    );
+}
