@@ -7,11 +7,14 @@
 //! - [`verify_log`] / [`extend`] / [`State::propose`]: the rules, and the [`State`] a log defines;
 //! - [`sign_record`] / [`verify_record`]: connection records signed by a current admin, bound to
 //!   the workspace id and the current key version;
+//! - [`history`]: the verified log told as events (`ohx log`), with the last logged digest of
+//!   every connection (`workspace verify` compares the live records with it);
 //! - [`Pins`]: the last verified head of every workspace a user has seen (rollback and fork
 //!   detection, trust on first use) and the genesis [`fingerprint`] members compare.
 //!
 //! This module depends on `crypto::xeddsa`, `domain::Role` and `fsutil` only; it does no SQL.
 
+mod audit;
 mod encoding;
 mod entry;
 mod pins;
@@ -21,6 +24,7 @@ mod state;
 use std::fmt;
 use std::path::PathBuf;
 
+pub use audit::{history, Event, History, LoggedRecord};
 pub use entry::{Body, Entry, Genesis};
 pub use pins::{LogSource, Pin, Pins, Verified, PINS_FILE};
 pub use record::{record_digest, sign_record, verify_record, RecordSignature};

@@ -1,5 +1,6 @@
 //! Shared fixtures for the authority tests: people with keys, and logs built entry by entry.
 
+mod audit;
 mod log;
 mod pins;
 mod record;
