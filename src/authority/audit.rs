@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::entry::Verifiers;
 use super::{AuthorityError, Body, Entry, State};
 
 /// One verified change, in words a person reads.
@@ -40,10 +41,11 @@ pub fn history(entries: &[Entry]) -> Result<History, AuthorityError> {
     let mut state = State::from_genesis(genesis)?;
     let mut events = vec![describe(&state, genesis)];
     let mut records = BTreeMap::new();
+    let mut verifiers = Verifiers::default();
     for entry in rest {
         // Described against the state before the entry, so names are the ones of the moment.
         let event = describe(&state, entry);
-        state.apply(entry)?;
+        state.apply_with(entry, &mut verifiers)?;
         events.push(event);
         let (identifier, digest, deleted) = match &entry.body {
             Body::ConnectionCreated { identifier, digest }

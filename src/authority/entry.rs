@@ -5,11 +5,13 @@
 //! the entry's hash covers the whole encoding, signature included, so the chain commits to the
 //! exact bytes stored.
 
+use std::collections::HashMap;
+
 use sha2::{Digest, Sha256};
 
 use super::encoding::{Malformed, Reader, Writer};
 use super::{AuthorityError, EntryHash, WorkspaceId};
-use crate::crypto::xeddsa::{PublicKey, Signature, SigningKey};
+use crate::crypto::xeddsa::{PublicKey, Signature, SigningKey, Verifier};
 use crate::domain::Role;
 
 /// The format and version of a stored entry.
@@ -202,6 +204,10 @@ pub(crate) fn role_from_code(code: u8) -> Result<Role, Malformed> {
     }
 }
 
+/// Signers' keys converted once per verification run (`None`: a key that cannot verify).
+#[derive(Default)]
+pub(crate) struct Verifiers(HashMap<PublicKey, Option<Verifier>>);
+
 /// A signed log entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -287,8 +293,22 @@ impl Entry {
 
     /// Whether the signature is the signer's over this entry (not whether the signer may sign it).
     pub fn check_signature(&self) -> Result<(), AuthorityError> {
-        self.signer
+        self.check_signature_with(&mut Verifiers::default())
+    }
+
+    pub(crate) fn check_signature_with(
+        &self,
+        verifiers: &mut Verifiers,
+    ) -> Result<(), AuthorityError> {
+        let bad = || AuthorityError::BadSignature { seq: self.seq };
+        let verifier = verifiers
+            .0
+            .entry(self.signer)
+            .or_insert_with(|| self.signer.verifier().ok())
+            .as_ref()
+            .ok_or_else(bad)?;
+        verifier
             .verify(&self.signed_message(), &self.signature)
-            .map_err(|_| AuthorityError::BadSignature { seq: self.seq })
+            .map_err(|_| bad())
     }
 }

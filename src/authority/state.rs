@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::encoding::{Malformed, Reader, Writer};
-use super::entry::{role_code, role_from_code, Body, Entry, Genesis};
+use super::entry::{role_code, role_from_code, Body, Entry, Genesis, Verifiers};
 use super::{fingerprint, AuthorityError, EntryHash, Head, WorkspaceId};
 use crate::crypto::xeddsa::{PublicKey, SigningKey};
 use crate::domain::Role;
@@ -47,8 +47,9 @@ pub fn verify_log(entries: &[Entry]) -> Result<State, AuthorityError> {
 
 /// Verifies `entries`, which must follow `state`'s head directly, and returns the new state.
 pub fn extend(mut state: State, entries: &[Entry]) -> Result<State, AuthorityError> {
+    let mut verifiers = Verifiers::default();
     for entry in entries {
-        state.apply(entry)?;
+        state.apply_with(entry, &mut verifiers)?;
     }
     Ok(state)
 }
@@ -102,6 +103,14 @@ impl State {
 
     /// Checks that `entry` extends this state and applies it. On error the state is unchanged.
     pub fn apply(&mut self, entry: &Entry) -> Result<(), AuthorityError> {
+        self.apply_with(entry, &mut Verifiers::default())
+    }
+
+    pub(crate) fn apply_with(
+        &mut self,
+        entry: &Entry,
+        verifiers: &mut Verifiers,
+    ) -> Result<(), AuthorityError> {
         let seq = entry.seq;
         let expected = self.head.seq + 1;
         if seq != expected {
@@ -114,7 +123,7 @@ impl State {
             return Err(AuthorityError::BrokenChain { seq });
         }
         // The signature first: an unsigned change must never be reported as a rule broken.
-        entry.check_signature()?;
+        entry.check_signature_with(verifiers)?;
         if self.role_of(&entry.signer) != Some(Role::Admin) {
             return Err(AuthorityError::NotAnAdmin {
                 seq,

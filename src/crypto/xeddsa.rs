@@ -104,10 +104,36 @@ impl PublicKey {
     /// Checks an XEdDSA signature (strict Ed25519 verification: canonical `s`, no small-order
     /// `R` or key).
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), XeddsaError> {
-        let key = self.verifying_key()?;
+        self.verifier()?.verify(message, signature)
+    }
+
+    /// The key converted once, for checking many signatures by the same signer.
+    pub fn verifier(&self) -> Result<Verifier, XeddsaError> {
+        Ok(Verifier {
+            public: *self,
+            key: self.verifying_key()?,
+        })
+    }
+}
+
+/// A public key already converted to its Edwards form (the conversion costs about as much as a
+/// verification, and a log is signed by a few admins many times).
+#[derive(Clone)]
+pub struct Verifier {
+    public: PublicKey,
+    key: VerifyingKey,
+}
+
+impl Verifier {
+    pub fn public_key(&self) -> PublicKey {
+        self.public
+    }
+
+    pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), XeddsaError> {
         let signature = ed25519_dalek::Signature::from_bytes(signature);
-        key.verify_strict(message, &signature)
-            .map_err(|_| XeddsaError::BadSignature(self.recipient()))
+        self.key
+            .verify_strict(message, &signature)
+            .map_err(|_| XeddsaError::BadSignature(self.public.recipient()))
     }
 }
 
