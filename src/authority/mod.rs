@@ -173,6 +173,8 @@ pub enum AuthorityError {
     PinsUnreadable { path: PathBuf, cause: String },
     #[error("the pins file {} is damaged", path.display())]
     PinsDamaged { path: PathBuf },
+    #[error("the pins file {} was changed by someone without your identity (or belongs to another identity)", path.display())]
+    PinsForged { path: PathBuf },
     #[error("cannot write the pins file {}: {cause}", path.display())]
     PinsUnwritable { path: PathBuf, cause: String },
     #[error("no random numbers from the operating system: {0}")]
@@ -200,6 +202,10 @@ impl AuthorityError {
                 "find out who could write the store file; an admin can delete the connection (`ohx connection delete {connection}`) and add it again"
             )),
             PinsUnsafe { path, .. } => Some(format!("run `chmod 600 {}`", path.display())),
+            PinsForged { path } => Some(format!(
+                "find out who can write {}; then move it aside: every workspace is trusted anew on first sight (compare fingerprints)",
+                path.display()
+            )),
             PinsDamaged { path } => Some(format!(
                 "move {} aside; every workspace is then trusted anew on first sight (compare fingerprints)",
                 path.display()

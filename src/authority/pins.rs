@@ -5,15 +5,23 @@
 //! A store whose log no longer reaches the pinned head is a rollback; one whose entry at the pinned
 //! number differs is a fork. The first sight of a workspace is trusted (and pinned), unless the
 //! same slug was pinned for another workspace before: then the store was replaced.
+//!
+//! The file carries a MAC keyed from the user's own identity, so that someone who can write the
+//! user's files but does not hold their identity (a co-user of a shared account) cannot move a
+//! pin back; they can only delete the file, which makes every workspace a first sight again.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use zeroize::Zeroizing;
 
 use super::{extend, verify_log, AuthorityError, Body, Entry, EntryHash, State, WorkspaceId};
+use crate::crypto::xeddsa::SigningKey;
 use crate::fsutil::{self, Entry as FileEntry};
 
 /// The file name of the pins in the user's config folder.
@@ -35,6 +43,17 @@ struct PinRecord {
 struct PinsFile {
     version: u32,
     workspaces: BTreeMap<String, PinRecord>,
+    /// HMAC-SHA256 of the workspaces (their JSON), keyed from the owner's identity.
+    mac: String,
+}
+
+const MAC_LABEL: &[u8] = b"ohx pins mac v1";
+
+fn pins_mac(key: &[u8; 32], workspaces: &BTreeMap<String, PinRecord>) -> Option<Hmac<Sha256>> {
+    let json = serde_json::to_vec(workspaces).ok()?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
+    mac.update(&json);
+    Some(mac)
 }
 
 /// One workspace's pin.
@@ -55,10 +74,19 @@ impl Pin {
 }
 
 /// All of a user's pins, read from and written to one file.
-#[derive(Debug)]
 pub struct Pins {
     path: PathBuf,
     pins: BTreeMap<WorkspaceId, Pin>,
+    mac_key: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Pins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pins")
+            .field("path", &self.path)
+            .field("pins", &self.pins)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The outcome of checking a store's log against the pins.
@@ -81,47 +109,14 @@ pub trait LogSource {
 }
 
 impl Pins {
-    /// Reads the pins at `path`; a missing file is an empty set of pins.
-    pub fn load(path: &Path) -> Result<Pins, AuthorityError> {
-        let io = |e: std::io::Error| AuthorityError::PinsUnreadable {
-            path: path.into(),
-            cause: e.to_string(),
-        };
-        match fsutil::inspect(path).map_err(io)? {
-            FileEntry::Missing => {
-                return Ok(Pins {
-                    path: path.into(),
-                    pins: BTreeMap::new(),
-                })
-            }
-            FileEntry::File { mode, .. } if !fsutil::is_shared(mode) => {}
-            FileEntry::File { mode, .. } => {
-                return Err(AuthorityError::PinsUnsafe {
-                    path: path.into(),
-                    mode,
-                })
-            }
-            FileEntry::Symlink | FileEntry::Other => {
-                return Err(AuthorityError::PinsUnreadable {
-                    path: path.into(),
-                    cause: "it is not a regular file".into(),
-                })
-            }
-        }
-        let text = std::fs::read_to_string(path).map_err(io)?;
-        let damaged = || AuthorityError::PinsDamaged { path: path.into() };
-        let file: PinsFile = serde_json::from_str(&text).map_err(|_| damaged())?;
-        if file.version != FORMAT_VERSION {
-            return Err(damaged());
-        }
-        let mut pins = BTreeMap::new();
-        for (id, record) in file.workspaces {
-            let id = WorkspaceId::from_hex(&id).ok_or_else(damaged)?;
-            pins.insert(id, pin_from_record(&id, record).ok_or_else(damaged)?);
-        }
+    /// Reads `owner`'s pins at `path`; a missing file is an empty set of pins.
+    pub fn load(path: &Path, owner: &SigningKey) -> Result<Pins, AuthorityError> {
+        let mac_key = owner.derive_secret(MAC_LABEL);
+        let pins = read_pins(path, &mac_key)?;
         Ok(Pins {
             path: path.into(),
             pins,
+            mac_key,
         })
     }
 
@@ -240,9 +235,12 @@ impl Pins {
     /// Writes the pins atomically (a 0600 temporary file renamed over the old one), first merging
     /// what another ohx process may have pinned meanwhile: for each workspace the further head wins.
     pub fn save(&self) -> Result<(), AuthorityError> {
-        let mut merged = match Pins::load(&self.path) {
-            Ok(on_disk) => on_disk.pins,
-            Err(AuthorityError::PinsDamaged { .. }) => BTreeMap::new(),
+        // A damaged or forged file on disk is replaced; its pins were not trusted anyway.
+        let mut merged = match read_pins(&self.path, &self.mac_key) {
+            Ok(on_disk) => on_disk,
+            Err(AuthorityError::PinsDamaged { .. } | AuthorityError::PinsForged { .. }) => {
+                BTreeMap::new()
+            }
             Err(e) => return Err(e),
         };
         for (id, pin) in &self.pins {
@@ -250,12 +248,17 @@ impl Pins {
                 merged.insert(*id, pin.clone());
             }
         }
+        let workspaces: BTreeMap<String, PinRecord> = merged
+            .iter()
+            .map(|(id, pin)| (id.to_hex(), record_from_pin(pin)))
+            .collect();
+        let mac = pins_mac(&self.mac_key, &workspaces)
+            .map(|m| hex(&m.finalize().into_bytes()))
+            .unwrap_or_default();
         let file = PinsFile {
             version: FORMAT_VERSION,
-            workspaces: merged
-                .iter()
-                .map(|(id, pin)| (id.to_hex(), record_from_pin(pin)))
-                .collect(),
+            workspaces,
+            mac,
         };
         let text =
             serde_json::to_string_pretty(&file).map_err(|e| AuthorityError::PinsUnwritable {
@@ -267,6 +270,47 @@ impl Pins {
             cause: e.to_string(),
         })
     }
+}
+
+/// Reads and authenticates a pins file.
+fn read_pins(path: &Path, key: &[u8; 32]) -> Result<BTreeMap<WorkspaceId, Pin>, AuthorityError> {
+    let io = |e: std::io::Error| AuthorityError::PinsUnreadable {
+        path: path.into(),
+        cause: e.to_string(),
+    };
+    match fsutil::inspect(path).map_err(io)? {
+        FileEntry::Missing => return Ok(BTreeMap::new()),
+        FileEntry::File { mode, .. } if !fsutil::is_shared(mode) => {}
+        FileEntry::File { mode, .. } => {
+            return Err(AuthorityError::PinsUnsafe {
+                path: path.into(),
+                mode,
+            })
+        }
+        FileEntry::Symlink | FileEntry::Other => {
+            return Err(AuthorityError::PinsUnreadable {
+                path: path.into(),
+                cause: "it is not a regular file".into(),
+            })
+        }
+    }
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    let damaged = || AuthorityError::PinsDamaged { path: path.into() };
+    let file: PinsFile = serde_json::from_str(&text).map_err(|_| damaged())?;
+    if file.version != FORMAT_VERSION {
+        return Err(damaged());
+    }
+    let tag = unhex(&file.mac).unwrap_or_default();
+    let genuine = pins_mac(key, &file.workspaces).is_some_and(|m| m.verify_slice(&tag).is_ok());
+    if !genuine {
+        return Err(AuthorityError::PinsForged { path: path.into() });
+    }
+    let mut pins = BTreeMap::new();
+    for (id, record) in file.workspaces {
+        let id = WorkspaceId::from_hex(&id).ok_or_else(damaged)?;
+        pins.insert(id, pin_from_record(&id, record).ok_or_else(damaged)?);
+    }
+    Ok(pins)
 }
 
 fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {

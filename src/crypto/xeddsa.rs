@@ -44,6 +44,9 @@ const HASH1_PREFIX: [u8; 32] = {
 };
 /// Separates ohx's nonce key from any other use of `hash1(a || ...)`.
 const NONCE_KEY_LABEL: &[u8] = b"ohx xeddsa nonce key v1";
+/// Prefix of secrets derived for other purposes; it cannot collide with the nonce key's input,
+/// which starts with the `hash1` prefix (0xFE).
+const DERIVE_LABEL: &[u8] = b"ohx xeddsa derived secret v1";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum XeddsaError {
@@ -222,6 +225,20 @@ impl SigningKey {
     /// The Ed25519 public key `A` (for cross-checks with other implementations).
     pub fn edwards_public_key(&self) -> [u8; 32] {
         self.verifying.to_bytes()
+    }
+
+    /// A 32-byte secret for another purpose (e.g. the MAC of the user's pins), derived from the
+    /// signing scalar and `label`, independent of every signature and nonce.
+    pub fn derive_secret(&self, label: &[u8]) -> Zeroizing<[u8; 32]> {
+        let mut input = Zeroizing::new(Vec::with_capacity(64 + label.len()));
+        input.extend_from_slice(DERIVE_LABEL);
+        input.extend_from_slice(&(label.len() as u64).to_be_bytes());
+        input.extend_from_slice(label);
+        input.extend_from_slice(self.expanded.scalar.as_bytes());
+        let digest: Zeroizing<[u8; 64]> = Zeroizing::new(Sha512::digest(input.as_slice()).into());
+        let mut out = Zeroizing::new([0u8; 32]);
+        out.copy_from_slice(&digest[..32]);
+        out
     }
 
     pub fn sign(&self, message: &[u8]) -> Signature {

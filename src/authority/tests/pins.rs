@@ -18,9 +18,15 @@ impl LogSource for Source {
     }
 }
 
+/// The user whose pins these are.
+fn owner() -> SigningKey {
+    SigningKey::from_secret_bytes(&[42; 32])
+}
+
 fn pinned(log: &Log) -> (tempfile::TempDir, Pins) {
     let dir = tempfile::tempdir().unwrap_or_else(|_| unreachable!());
-    let mut pins = Pins::load(&dir.path().join(PINS_FILE)).unwrap_or_else(|_| unreachable!());
+    let mut pins =
+        Pins::load(&dir.path().join(PINS_FILE), &owner()).unwrap_or_else(|_| unreachable!());
     let seen = pins.verify(&mut Source(log.entries.clone()));
     assert!(
         matches!(
@@ -38,7 +44,7 @@ fn pinned(log: &Log) -> (tempfile::TempDir, Pins) {
 }
 
 fn reload(pins: &Pins) -> Pins {
-    Pins::load(pins.path()).unwrap_or_else(|e| unreachable!("{e}"))
+    Pins::load(pins.path(), &owner()).unwrap_or_else(|e| unreachable!("{e}"))
 }
 
 fn grown() -> (Person, Log) {
@@ -222,7 +228,7 @@ fn a_pin_never_moves_back() {
     assert_eq!(pins.get(&at_two.workspace_id()).map(|p| p.seq), Some(3));
     // Another process that saves an older view does not undo this one's pin.
     assert_eq!(pins.save(), Ok(()));
-    let mut stale = Pins::load(pins.path()).unwrap_or_else(|_| unreachable!());
+    let mut stale = Pins::load(pins.path(), &owner()).unwrap_or_else(|_| unreachable!());
     stale.forget(&at_two.workspace_id());
     stale.record(&at_two);
     assert_eq!(stale.save(), Ok(()));
@@ -245,30 +251,47 @@ fn the_pins_file_is_private_and_refused_when_others_may_change_it() {
     assert_eq!(leftovers, vec![std::ffi::OsString::from(PINS_FILE)]);
     let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o664));
     assert!(matches!(
-        Pins::load(&path),
+        Pins::load(&path, &owner()),
         Err(AuthorityError::PinsUnsafe { mode: 0o664, .. })
     ));
 }
 
+/// Someone who can write the user's files but lacks their identity cannot move a pin back (here:
+/// to the head before carol was added); the change is reported, and the next save replaces it.
 #[test]
-fn a_damaged_pins_file_is_reported_and_a_damaged_cache_is_not_trusted() {
+fn a_pins_file_changed_without_the_owners_identity_is_refused() {
     let (_, log) = grown();
     let (_dir, pins) = pinned(&log);
     let path = pins.path().to_path_buf();
     let text = std::fs::read_to_string(&path).unwrap_or_default();
-    // A cached state that does not match its pin is dropped: the log is verified from the start.
-    let cached = log.state.to_bytes();
-    let hex: String = cached.iter().map(|b| format!("{b:02x}")).collect();
-    let tampered = text.replace(&hex, &format!("{hex}00"));
-    assert_ne!(tampered, text);
-    assert!(std::fs::write(&path, &tampered).is_ok());
-    let reread = reload(&pins);
-    let pin = reread.get(&log.state.workspace_id());
-    assert!(pin.is_some_and(|p| p.state().is_none()));
-    assert!(reread.verify(&mut Source(log.entries.clone())).is_ok());
+    let head = log.state.head().hash.to_hex();
+    let earlier = log.entries[1].hash().to_hex();
+    let moved_back = text
+        .replace(&head, &earlier)
+        .replace("\"seq\": 2", "\"seq\": 1");
+    assert_ne!(moved_back, text);
+    assert!(std::fs::write(&path, &moved_back).is_ok());
+    assert!(matches!(
+        Pins::load(&path, &owner()),
+        Err(AuthorityError::PinsForged { .. })
+    ));
+    // Another identity's pins are not this user's either.
+    assert!(std::fs::write(&path, &text).is_ok());
+    let stranger = SigningKey::from_secret_bytes(&[43; 32]);
+    assert!(matches!(
+        Pins::load(&path, &stranger),
+        Err(AuthorityError::PinsForged { .. })
+    ));
+    // Saving over a forged file writes genuine pins again.
+    assert!(std::fs::write(&path, &moved_back).is_ok());
+    assert_eq!(pins.save(), Ok(()));
+    assert_eq!(
+        reload(&pins).get(&log.state.workspace_id()).map(|p| p.seq),
+        Some(2)
+    );
     assert!(std::fs::write(&path, "{not json").is_ok());
     assert!(matches!(
-        Pins::load(&path),
+        Pins::load(&path, &owner()),
         Err(AuthorityError::PinsDamaged { .. })
     ));
 }

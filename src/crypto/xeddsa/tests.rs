@@ -255,3 +255,13 @@ fn an_independent_implementation_agrees() -> Result<(), Box<dyn std::error::Erro
     );
     Ok(())
 }
+
+#[test]
+fn derived_secrets_depend_on_key_and_label_only() {
+    let key = SigningKey::from_secret_bytes(&[13; 32]);
+    let again = SigningKey::from_secret_bytes(&[13; 32]);
+    let other = SigningKey::from_secret_bytes(&[14; 32]);
+    assert_eq!(*key.derive_secret(b"pins"), *again.derive_secret(b"pins"));
+    assert_ne!(*key.derive_secret(b"pins"), *key.derive_secret(b"pins2"));
+    assert_ne!(*key.derive_secret(b"pins"), *other.derive_secret(b"pins"));
+}
