@@ -4,6 +4,7 @@
 //! `application_id`, a `user_version` from a newer ohx), so that a foreign, damaged or newer file is
 //! refused and left byte-for-byte untouched. Every write is one `BEGIN IMMEDIATE` transaction.
 
+pub mod authority_log;
 pub mod connections;
 mod fault;
 mod file_check;
