@@ -17,6 +17,7 @@ import json
 import sys
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 P = 2**255 - 19
@@ -107,7 +108,9 @@ def check(vector):
     recipient = bytes.fromhex(vector["recipient"])
     edwards = bytes.fromhex(vector["edwards"])
     signature = bytes.fromhex(vector["signature"])
-    x25519 = X25519PrivateKey.from_private_bytes(secret).public_key().public_bytes_raw()
+    # public_bytes(Raw, Raw) rather than public_bytes_raw(), which older releases (Debian's) lack.
+    public = X25519PrivateKey.from_private_bytes(secret).public_key()
+    x25519 = public.public_bytes(Encoding.Raw, PublicFormat.Raw)
     assert x25519 == recipient, f"recipient: cryptography gives {x25519.hex()}"
     assert convert_mont(recipient) == edwards, f"convert_mont gives {convert_mont(recipient).hex()}"
     Ed25519PublicKey.from_public_bytes(edwards).verify(signature, message)
