@@ -9,6 +9,7 @@
 //!   the workspace id and the current key version;
 //! - [`history`]: the verified log told as events (`ohx log`), with the last logged digest of
 //!   every connection (`workspace verify` compares the live records with it);
+//! - [`sign_current_state`]: the first signed log of a workspace from before signed authority;
 //! - [`Pins`]: the last verified head of every workspace a user has seen (rollback and fork
 //!   detection, trust on first use) and the genesis [`fingerprint`] members compare.
 //!
@@ -20,6 +21,7 @@ mod entry;
 mod pins;
 mod record;
 mod state;
+mod upgrade;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -29,6 +31,7 @@ pub use entry::{Body, Entry, Genesis};
 pub use pins::{LogSource, Pin, Pins, Verified, PINS_FILE};
 pub use record::{record_digest, sign_record, verify_record, RecordSignature};
 pub use state::{extend, verify_log, Member, State};
+pub use upgrade::{sign_current_state, Unsigned};
 
 pub use crate::crypto::xeddsa::{PublicKey, SigningKey, XeddsaError};
 

@@ -4,6 +4,7 @@ mod audit;
 mod log;
 mod pins;
 mod record;
+mod upgrade;
 
 use super::*;
 use crate::domain::Role;
