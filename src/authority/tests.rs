@@ -1,6 +1,7 @@
 //! Shared fixtures for the authority tests: people with keys, and logs built entry by entry.
 
 mod audit;
+mod encoding;
 mod log;
 mod pins;
 mod record;
