@@ -9,7 +9,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::Error;
 
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: users, workspaces, memberships, connections and their fields.
     "CREATE TABLE users (
         id         INTEGER PRIMARY KEY AUTOINCREMENT,

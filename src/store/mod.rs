@@ -10,6 +10,7 @@ mod fault;
 mod file_check;
 pub mod members;
 mod migrations;
+pub mod schema_check;
 mod types;
 pub mod users;
 pub mod workspaces;
