@@ -51,12 +51,11 @@ impl<E: From<Error> + From<AuthorityError>> LogSource for StoreLog<'_, E> {
         }
     }
 
-    fn entries_from(&mut self, from: u64) -> Result<Vec<Entry>, E> {
-        let mut entries = Vec::new();
-        for (seq, bytes) in rows::entries_from(self.conn, self.workspace_id, from)? {
-            entries.push(decode(seq, &bytes)?);
-        }
-        Ok(entries)
+    fn entries_from(&mut self, from: u64) -> Result<Vec<Result<Entry, AuthorityError>>, E> {
+        Ok(rows::entries_from(self.conn, self.workspace_id, from)?
+            .into_iter()
+            .map(|(seq, bytes)| decode(seq, &bytes))
+            .collect())
     }
 }
 
@@ -70,8 +69,11 @@ pub fn verify<E: From<Error> + From<AuthorityError>>(
     pins.verify(&mut StoreLog::<E>::new(conn, workspace_id))
 }
 
-/// Stores an entry made by `State::propose`, inside the caller's write transaction.
+/// Stores an entry made by `State::propose`, inside the caller's write transaction. Rows after
+/// the verified head that failed verification (`Verified::rejected`) are removed first: the new
+/// entry takes their place, so a junk row never blocks an admin.
 pub fn append(conn: &Connection, workspace_id: i64, entry: &Entry) -> Result<(), Error> {
+    rows::remove_from(conn, workspace_id, entry.seq)?;
     rows::append(conn, workspace_id, entry.seq, &entry.to_bytes())
 }
 

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use super::{extend, verify_log, AuthorityError, Body, Entry, EntryHash, State, WorkspaceId};
+use super::{extend_prefix, AuthorityError, Body, Entry, EntryHash, Rejected, State, WorkspaceId};
 use crate::crypto::xeddsa::SigningKey;
 use crate::fsutil::{self, Entry as FileEntry};
 
@@ -92,11 +92,15 @@ impl std::fmt::Debug for Pins {
 /// The outcome of checking a store's log against the pins.
 #[derive(Debug)]
 pub struct Verified {
+    /// The state of the longest valid log: everything up to `rejected`, if anything was.
     pub state: State,
     /// The workspace had never been seen: its genesis was trusted on first use.
     pub first_sight: bool,
     /// The head moved on (or was seen for the first time): save the pins.
     pub advanced: bool,
+    /// An entry after the pinned head that failed (and everything after it, which is ignored):
+    /// report it; an admin's next entry removes it.
+    pub rejected: Option<Rejected>,
 }
 
 /// Where the entries of one workspace's log come from (the store, in ohx).
@@ -104,8 +108,12 @@ pub trait LogSource {
     type Error: From<AuthorityError>;
     /// The entry numbered `seq`, if the log has one.
     fn entry(&mut self, seq: u64) -> Result<Option<Entry>, Self::Error>;
-    /// Every entry numbered `from` or more, in order.
-    fn entries_from(&mut self, from: u64) -> Result<Vec<Entry>, Self::Error>;
+    /// Every entry numbered `from` or more, in order, each decoded on its own so that one junk
+    /// row is reported rather than fatal.
+    fn entries_from(
+        &mut self,
+        from: u64,
+    ) -> Result<Vec<Result<Entry, AuthorityError>>, Self::Error>;
 }
 
 impl Pins {
@@ -157,22 +165,24 @@ impl Pins {
     }
 
     /// Verifies a workspace's log against the pins: the genesis and the entry at the pinned head
-    /// must be the pinned ones, and only the entries after it are verified (from the cached state).
-    /// Does not save; call [`Pins::record`] and [`Pins::save`] when `advanced`.
+    /// must be the pinned ones (else a fork or a rollback), and only the entries after it are
+    /// verified, from the cached state; of those, the longest valid run is used and the first
+    /// failure reported in `rejected`. Does not save; call [`Pins::record`] and [`Pins::save`]
+    /// when `advanced`.
     pub fn verify<S: LogSource>(&self, source: &mut S) -> Result<Verified, S::Error> {
         let genesis = source.entry(0)?.ok_or(AuthorityError::EmptyLog)?;
         let Body::Genesis(g) = &genesis.body else {
             return Err(AuthorityError::NoGenesis.into());
         };
         let Some(pin) = self.pins.get(&g.workspace_id) else {
-            let mut entries = vec![genesis];
-            entries.extend(source.entries_from(1)?);
-            let state = verify_log(&entries)?;
+            let (state, rejected) =
+                extend_prefix(State::from_genesis(&genesis)?, source.entries_from(1)?);
             self.check_not_replacing(&state)?;
             return Ok(Verified {
                 state,
                 first_sight: true,
                 advanced: true,
+                rejected,
             });
         };
         let workspace = pin.slug.clone();
@@ -200,19 +210,23 @@ impl Pins {
             }
             Some(_) => {}
         }
-        let newer = source.entries_from(pin.seq + 1)?;
-        let state = match pin.state() {
-            Some(cached) => extend(cached.clone(), &newer)?,
+        let (state, rejected) = match pin.state() {
+            Some(cached) => extend_prefix(cached.clone(), source.entries_from(pin.seq + 1)?),
             None => {
-                let mut entries = vec![genesis];
-                entries.extend(source.entries_from(1)?);
-                verify_log(&entries)?
+                let from_genesis = State::from_genesis(&genesis)?;
+                let (state, rejected) = extend_prefix(from_genesis, source.entries_from(1)?);
+                // Entries up to the pin were verified before; one failing now was changed.
+                match rejected {
+                    Some(r) if r.seq <= pin.seq => return Err(r.error.into()),
+                    rejected => (state, rejected),
+                }
             }
         };
         Ok(Verified {
             advanced: state.head().seq > pin.seq,
             state,
             first_sight: false,
+            rejected,
         })
     }
 

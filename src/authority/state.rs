@@ -54,6 +54,32 @@ pub fn extend(mut state: State, entries: &[Entry]) -> Result<State, AuthorityErr
     Ok(state)
 }
 
+/// The first entry after a valid prefix that did not verify (or did not even decode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// The number the entry should have had: the prefix's head plus one.
+    pub seq: u64,
+    pub error: AuthorityError,
+}
+
+/// Verifies as many of `rows` as form a valid continuation of `state`, and returns the state they
+/// lead to with the first row that failed, if any. Using a valid prefix is always safe (a file
+/// writer could have withheld the rest anyway), so a junk row at the end of a log is reported
+/// instead of stopping every reader; an admin's next entry replaces it.
+pub fn extend_prefix(
+    mut state: State,
+    rows: Vec<Result<Entry, AuthorityError>>,
+) -> (State, Option<Rejected>) {
+    let mut verifiers = Verifiers::default();
+    for row in rows {
+        let seq = state.head.seq + 1;
+        if let Err(error) = row.and_then(|entry| state.apply_with(&entry, &mut verifiers)) {
+            return (state, Some(Rejected { seq, error }));
+        }
+    }
+    (state, None)
+}
+
 impl State {
     /// The state after the genesis, which must be entry 0, self-signed by the creator it names.
     pub fn from_genesis(entry: &Entry) -> Result<State, AuthorityError> {

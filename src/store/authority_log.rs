@@ -41,13 +41,22 @@ pub fn entries_from(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Stores a new entry. Inside the caller's write transaction, so two admins cannot both append
-/// entry `seq`: the second one finds the number taken and its transaction fails.
+/// Stores a new entry. Inside the caller's `BEGIN IMMEDIATE` transaction, after verifying the log
+/// in that same transaction, so two admins never append the same number.
 pub fn append(c: &Connection, workspace_id: i64, seq: u64, entry: &[u8]) -> Result<(), Error> {
     let mut stmt = c.prepare_cached(
         "INSERT INTO authority_log (workspace_id, seq, entry) VALUES (?1, ?2, ?3)",
     )?;
     stmt.execute(params![workspace_id, seq_param(seq), entry])?;
+    Ok(())
+}
+
+/// Removes the entries numbered `from` or more: the rejected tail an admin's new entry replaces
+/// (only ever called with the number after the verified head).
+pub fn remove_from(c: &Connection, workspace_id: i64, from: u64) -> Result<(), Error> {
+    let mut stmt =
+        c.prepare_cached("DELETE FROM authority_log WHERE workspace_id = ?1 AND seq >= ?2")?;
+    stmt.execute(params![workspace_id, seq_param(from)])?;
     Ok(())
 }
 

@@ -13,8 +13,17 @@ impl LogSource for Source {
     fn entry(&mut self, seq: u64) -> Result<Option<Entry>, AuthorityError> {
         Ok(self.0.iter().find(|e| e.seq == seq).cloned())
     }
-    fn entries_from(&mut self, from: u64) -> Result<Vec<Entry>, AuthorityError> {
-        Ok(self.0.iter().filter(|e| e.seq >= from).cloned().collect())
+    fn entries_from(
+        &mut self,
+        from: u64,
+    ) -> Result<Vec<Result<Entry, AuthorityError>>, AuthorityError> {
+        Ok(self
+            .0
+            .iter()
+            .filter(|e| e.seq >= from)
+            .cloned()
+            .map(Ok)
+            .collect())
     }
 }
 
@@ -108,7 +117,7 @@ fn new_entries_are_verified_from_the_cached_state_and_advance_the_pin() {
         reload(&pins).get(&state.workspace_id()).map(|p| p.seq),
         Some(3)
     );
-    // A forged entry after the pin is still refused.
+    // A forged entry after the pin is refused: the log is used up to it, and it is reported.
     let mallory = Person::new("mallory");
     let forged = log.forge(
         &mallory,
@@ -118,10 +127,72 @@ fn new_entries_are_verified_from_the_cached_state_and_advance_the_pin() {
             role: Role::Admin,
         },
     );
+    let seen = pins.verify(&mut Source(log.with(forged)));
+    let Ok(Verified {
+        state,
+        rejected: Some(rejected),
+        ..
+    }) = seen
+    else {
+        unreachable!("{seen:?}")
+    };
+    assert_eq!(state, log.state);
+    assert_eq!(rejected.seq, 4);
     assert!(matches!(
-        pins.verify(&mut Source(log.with(forged))),
-        Err(AuthorityError::NotAnAdmin { seq: 4, .. })
+        rejected.error,
+        AuthorityError::NotAnAdmin { seq: 4, .. }
     ));
+    assert_eq!(state.role_of(&mallory.public()), None);
+}
+
+/// Junk at the end of a log (a row that does not even decode, then a valid-looking one) stops
+/// nobody: the valid part is used, the junk reported.
+#[test]
+fn a_junk_tail_is_reported_not_fatal() {
+    let (_, log) = grown();
+    let (_dir, pins) = pinned(&log);
+    struct Junk(Vec<Entry>);
+    impl LogSource for Junk {
+        type Error = AuthorityError;
+        fn entry(&mut self, seq: u64) -> Result<Option<Entry>, AuthorityError> {
+            Ok(self.0.iter().find(|e| e.seq == seq).cloned())
+        }
+        fn entries_from(
+            &mut self,
+            from: u64,
+        ) -> Result<Vec<Result<Entry, AuthorityError>>, AuthorityError> {
+            let mut rows: Vec<_> = self
+                .0
+                .iter()
+                .filter(|e| e.seq >= from)
+                .cloned()
+                .map(Ok)
+                .collect();
+            rows.push(Err(AuthorityError::Malformed {
+                reason: "cut short",
+            }));
+            rows.push(Ok(self.0[1].clone()));
+            Ok(rows)
+        }
+    }
+    let seen = pins.verify(&mut Junk(log.entries.clone()));
+    let Ok(Verified {
+        state,
+        advanced: false,
+        rejected: Some(rejected),
+        ..
+    }) = seen
+    else {
+        unreachable!("{seen:?}")
+    };
+    assert_eq!(state, log.state);
+    assert_eq!(rejected.seq, 3);
+    assert_eq!(
+        rejected.error,
+        AuthorityError::Malformed {
+            reason: "cut short"
+        }
+    );
 }
 
 #[test]
