@@ -249,6 +249,13 @@ impl Pins {
     /// Writes the pins atomically (a 0600 temporary file renamed over the old one), first merging
     /// what another ohx process may have pinned meanwhile: for each workspace the further head wins.
     pub fn save(&self) -> Result<(), AuthorityError> {
+        let unwritable = |e: std::io::Error| AuthorityError::PinsUnwritable {
+            path: self.path.clone(),
+            cause: e.to_string(),
+        };
+        // Read, merge and replace under an exclusive lock, so that two ohx processes saving at
+        // once cannot lose each other's new pins. The lock file is held open until we return.
+        let _lock = lock_beside(&self.path).map_err(unwritable)?;
         // A damaged or forged file on disk is replaced; its pins were not trusted anyway.
         let mut merged = match read_pins(&self.path, &self.mac_key) {
             Ok(on_disk) => on_disk,
@@ -325,6 +332,24 @@ fn read_pins(path: &Path, key: &[u8; 32]) -> Result<BTreeMap<WorkspaceId, Pin>, 
         pins.insert(id, pin_from_record(&id, record).ok_or_else(damaged)?);
     }
     Ok(pins)
+}
+
+/// Takes an exclusive lock on `<path>.lock` (created 0600), released when the file is closed.
+fn lock_beside(path: &Path) -> std::io::Result<std::fs::File> {
+    if let Some(dir) = path.parent() {
+        fsutil::create_private_dir(dir)?;
+    }
+    let mut name = path.as_os_str().to_os_string();
+    name.push(".lock");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(PathBuf::from(name))?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
+    Ok(file)
 }
 
 fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {

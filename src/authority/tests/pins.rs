@@ -319,7 +319,14 @@ fn the_pins_file_is_private_and_refused_when_others_may_change_it() {
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
         .unwrap_or_default();
-    assert_eq!(leftovers, vec![std::ffi::OsString::from(PINS_FILE)]);
+    let mut expected = vec![
+        std::ffi::OsString::from(PINS_FILE),
+        std::ffi::OsString::from(format!("{PINS_FILE}.lock")),
+    ];
+    let mut leftovers = leftovers;
+    leftovers.sort();
+    expected.sort();
+    assert_eq!(leftovers, expected, "no temporary file is left behind");
     let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o664));
     assert!(matches!(
         Pins::load(&path, &owner()),
@@ -365,4 +372,33 @@ fn a_pins_file_changed_without_the_owners_identity_is_refused() {
         Pins::load(&path, &owner()),
         Err(AuthorityError::PinsDamaged { .. })
     ));
+}
+
+/// Saves from many threads at once (each its own `Pins`, as separate processes would be) lose no
+/// workspace: each save merges under the lock.
+#[test]
+fn concurrent_saves_keep_every_workspace() {
+    let dir = tempfile::tempdir().unwrap_or_else(|_| unreachable!());
+    let path = dir.path().join(PINS_FILE);
+    let logs: Vec<Log> = (0..8)
+        .map(|i| Log::new(&Person::new("alice"), &format!("ws{i}")))
+        .collect();
+    std::thread::scope(|scope| {
+        for log in &logs {
+            let path = &path;
+            scope.spawn(move || {
+                let mut pins = Pins::load(path, &owner()).unwrap_or_else(|e| unreachable!("{e}"));
+                pins.record(&log.state);
+                assert_eq!(pins.save(), Ok(()));
+            });
+        }
+    });
+    let pins = Pins::load(&path, &owner()).unwrap_or_else(|e| unreachable!("{e}"));
+    for log in &logs {
+        assert!(
+            pins.get(&log.state.workspace_id()).is_some(),
+            "{}",
+            log.state.slug()
+        );
+    }
 }
