@@ -81,3 +81,30 @@ pub fn config(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let _ = Config::parse(Path::new("config.toml"), &text);
 }
+
+/// The state after the genesis of the `log_entry` seeds (signed by the key of 32 bytes of 1), so
+/// that a mutated entry 1 is checked against real rules, not only decoded.
+fn log_genesis_state() -> &'static ohx::authority::State {
+    static STATE: OnceLock<ohx::authority::State> = OnceLock::new();
+    STATE.get_or_init(|| {
+        let genesis =
+            ohx::authority::Entry::from_bytes(include_bytes!("corpus/log_entry/seed-genesis.bin"))
+                .expect("seed-genesis.bin is an entry");
+        ohx::authority::State::from_genesis(&genesis).expect("seed-genesis.bin verifies")
+    })
+}
+
+/// A stored log entry, as a row of `authority_log` is read: accepted only in its canonical
+/// encoding, and verified (alone, and as entry 1 after the seeds' genesis) without panicking.
+pub fn log_entry(data: &[u8]) {
+    use ohx::authority::{extend, verify_log, Entry};
+    if let Ok(entry) = Entry::from_bytes(data) {
+        assert_eq!(
+            entry.to_bytes(),
+            data,
+            "a log entry was read from bytes that are not its canonical encoding"
+        );
+        let _ = verify_log(std::slice::from_ref(&entry));
+        let _ = extend(log_genesis_state().clone(), std::slice::from_ref(&entry));
+    }
+}

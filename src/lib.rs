@@ -3,6 +3,7 @@
 //! The layers and what may import what are described in docs/ARCHITECTURE.md.
 
 pub mod access;
+pub mod authority;
 pub mod cli;
 pub mod commands;
 pub mod completion;

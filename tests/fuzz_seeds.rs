@@ -74,6 +74,27 @@ fn config_seeds_replay() {
     replay("config", harness::config);
 }
 
+#[test]
+fn log_entry_seeds_replay() {
+    replay("log_entry", harness::log_entry);
+}
+
+/// The log seeds decode and verify, so the fuzzer starts from entries that reach the rules.
+#[test]
+fn the_log_entry_seeds_are_valid() {
+    use ohx::authority::{extend, verify_log, Entry};
+    let genesis = Entry::from_bytes(&seed("log_entry", "genesis.bin")).unwrap();
+    let state = verify_log(std::slice::from_ref(&genesis)).unwrap();
+    for name in [
+        "member-added.bin",
+        "key-rotated.bin",
+        "connection-edited.bin",
+    ] {
+        let entry = Entry::from_bytes(&seed("log_entry", name)).unwrap();
+        assert!(extend(state.clone(), &[entry]).is_ok(), "{name}");
+    }
+}
+
 /// The seeds are worth starting from only if the valid ones are valid: the fuzzer then mutates
 /// inputs that reach deep into each parser.
 #[test]

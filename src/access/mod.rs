@@ -8,6 +8,7 @@
 //! caller can forget a check. Layers: commands -> access -> (domain, store, crypto) -> error; see
 //! docs/ARCHITECTURE.md.
 
+pub mod authority_log;
 mod connections;
 mod fields;
 mod members;

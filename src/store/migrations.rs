@@ -9,7 +9,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::Error;
 
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: users, workspaces, memberships, connections and their fields.
     "CREATE TABLE users (
         id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -61,6 +61,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (connection_id, code),
         CHECK ((secret = 1) = (ciphertext IS NOT NULL AND value IS NULL))
     ) WITHOUT ROWID;",
+    // 2: the signed log of every workspace (one canonical entry per row, numbered from its
+    // genesis), and the admin's signature over each connection record (docs/SECURITY.md).
+    "CREATE TABLE authority_log (
+        workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        seq          INTEGER NOT NULL CHECK (seq >= 0),
+        entry        BLOB NOT NULL,
+        PRIMARY KEY (workspace_id, seq)
+    ) WITHOUT ROWID;
+    ALTER TABLE connections ADD COLUMN signature BLOB;",
 ];
 
 /// The schema version this ohx writes.

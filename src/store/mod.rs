@@ -4,11 +4,13 @@
 //! `application_id`, a `user_version` from a newer ohx), so that a foreign, damaged or newer file is
 //! refused and left byte-for-byte untouched. Every write is one `BEGIN IMMEDIATE` transaction.
 
+pub mod authority_log;
 pub mod connections;
 mod fault;
 mod file_check;
 pub mod members;
 mod migrations;
+pub mod schema_check;
 mod types;
 pub mod users;
 pub mod workspaces;

@@ -66,10 +66,11 @@ fn a_newer_store_whose_version_is_still_in_the_wal_is_left_untouched() {
     copy_with_change_in_wal(&env, "PRAGMA user_version = 999", &copy);
     let main_before = std::fs::read(&copy).expect("read copy");
     let wal_before = std::fs::read(sidecar(&copy, "-wal")).expect("read wal");
+    // The header still holds the current schema version (2: the signed log).
     assert_eq!(
         &main_before[60..64],
-        &1u32.to_be_bytes(),
-        "the header still says 1"
+        &2u32.to_be_bytes(),
+        "the header still says 2"
     );
 
     let out = list_refused(&env, &copy);

@@ -1,0 +1,426 @@
+//! Pins, like SSH's known_hosts: for every workspace a user has seen, the hash of its genesis and
+//! the last log head they verified, kept in a 0600 file in their own config folder together with
+//! the state at that head (so a reader verifies only the entries that are new since its last run).
+//!
+//! A store whose log no longer reaches the pinned head is a rollback; one whose entry at the pinned
+//! number differs is a fork. The first sight of a workspace is trusted (and pinned), unless the
+//! same slug was pinned for another workspace before: then the store was replaced.
+//!
+//! The file carries a MAC keyed from the user's own identity, so that someone who can write the
+//! user's files but does not hold their identity (a co-user of a shared account) cannot move a
+//! pin back; they can only delete the file, which makes every workspace a first sight again.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use super::{extend_prefix, AuthorityError, Body, Entry, EntryHash, Rejected, State, WorkspaceId};
+use crate::crypto::xeddsa::SigningKey;
+use crate::fsutil::{self, Entry as FileEntry};
+
+/// The file name of the pins in the user's config folder.
+pub const PINS_FILE: &str = "known-workspaces.json";
+
+const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct PinRecord {
+    slug: String,
+    genesis: String,
+    seq: u64,
+    head: String,
+    /// The state at `head`, canonical bytes in hex.
+    state: String,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct PinsFile {
+    version: u32,
+    workspaces: BTreeMap<String, PinRecord>,
+    /// HMAC-SHA256 of the workspaces (their JSON), keyed from the owner's identity.
+    mac: String,
+}
+
+const MAC_LABEL: &[u8] = b"ohx pins mac v1";
+
+fn pins_mac(key: &[u8; 32], workspaces: &BTreeMap<String, PinRecord>) -> Option<Hmac<Sha256>> {
+    let json = serde_json::to_vec(workspaces).ok()?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
+    mac.update(&json);
+    Some(mac)
+}
+
+/// One workspace's pin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    pub slug: String,
+    pub genesis: EntryHash,
+    pub seq: u64,
+    pub head: EntryHash,
+    state: Option<State>,
+}
+
+impl Pin {
+    /// The verified state at the pinned head, when it is cached and consistent with the pin.
+    pub fn state(&self) -> Option<&State> {
+        self.state.as_ref()
+    }
+}
+
+/// All of a user's pins, read from and written to one file.
+pub struct Pins {
+    path: PathBuf,
+    pins: BTreeMap<WorkspaceId, Pin>,
+    mac_key: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Pins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pins")
+            .field("path", &self.path)
+            .field("pins", &self.pins)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outcome of checking a store's log against the pins.
+#[derive(Debug)]
+pub struct Verified {
+    /// The state of the longest valid log: everything up to `rejected`, if anything was.
+    pub state: State,
+    /// The workspace had never been seen: its genesis was trusted on first use.
+    pub first_sight: bool,
+    /// The head moved on (or was seen for the first time): save the pins.
+    pub advanced: bool,
+    /// An entry after the pinned head that failed (and everything after it, which is ignored):
+    /// report it; an admin's next entry removes it.
+    pub rejected: Option<Rejected>,
+}
+
+/// Where the entries of one workspace's log come from (the store, in ohx).
+pub trait LogSource {
+    type Error: From<AuthorityError>;
+    /// The entry numbered `seq`, if the log has one.
+    fn entry(&mut self, seq: u64) -> Result<Option<Entry>, Self::Error>;
+    /// Every entry numbered `from` or more, in order, each decoded on its own so that one junk
+    /// row is reported rather than fatal.
+    fn entries_from(
+        &mut self,
+        from: u64,
+    ) -> Result<Vec<Result<Entry, AuthorityError>>, Self::Error>;
+}
+
+impl Pins {
+    /// Reads `owner`'s pins at `path`; a missing file is an empty set of pins.
+    pub fn load(path: &Path, owner: &SigningKey) -> Result<Pins, AuthorityError> {
+        let mac_key = owner.derive_secret(MAC_LABEL);
+        let pins = read_pins(path, &mac_key)?;
+        Ok(Pins {
+            path: path.into(),
+            pins,
+            mac_key,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn get(&self, id: &WorkspaceId) -> Option<&Pin> {
+        self.pins.get(id)
+    }
+
+    /// Forgets a workspace, so that its next sight is trusted anew (after the user compared its
+    /// fingerprint with an admin's, for a workspace that was deleted and created again).
+    pub fn forget(&mut self, id: &WorkspaceId) -> bool {
+        self.pins.remove(id).is_some()
+    }
+
+    /// Pins `state`'s head. A pin never moves back: an older state leaves it as it is.
+    pub fn record(&mut self, state: &State) {
+        let head = state.head();
+        if self
+            .pins
+            .get(&state.workspace_id())
+            .is_some_and(|p| p.seq > head.seq)
+        {
+            return;
+        }
+        self.pins.insert(
+            state.workspace_id(),
+            Pin {
+                slug: state.slug().into(),
+                genesis: state.genesis_hash(),
+                seq: head.seq,
+                head: head.hash,
+                state: Some(state.clone()),
+            },
+        );
+    }
+
+    /// Verifies a workspace's log against the pins: the genesis and the entry at the pinned head
+    /// must be the pinned ones (else a fork or a rollback), and only the entries after it are
+    /// verified, from the cached state; of those, the longest valid run is used and the first
+    /// failure reported in `rejected`. Does not save; call [`Pins::record`] and [`Pins::save`]
+    /// when `advanced`.
+    pub fn verify<S: LogSource>(&self, source: &mut S) -> Result<Verified, S::Error> {
+        let genesis = source.entry(0)?.ok_or(AuthorityError::EmptyLog)?;
+        let Body::Genesis(g) = &genesis.body else {
+            return Err(AuthorityError::NoGenesis.into());
+        };
+        let Some(pin) = self.pins.get(&g.workspace_id) else {
+            let (state, rejected) =
+                extend_prefix(State::from_genesis(&genesis)?, source.entries_from(1)?);
+            self.check_not_replacing(&state)?;
+            return Ok(Verified {
+                state,
+                first_sight: true,
+                advanced: true,
+                rejected,
+            });
+        };
+        let workspace = pin.slug.clone();
+        if genesis.hash() != pin.genesis {
+            return Err(AuthorityError::Fork { workspace, seq: 0 }.into());
+        }
+        let at_pin = match pin.seq {
+            0 => Some(genesis.clone()),
+            seq => source.entry(seq)?,
+        };
+        match at_pin {
+            None => {
+                return Err(AuthorityError::Rollback {
+                    workspace,
+                    pinned: pin.seq,
+                }
+                .into())
+            }
+            Some(entry) if entry.hash() != pin.head => {
+                return Err(AuthorityError::Fork {
+                    workspace,
+                    seq: pin.seq,
+                }
+                .into())
+            }
+            Some(_) => {}
+        }
+        let (state, rejected) = match pin.state() {
+            Some(cached) => extend_prefix(cached.clone(), source.entries_from(pin.seq + 1)?),
+            None => {
+                let from_genesis = State::from_genesis(&genesis)?;
+                let (state, rejected) = extend_prefix(from_genesis, source.entries_from(1)?);
+                // Entries up to the pin were verified before; one failing now was changed.
+                match rejected {
+                    Some(r) if r.seq <= pin.seq => return Err(r.error.into()),
+                    rejected => (state, rejected),
+                }
+            }
+        };
+        Ok(Verified {
+            advanced: state.head().seq > pin.seq,
+            state,
+            first_sight: false,
+            rejected,
+        })
+    }
+
+    /// A workspace seen for the first time must not carry the slug of another pinned workspace:
+    /// that is what a store replaced by someone else's copy looks like.
+    fn check_not_replacing(&self, state: &State) -> Result<(), AuthorityError> {
+        match self
+            .pins
+            .iter()
+            .find(|(id, pin)| pin.slug == state.slug() && **id != state.workspace_id())
+        {
+            Some(_) => Err(AuthorityError::Replaced {
+                workspace: state.slug().into(),
+                fingerprint: state.fingerprint(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes the pins atomically (a 0600 temporary file renamed over the old one), first merging
+    /// what another ohx process may have pinned meanwhile: for each workspace the further head wins.
+    pub fn save(&self) -> Result<(), AuthorityError> {
+        let unwritable = |e: std::io::Error| AuthorityError::PinsUnwritable {
+            path: self.path.clone(),
+            cause: e.to_string(),
+        };
+        // Read, merge and replace under an exclusive lock, so that two ohx processes saving at
+        // once cannot lose each other's new pins. The lock file is held open until we return.
+        let _lock = lock_beside(&self.path).map_err(unwritable)?;
+        // A damaged or forged file on disk is replaced; its pins were not trusted anyway.
+        let mut merged = match read_pins(&self.path, &self.mac_key) {
+            Ok(on_disk) => on_disk,
+            Err(AuthorityError::PinsDamaged { .. } | AuthorityError::PinsForged { .. }) => {
+                BTreeMap::new()
+            }
+            Err(e) => return Err(e),
+        };
+        for (id, pin) in &self.pins {
+            if merged.get(id).is_none_or(|p| p.seq <= pin.seq) {
+                merged.insert(*id, pin.clone());
+            }
+        }
+        let workspaces: BTreeMap<String, PinRecord> = merged
+            .iter()
+            .map(|(id, pin)| (id.to_hex(), record_from_pin(pin)))
+            .collect();
+        let mac = pins_mac(&self.mac_key, &workspaces)
+            .map(|m| hex(&m.finalize().into_bytes()))
+            .unwrap_or_default();
+        let file = PinsFile {
+            version: FORMAT_VERSION,
+            workspaces,
+            mac,
+        };
+        let text =
+            serde_json::to_string_pretty(&file).map_err(|e| AuthorityError::PinsUnwritable {
+                path: self.path.clone(),
+                cause: e.to_string(),
+            })?;
+        write_atomically(&self.path, text.as_bytes()).map_err(|e| AuthorityError::PinsUnwritable {
+            path: self.path.clone(),
+            cause: e.to_string(),
+        })
+    }
+}
+
+/// Reads and authenticates a pins file.
+fn read_pins(path: &Path, key: &[u8; 32]) -> Result<BTreeMap<WorkspaceId, Pin>, AuthorityError> {
+    let io = |e: std::io::Error| AuthorityError::PinsUnreadable {
+        path: path.into(),
+        cause: e.to_string(),
+    };
+    match fsutil::inspect(path).map_err(io)? {
+        FileEntry::Missing => return Ok(BTreeMap::new()),
+        FileEntry::File { mode, .. } if !fsutil::is_shared(mode) => {}
+        FileEntry::File { mode, .. } => {
+            return Err(AuthorityError::PinsUnsafe {
+                path: path.into(),
+                mode,
+            })
+        }
+        FileEntry::Symlink | FileEntry::Other => {
+            return Err(AuthorityError::PinsUnreadable {
+                path: path.into(),
+                cause: "it is not a regular file".into(),
+            })
+        }
+    }
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    let damaged = || AuthorityError::PinsDamaged { path: path.into() };
+    let file: PinsFile = serde_json::from_str(&text).map_err(|_| damaged())?;
+    if file.version != FORMAT_VERSION {
+        return Err(damaged());
+    }
+    let tag = unhex(&file.mac).unwrap_or_default();
+    let genuine = pins_mac(key, &file.workspaces).is_some_and(|m| m.verify_slice(&tag).is_ok());
+    if !genuine {
+        return Err(AuthorityError::PinsForged { path: path.into() });
+    }
+    let mut pins = BTreeMap::new();
+    for (id, record) in file.workspaces {
+        let id = WorkspaceId::from_hex(&id).ok_or_else(damaged)?;
+        pins.insert(id, pin_from_record(&id, record).ok_or_else(damaged)?);
+    }
+    Ok(pins)
+}
+
+/// Takes an exclusive lock on `<path>.lock` (created 0600), released when the file is closed.
+fn lock_beside(path: &Path) -> std::io::Result<std::fs::File> {
+    if let Some(dir) = path.parent() {
+        fsutil::create_private_dir(dir)?;
+    }
+    let mut name = path.as_os_str().to_os_string();
+    name.push(".lock");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(PathBuf::from(name))?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
+    Ok(file)
+}
+
+fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        fsutil::create_private_dir(dir)?;
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut file| file.write_all(contents).and_then(|()| file.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+fn record_from_pin(pin: &Pin) -> PinRecord {
+    PinRecord {
+        slug: pin.slug.clone(),
+        genesis: pin.genesis.to_hex(),
+        seq: pin.seq,
+        head: pin.head.to_hex(),
+        state: pin
+            .state
+            .as_ref()
+            .map(|s| hex(&s.to_bytes()))
+            .unwrap_or_default(),
+    }
+}
+
+/// A pin read back; a cached state that does not match the pin around it is dropped (the log is
+/// then verified from its genesis), never trusted.
+fn pin_from_record(id: &WorkspaceId, record: PinRecord) -> Option<Pin> {
+    let genesis = EntryHash::from_hex(&record.genesis)?;
+    let head = EntryHash::from_hex(&record.head)?;
+    let state = unhex(&record.state)
+        .and_then(|bytes| State::from_bytes(&bytes).ok())
+        .filter(|s| {
+            s.workspace_id() == *id
+                && s.genesis_hash() == genesis
+                && s.head().seq == record.seq
+                && s.head().hash == head
+        });
+    Some(Pin {
+        slug: record.slug,
+        genesis,
+        seq: record.seq,
+        head,
+        state,
+    })
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
