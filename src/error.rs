@@ -52,6 +52,110 @@ pub enum DbFault {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Everything that can go wrong when checking authority. Each check failure is exit status 5 in
+/// the catalogue; the pins file's own problems are 1 (or 6 for an unsafe file, like the store's).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthorityError {
+    #[error("a log entry is malformed ({reason})")]
+    Malformed { reason: &'static str },
+    #[error("the workspace has no log (no genesis entry)")]
+    EmptyLog,
+    #[error("the workspace log does not start with a genesis entry")]
+    NoGenesis,
+    #[error("log entry {seq} is a second genesis")]
+    SecondGenesis { seq: u64 },
+    #[error("the genesis entry is not signed by the creator it names")]
+    GenesisNotSelfSigned,
+    #[error("log entry {expected} is missing or out of place (found entry {found} there): entries were removed, reordered or replayed")]
+    OutOfSequence { expected: u64, found: u64 },
+    #[error("log entry {seq} does not follow the entry before it: the log was edited")]
+    BrokenChain { seq: u64 },
+    #[error("log entry {seq} has a signature that does not verify: it was forged or altered")]
+    BadSignature { seq: u64 },
+    #[error("log entry {seq} is signed by {signer}, who was not an admin of the workspace then")]
+    NotAnAdmin { seq: u64, signer: String },
+    #[error("log entry {seq} adds '{name}', who is already a member")]
+    AlreadyMember { seq: u64, name: String },
+    #[error(
+        "log entry {seq} adds a member under the name '{name}', which is empty or already taken"
+    )]
+    NameTaken { seq: u64, name: String },
+    #[error("log entry {seq} changes {recipient}, who is not a member")]
+    NotAMember { seq: u64, recipient: String },
+    #[error("log entry {seq} would leave the workspace without an admin")]
+    LastAdmin { seq: u64 },
+    #[error("log entry {seq} rotates to key version {version}, which is not newer than {current} or reuses the current key")]
+    BadRotation {
+        seq: u64,
+        version: u32,
+        current: u32,
+    },
+    #[error("the key of workspace '{workspace}' (version {version}) stored for you is not the key its log names")]
+    WrongWorkspaceKey { workspace: String, version: u32 },
+    #[error(
+        "connection '{connection}' is signed by {signer}, who is not an admin of the workspace"
+    )]
+    RecordSignerNotAdmin { connection: String, signer: String },
+    #[error("connection '{connection}' fails its signature check: it was changed outside ohx, or signed for another key version")]
+    BadRecord { connection: String },
+    #[error("the store's log of workspace '{workspace}' ends before entry {pinned}, which you have already seen: the store was rolled back")]
+    Rollback { workspace: String, pinned: u64 },
+    #[error("the store's log of workspace '{workspace}' differs from the one you have seen at entry {seq}: the log was forked")]
+    Fork { workspace: String, seq: u64 },
+    #[error("the store's workspace '{workspace}' (fingerprint {fingerprint}) is not the workspace '{workspace}' you have seen before")]
+    Replaced {
+        workspace: String,
+        fingerprint: String,
+    },
+    #[error("the pins file {} is unprotected: mode {mode:04o} lets other users change it", path.display())]
+    PinsUnsafe { path: PathBuf, mode: u32 },
+    #[error("cannot read the pins file {}: {cause}", path.display())]
+    PinsUnreadable { path: PathBuf, cause: String },
+    #[error("the pins file {} is damaged", path.display())]
+    PinsDamaged { path: PathBuf },
+    #[error("the pins file {} was changed by someone without your identity (or belongs to another identity)", path.display())]
+    PinsForged { path: PathBuf },
+    #[error("cannot write the pins file {}: {cause}", path.display())]
+    PinsUnwritable { path: PathBuf, cause: String },
+    #[error("no random numbers from the operating system: {0}")]
+    NoRandomness(String),
+}
+
+impl AuthorityError {
+    /// What the user should do next; the catalogue may use it as the hint.
+    pub fn hint(&self) -> Option<String> {
+        use AuthorityError::*;
+        match self {
+            Rollback { workspace, .. } => Some(format!(
+                "someone put back an older copy of the store; nothing was used. Restore the newest copy, or ask an admin of '{workspace}' which one is current"
+            )),
+            Fork { workspace, .. } => Some(format!(
+                "the history of '{workspace}' was rewritten; nothing was used. Ask an admin of '{workspace}' and compare `ohx workspace show` fingerprints"
+            )),
+            Replaced { workspace, .. } => Some(format!(
+                "compare this fingerprint with an admin of '{workspace}'; if the workspace really was deleted and created again, forget the old one first"
+            )),
+            WrongWorkspaceKey { workspace, .. } => Some(format!(
+                "someone planted a key in the store; an admin of '{workspace}' should run `ohx workspace rotate-key {workspace}`"
+            )),
+            RecordSignerNotAdmin { connection, .. } | BadRecord { connection } => Some(format!(
+                "find out who could write the store file; an admin can delete the connection (`ohx connection delete {connection}`) and add it again"
+            )),
+            PinsUnsafe { path, .. } => Some(format!("run `chmod 600 {}`", path.display())),
+            PinsForged { path } => Some(format!(
+                "find out who can write {}; then move it aside: every workspace is trusted anew on first sight (compare fingerprints)",
+                path.display()
+            )),
+            PinsDamaged { path } => Some(format!(
+                "move {} aside; every workspace is then trusted anew on first sight (compare fingerprints)",
+                path.display()
+            )),
+            PinsUnreadable { .. } | PinsUnwritable { .. } | NoRandomness(_) => None,
+            _ => Some("the workspace log fails its checks: find out who could write the store file, and run `ohx workspace verify`".into()),
+        }
+    }
+}
+
 /// Every error ohx reports, named after what happened.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -309,6 +413,18 @@ pub enum Error {
     StoreDiskFull(PathBuf),
     #[error("{}", describe_db(.fault, .detail))]
     Database { fault: DbFault, detail: String },
+    #[error("the store has schema objects ohx did not create ({}); refusing to use it", .0.join(", "))]
+    ForeignSchema(Vec<String>),
+
+    // ---- signed authority (docs/SECURITY.md, "Signed authority") ----
+    #[error(transparent)]
+    Authority(#[from] AuthorityError),
+    #[error("workspace '{asked}' is signed as '{signed}': the store's rows were changed")]
+    SlugMismatch { asked: String, signed: String },
+    #[error("the signed log of workspace '{0}' is missing, but you have seen it signed before")]
+    LogRemoved(String),
+    #[error("workspace '{workspace}' fails {count} check(s)")]
+    VerifyFailed { workspace: String, count: usize },
 }
 
 fn describe_db(fault: &DbFault, detail: &str) -> String {
@@ -415,6 +531,15 @@ impl Error {
                 DbFault::Other => Status::Failure,
                 _ => Status::Store,
             },
+            ForeignSchema(_) => Status::Store,
+            Authority(e) => match e {
+                AuthorityError::PinsUnsafe { .. } => Status::Store,
+                AuthorityError::PinsUnreadable { .. }
+                | AuthorityError::PinsUnwritable { .. }
+                | AuthorityError::NoRandomness(_) => Status::Failure,
+                _ => Status::Key,
+            },
+            SlugMismatch { .. } | LogRemoved(_) | VerifyFailed { .. } => Status::Key,
         }
     }
 
@@ -539,6 +664,17 @@ impl Error {
                 DbFault::BadValue => "find out who could write the store file; restore it from a backup (`ohx workspace verify` names what fails)".into(),
                 _ => return None,
             },
+            ForeignSchema(_) => "someone planted objects in the store's schema; nothing was changed. Restore it from a backup (`ohx store copy` makes them)".into(),
+            Authority(e) => return e.hint(),
+            SlugMismatch { signed, .. } => format!(
+                "find out who could write the store file; `ohx workspace verify {signed}` checks the workspace its log names"
+            ),
+            LogRemoved(ws) => format!(
+                "someone removed the history of '{ws}' from the store; nothing was used. Restore the store from a backup, or ask an admin of '{ws}'"
+            ),
+            VerifyFailed { workspace, .. } => format!(
+                "find out who could write the store file; an admin of '{workspace}' can delete what fails and add it again"
+            ),
             _ => return None,
         };
         Some(text)

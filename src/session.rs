@@ -78,6 +78,19 @@ impl Setup {
     }
 }
 
+impl Setup {
+    /// The user's pins (the last verified log head of every workspace), beside their identity:
+    /// they belong to that identity, which also keys their MAC.
+    pub fn pins_path(&self) -> PathBuf {
+        let dir = self
+            .identity
+            .path
+            .parent()
+            .unwrap_or(std::path::Path::new("."));
+        dir.join(crate::authority::PINS_FILE)
+    }
+}
+
 /// What `initialise` did, so `ohx init` and first run can tell the user.
 pub struct InitReport {
     pub created_store: bool,
@@ -104,7 +117,7 @@ pub fn initialise(
     } else {
         Store::open(store_path)?
     };
-    let mut access = Access::new(store, identity)?;
+    let mut access = Access::new(store, identity, &setup.pins_path(), globals.printer())?;
     let (user, registered) =
         access.register(|| UserName::new(&name.map_or_else(default_user_name, str::to_string)))?;
     let report = InitReport {
@@ -197,7 +210,7 @@ impl Session {
             let store = Store::open(&setup.store.path)?;
             let identity =
                 UserIdentity::load(&setup.identity.path, &mut passphrase_source(&globals))?;
-            Access::new(store, identity)?
+            Access::new(store, identity, &setup.pins_path(), printer)?
         };
         Ok(Session {
             globals,

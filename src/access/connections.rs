@@ -1,9 +1,11 @@
 //! Connections as a workspace member sees them: listed, shown (checked first by key holders),
 //! added, edited and deleted by admins, each write sealed and its record MAC renewed.
 
+use super::authority::ConnectionChange;
 use super::fields::{self, Field, Slot, Value};
 use super::records;
 use super::Workspace;
+use crate::crypto::WorkspaceKey;
 use crate::domain::{Action, ConnectionIdentifier, ConnectionType};
 use crate::error::{Error, Result};
 use crate::store::connections::{self, ConnectionRow};
@@ -81,6 +83,7 @@ impl Workspace<'_> {
         if let Some(key) = key {
             records::verify(self.tx, self.slug(), key, &row, &record)?;
         }
+        self.check_record_signature(&row, &record)?;
         Ok(ConnectionView { row, fields })
     }
 
@@ -105,6 +108,7 @@ impl Workspace<'_> {
             &new.description,
             new.kind,
         )?;
+        let recipient = self.sealing_recipient();
         for (position, (code, value)) in new.fields.iter().enumerate() {
             let slot = Slot {
                 connection_id: id,
@@ -112,9 +116,19 @@ impl Workspace<'_> {
                 code,
                 position: position as i64,
             };
-            fields::store(self.tx, ws, &slot, value)?;
+            fields::store(self.tx, ws, &recipient, &slot, value)?;
         }
-        records::reseal(self.tx, ws.id, key, id)
+        self.seal(key, id, ConnectionChange::Created)
+    }
+
+    /// Renews connection `id`'s record MAC and signature after a change, and logs the change.
+    fn seal(&self, key: &WorkspaceKey, id: i64, change: ConnectionChange) -> Result<()> {
+        let Some(record) = records::reseal(self.tx, self.row().id, key, id)? else {
+            return Ok(());
+        };
+        self.sign_record(id, &record)?;
+        let identifier = connections::find_by_id(self.tx, id)?.map(|r| r.slug);
+        self.log_connection(change, &identifier.unwrap_or_default(), &record)
     }
 
     /// Applies an edit (admin) to connection `id`, which must still be the row `expected` the
@@ -136,6 +150,8 @@ impl Workspace<'_> {
         let stored = connections::fields(self.tx, current.id)?;
         let record = records::record_bytes(ws.id, &current, &stored);
         records::verify(self.tx, self.slug(), key, &current, &record)?;
+        self.check_record_signature(&current, &record)?;
+        let recipient = self.sealing_recipient();
         let existing: Vec<&str> = stored.iter().map(|f| f.code.as_str()).collect();
         for (offset, (code, value)) in edit.set.iter().enumerate() {
             let slot = Slot {
@@ -144,7 +160,7 @@ impl Workspace<'_> {
                 code,
                 position: position_of(current.kind, &existing, code, offset),
             };
-            fields::store(self.tx, ws, &slot, value)?;
+            fields::store(self.tx, ws, &recipient, &slot, value)?;
         }
         for code in &edit.unset {
             connections::remove_field(self.tx, current.id, code)?;
@@ -166,13 +182,16 @@ impl Workspace<'_> {
             edit.description.as_deref().unwrap_or(&current.description),
             current.needs_rotation && stale_secret_left,
         )?;
-        records::reseal(self.tx, ws.id, key, current.id)
+        self.seal(key, current.id, ConnectionChange::Edited)
     }
 
     /// Deletes connection `id` (admin).
     pub fn delete_connection(&self, id: &str) -> Result<()> {
         self.require(Action::ManageConnections)?;
         let row = self.connection(id)?;
+        let stored = connections::fields(self.tx, row.id)?;
+        let record = records::record_bytes(self.row().id, &row, &stored);
+        self.log_connection(ConnectionChange::Deleted, &row.slug, &record)?;
         connections::delete(self.tx, row.id)
     }
 }

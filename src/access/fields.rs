@@ -32,10 +32,12 @@ pub(super) struct Slot<'a> {
     pub position: i64,
 }
 
-/// Writes one field: plain as text, secret sealed to the workspace's current key.
+/// Writes one field: plain as text, secret sealed to `recipient` (the workspace key the verified
+/// log names).
 pub(super) fn store(
     tx: &Connection,
     workspace: &WorkspaceRow,
+    recipient: &str,
     slot: &Slot<'_>,
     value: &Value,
 ) -> Result<()> {
@@ -59,7 +61,7 @@ pub(super) fn store(
         field_code: slot.code,
         key_version: workspace.key_version,
     };
-    let sealed = seal_secret(&workspace.recipient, &place, stored.expose_secret())?;
+    let sealed = seal_secret(recipient, &place, stored.expose_secret())?;
     connections::set_field(
         tx,
         slot.connection_id,

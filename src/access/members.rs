@@ -1,18 +1,45 @@
 //! Members of a workspace: who holds which role, and the workspace key wrapped for key holders.
-//! A new key holder gets the key wrapped for them (constant cost); losing a key holder rotates the
-//! key and marks the secrets "rotate at source" (docs/SECURITY.md, "Roles and keys").
+//! Who is a member, with which role and recipient, is what the verified log says; the membership
+//! rows only index the wrapped keys. Every change is a signed log entry. A new key holder gets
+//! the key wrapped for them (constant cost); losing a key holder rotates the key and marks the
+//! secrets "rotate at source" (docs/SECURITY.md, "Roles and keys").
 
 use super::rotation::{self, Rotated};
 use super::Workspace;
+use crate::authority::{Body, PublicKey, State};
 use crate::crypto::parse_recipient;
 use crate::domain::{Action, Role, UserName};
 use crate::error::{Error, Result};
 use crate::store::members::{self, Member, WrappedKey};
 use crate::store::users::{self, User};
+use crate::store::{authority_log, connections};
+
+/// A member as the verified log defines them, with their user row when the store has one.
+struct Target {
+    name: String,
+    recipient: PublicKey,
+    role: Role,
+    user: Option<User>,
+}
 
 impl Workspace<'_> {
+    /// The members, as the verified log defines them (the rows for an unsigned workspace).
     pub fn members(&self) -> Result<Vec<Member>> {
-        members::list(self.tx, self.row().id)
+        let Some(state) = self.state() else {
+            return members::list(self.tx, self.row().id);
+        };
+        let mut list = Vec::new();
+        for m in state.members() {
+            let recipient = m.recipient.recipient();
+            let user_id = users::find_by_recipient(self.tx, &recipient)?.map_or(-1, |u| u.id);
+            list.push(Member {
+                user_id,
+                name: m.name.clone(),
+                recipient,
+                role: m.role,
+            });
+        }
+        Ok(list)
     }
 
     /// Gives `name` (known by `recipient`) a role in the workspace (admin).
@@ -27,6 +54,13 @@ impl Workspace<'_> {
                 role_with_article: existing.role.with_article(),
             });
         }
+        let public =
+            PublicKey::from_recipient(&recipient).map_err(|_| Error::BadRecipient(recipient))?;
+        self.log(Body::MemberAdded {
+            name: name.to_string(),
+            recipient: public,
+            role,
+        })?;
         let wrapped = self.wrap_if_needed(role, &user.recipient)?;
         members::upsert(self.tx, self.row().id, user.id, role, wrapped.as_ref())
     }
@@ -42,7 +76,7 @@ impl Workspace<'_> {
             Some(u) => Ok(u),
             None => match users::find_by_recipient(self.tx, recipient)? {
                 Some(other) => Err(Error::RecipientTaken(other.name)),
-                None => Ok(users::insert(self.tx, name, recipient)?),
+                None => users::insert(self.tx, name, recipient),
             },
         }
     }
@@ -50,71 +84,126 @@ impl Workspace<'_> {
     /// Changes a member's role (admin); demoting a key holder rotates the key.
     pub fn set_role(&self, name: &str, role: Role) -> Result<Option<Rotated>> {
         self.require(Action::ManageMembers)?;
-        let member = self.member(name)?;
-        if member.role == role {
+        let before = self.signed_state()?;
+        let target = self.target(&before, name)?;
+        if target.role == role {
             return Ok(None);
         }
         if role != Role::Admin {
-            self.keep_an_admin(&member)?;
+            self.keep_an_admin(&before, &target)?;
         }
-        let ws = self.row().id;
-        match (member.role.holds_key(), role.holds_key()) {
-            (false, true) => {
-                let wrapped = self.wrap_if_needed(role, &member.recipient)?;
-                members::upsert(self.tx, ws, member.user_id, role, wrapped.as_ref())?;
-                Ok(None)
-            }
-            (true, false) => {
-                let key = self.key()?;
-                members::upsert(self.tx, ws, member.user_id, role, None)?;
-                Ok(Some(rotation::rotate(self.tx, self.row(), key, true)?))
-            }
-            _ => {
-                members::set_role_keeping_key(self.tx, ws, member.user_id, role)?;
-                Ok(None)
-            }
+        let change = Body::RoleChanged {
+            recipient: target.recipient,
+            role,
+        };
+        if target.role.holds_key() && !role.holds_key() {
+            // The key moves on before the change, so the demoted member gets none of it.
+            let rotated = rotation::rotate(self, self.key()?, true, Some(&target.recipient))?;
+            self.log(change)?;
+            self.set_row(&target, role, None)?;
+            return Ok(Some(rotated));
         }
+        self.log(change)?;
+        let wrapped = self.wrap_if_needed(role, &target.recipient.recipient())?;
+        self.set_row(&target, role, wrapped.as_ref())?;
+        if target.role == Role::Admin {
+            self.resign_records_of(&before, &target.recipient)?;
+        }
+        Ok(None)
     }
 
     /// Removes a member (admin); removing a key holder rotates the key.
     pub fn remove_member(&self, name: &str) -> Result<Option<Rotated>> {
         self.require(Action::ManageMembers)?;
-        let member = self.member(name)?;
-        self.keep_an_admin(&member)?;
-        // Unlock before removing: the remover may be removing themselves.
-        let key = if member.role.holds_key() {
-            Some(self.key()?)
+        let before = self.signed_state()?;
+        let target = self.target(&before, name)?;
+        self.keep_an_admin(&before, &target)?;
+        // Rotate before the removal: the remover may be removing themselves, and must still be
+        // an admin when the rotation is signed.
+        let rotated = if target.role.holds_key() {
+            Some(rotation::rotate(
+                self,
+                self.key()?,
+                true,
+                Some(&target.recipient),
+            )?)
         } else {
             None
         };
-        members::remove(self.tx, self.row().id, member.user_id)?;
-        match key {
-            Some(key) => Ok(Some(rotation::rotate(self.tx, self.row(), key, true)?)),
-            None => Ok(None),
+        self.log(Body::MemberRemoved {
+            recipient: target.recipient,
+        })?;
+        if let Some(user) = &target.user {
+            members::remove(self.tx, self.row().id, user.id)?;
         }
+        Ok(rotated)
     }
 
     /// Replaces the workspace key and re-encrypts every secret (admin).
     pub fn rotate_key(&self) -> Result<Rotated> {
         self.require(Action::ManageWorkspace)?;
-        rotation::rotate(self.tx, self.row(), self.key()?, false)
+        rotation::rotate(self, self.key()?, false, None)
     }
 
-    fn member(&self, name: &str) -> Result<Member> {
-        members::find(self.tx, self.row().id, name)?.ok_or_else(|| Error::NoSuchMember {
-            name: name.into(),
-            workspace: self.slug().into(),
+    /// The member called `name` in the verified log: names are looked up there, and their row by
+    /// recipient, so a name swapped in the store's rows cannot redirect a change to someone else.
+    fn target(&self, state: &State, name: &str) -> Result<Target> {
+        let member = state
+            .member_named(name)
+            .ok_or_else(|| Error::NoSuchMember {
+                name: name.into(),
+                workspace: self.slug().into(),
+            })?;
+        Ok(Target {
+            name: member.name.clone(),
+            recipient: member.recipient,
+            role: member.role,
+            user: users::find_by_recipient(self.tx, &member.recipient.recipient())?,
         })
+    }
+
+    /// Writes a member's row (role and wrapped key), registering their user row if it is gone.
+    fn set_row(&self, target: &Target, role: Role, wrapped: Option<&WrappedKey>) -> Result<()> {
+        let user = match &target.user {
+            Some(user) => user.clone(),
+            None => users::insert(self.tx, &target.name, &target.recipient.recipient())?,
+        };
+        members::upsert(self.tx, self.row().id, user.id, role, wrapped)
     }
 
     /// Refuses to leave a workspace without an admin. Checked inside the write transaction, so two
     /// concurrent demotions of the last two admins cannot both pass.
-    fn keep_an_admin(&self, member: &Member) -> Result<()> {
-        if member.role == Role::Admin && members::count_admins(self.tx, self.row().id)? <= 1 {
+    fn keep_an_admin(&self, state: &State, target: &Target) -> Result<()> {
+        if target.role == Role::Admin && state.admins().count() <= 1 {
             return Err(Error::LastAdmin {
-                name: member.name.clone(),
+                name: target.name.clone(),
                 workspace: self.slug().into(),
             });
+        }
+        Ok(())
+    }
+
+    /// A demoted admin's record signatures stop verifying at once; the demoting admin signs again
+    /// every record that still checks out against the state before the demotion.
+    fn resign_records_of(&self, before: &State, demoted: &PublicKey) -> Result<()> {
+        for id in connections::ids(self.tx, self.row().id)? {
+            let Some(signature) = authority_log::record_signature(self.tx, id)? else {
+                continue;
+            };
+            if signature.get(..32) != Some(demoted.as_bytes().as_slice()) {
+                continue;
+            }
+            let Some(row) = connections::find_by_id(self.tx, id)? else {
+                continue;
+            };
+            let fields = connections::fields(self.tx, id)?;
+            let record = super::records::record_bytes(self.row().id, &row, &fields);
+            if self
+                .check_record_signature_in(before, &row, &record)
+                .is_ok()
+            {
+                self.sign_record(id, &record)?;
+            }
         }
         Ok(())
     }

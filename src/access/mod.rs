@@ -8,6 +8,7 @@
 //! caller can forget a check. Layers: commands -> access -> (domain, store, crypto) -> error; see
 //! docs/ARCHITECTURE.md.
 
+mod authority;
 pub mod authority_log;
 mod connections;
 mod fields;
@@ -17,15 +18,18 @@ mod rotation;
 mod use_secrets;
 mod workspace;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use crate::authority::{Entry, Genesis, Pins, PublicKey, SigningKey, State, WorkspaceId};
 use crate::crypto::{UserIdentity, WorkspaceKey};
 use crate::domain::{Action, Role, UserName, WorkspaceSlug};
 use crate::error::{Error, Result};
+use crate::output::{self, Printer};
 use crate::store::users::{self, User};
 use crate::store::workspaces::{self, Listed};
 use crate::store::{members as member_rows, Store};
 
+pub use authority::Note;
 pub use connections::{ConnectionEdit, ConnectionView, NewConnection};
 pub use fields::{Field, Value};
 pub use rotation::Rotated;
@@ -35,6 +39,9 @@ pub use workspace::Workspace;
 /// The person acting: their identity, and the user it is registered as in this store.
 pub struct Actor {
     identity: UserIdentity,
+    /// The identity's signing half and its verification key (its recipient).
+    signing: SigningKey,
+    public: PublicKey,
     user: Option<User>,
     store_path: PathBuf,
 }
@@ -61,20 +68,36 @@ impl Actor {
 pub struct Access {
     store: Store,
     actor: Actor,
+    /// The last verified log head of every workspace this identity has seen.
+    pins: Pins,
+    printer: Printer,
 }
 
 impl Access {
-    /// Looks up who `identity` is in `store`.
-    pub fn new(store: Store, identity: UserIdentity) -> Result<Access> {
+    /// Looks up who `identity` is in `store`; `pins` is the file of their pinned log heads.
+    pub fn new(
+        store: Store,
+        identity: UserIdentity,
+        pins: &Path,
+        printer: Printer,
+    ) -> Result<Access> {
         let user = users::find_by_recipient(store.conn(), &identity.recipient())?;
         let store_path = store.path().to_path_buf();
+        let signing = SigningKey::from_identity(&identity)
+            .map_err(|_| Error::NotAnIdentity(pins.to_path_buf()))?;
+        let public = signing.public_key();
+        let pins = Pins::load(pins, &signing)?;
         Ok(Access {
             store,
             actor: Actor {
                 identity,
+                signing,
+                public,
                 user,
                 store_path,
             },
+            pins,
+            printer,
         })
     }
 
@@ -116,15 +139,17 @@ impl Access {
         workspaces::list_for_user(self.store.conn(), user.id)
     }
 
-    /// Creates a workspace with a new key, wrapped for its creator, who becomes its admin.
+    /// Creates a workspace with a new key, wrapped for its creator, who becomes its admin and
+    /// signs its genesis. Returns the workspace's fingerprint.
     pub fn create_workspace(
         &mut self,
         slug: &WorkspaceSlug,
         name: &str,
         description: &str,
-    ) -> Result<()> {
+    ) -> Result<String> {
         let user = self.actor.user()?.clone();
-        self.store.write(|tx| -> Result<()> {
+        let actor = &self.actor;
+        let state = self.store.write(|tx| -> Result<State> {
             if workspaces::slug_taken(tx, slug)? {
                 return Err(Error::SlugTaken(slug.to_string()));
             }
@@ -136,8 +161,26 @@ impl Access {
                 version: key.version(),
             };
             member_rows::upsert(tx, id, user.id, Role::Admin, Some(&wrapped))?;
-            Ok(())
-        })
+            let genesis = Entry::genesis(
+                &actor.signing,
+                authority::now(),
+                Genesis {
+                    workspace_id: WorkspaceId::random()?,
+                    slug: slug.to_string(),
+                    name: name.into(),
+                    creator_name: user.name.clone(),
+                    creator: actor.public,
+                    key_version: key.version(),
+                    key_recipient: PublicKey::from_recipient(&key.recipient())
+                        .map_err(|_| Error::BadRecipient(key.recipient()))?,
+                },
+            );
+            authority_log::append(tx, id, &genesis)?;
+            Ok(State::from_genesis(&genesis)?)
+        })?;
+        let fingerprint = state.fingerprint();
+        self.pin(vec![state]);
+        Ok(fingerprint)
     }
 
     /// Runs `work` on workspace `slug` in one read transaction, if the user may do `action`.
@@ -147,9 +190,14 @@ impl Access {
         action: Action,
         work: impl FnOnce(&Workspace<'_>) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
-        let actor = &self.actor;
-        self.store
-            .read(|tx| -> anyhow::Result<T> { work(&Workspace::enter(tx, actor, slug, action)?) })
+        let (actor, pins) = (&self.actor, &self.pins);
+        let (value, after) = self.store.read(|tx| -> anyhow::Result<_> {
+            let ws = Workspace::enter(tx, actor, pins, slug, action)?;
+            let value = work(&ws)?;
+            Ok((value, After::of(&ws)))
+        })?;
+        self.finish(vec![after]);
+        Ok(value)
     }
 
     /// Runs `work` on workspace `slug` in one write transaction, committed only if it succeeds.
@@ -160,17 +208,69 @@ impl Access {
         action: Action,
         work: impl FnOnce(&Workspace<'_>) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
-        let actor = &self.actor;
-        self.store
-            .write(|tx| -> anyhow::Result<T> { work(&Workspace::enter(tx, actor, slug, action)?) })
+        let (actor, pins) = (&self.actor, &self.pins);
+        let (value, after) = self.store.write(|tx| -> anyhow::Result<_> {
+            let ws = Workspace::enter(tx, actor, pins, slug, action)?;
+            let value = work(&ws)?;
+            Ok((value, After::of(&ws)))
+        })?;
+        self.finish(vec![after]);
+        Ok(value)
     }
 
     /// Opens connections of several workspaces for use, in one read transaction; see
     /// [`use_secrets`].
     pub fn open_for_use(&mut self, wanted: &[(String, String)]) -> anyhow::Result<Vec<Opened>> {
-        let actor = &self.actor;
-        self.store
-            .read(|tx| -> anyhow::Result<Vec<Opened>> { use_secrets::open_all(tx, actor, wanted) })
+        let (actor, pins) = (&self.actor, &self.pins);
+        let (opened, after) = self
+            .store
+            .read(|tx| -> anyhow::Result<_> { use_secrets::open_all(tx, actor, pins, wanted) })?;
+        self.finish(after);
+        Ok(opened)
+    }
+
+    /// After a committed transaction: pins what was newly verified and tells the notes.
+    fn finish(&mut self, after: Vec<After>) {
+        let mut states = Vec::new();
+        for done in after {
+            for note in done.notes {
+                match note {
+                    Note::Notice(text) => self.printer.notice(&text),
+                    Note::Warning(text) => output::warning(&text),
+                }
+            }
+            states.extend(done.state);
+        }
+        self.pin(states);
+    }
+
+    /// Records newly verified log heads in the pins file. A pin that cannot be saved is only a
+    /// warning: the command itself succeeded, and the next one verifies from the older pin.
+    fn pin(&mut self, states: Vec<State>) {
+        if states.is_empty() {
+            return;
+        }
+        for state in &states {
+            self.pins.record(state);
+        }
+        if let Err(e) = self.pins.save() {
+            output::warning(&format!("{e}"));
+        }
+    }
+}
+
+/// What a transaction leaves to do once it has committed.
+pub(crate) struct After {
+    state: Option<State>,
+    notes: Vec<Note>,
+}
+
+impl After {
+    pub(crate) fn of(ws: &Workspace<'_>) -> After {
+        After {
+            state: ws.pin_update(),
+            notes: ws.notes.take(),
+        }
     }
 }
 

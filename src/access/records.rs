@@ -40,24 +40,22 @@ pub fn record_bytes(workspace_id: i64, row: &ConnectionRow, fields: &[FieldRow])
     out
 }
 
-/// Recomputes and stores the MAC of connection `id` from what the transaction now holds. Called
-/// after every change to a connection, by someone who holds the workspace key.
+/// Recomputes and stores the MAC of connection `id` from what the transaction now holds, and
+/// returns the record's bytes for its signature. Called after every change to a connection, by
+/// someone who holds the workspace key.
 pub(super) fn reseal(
     tx: &Connection,
     workspace_id: i64,
     key: &WorkspaceKey,
     id: i64,
-) -> Result<()> {
+) -> Result<Option<Vec<u8>>> {
     let Some(row) = connections::find_by_id(tx, id)? else {
-        return Ok(());
+        return Ok(None);
     };
     let fields = connections::fields(tx, id)?;
-    connections::set_mac(
-        tx,
-        id,
-        &key.seal_record(&record_bytes(workspace_id, &row, &fields)),
-    )?;
-    Ok(())
+    let record = record_bytes(workspace_id, &row, &fields);
+    connections::set_mac(tx, id, &key.seal_record(&record))?;
+    Ok(Some(record))
 }
 
 /// Checks an encoded record (see [`record_bytes`]) against its stored MAC. A changed host, a

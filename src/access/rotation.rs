@@ -1,44 +1,54 @@
-//! Workspace key rotation: a new key pair, every secret re-encrypted, the key re-wrapped for the
-//! remaining editors and admins. Runs inside the caller's write transaction, so a crash or error
-//! leaves the old key and the old ciphertexts exactly as they were.
-
-use rusqlite::Connection;
+//! Workspace key rotation: a new key pair, every secret of every record that verifies re-sealed,
+//! re-MACed and re-signed, the key wrapped for the key holders of the verified log (never for a
+//! row someone planted), and a `key rotated` entry naming the new key. Runs inside the caller's
+//! write transaction, so a crash or error leaves the old key and the old ciphertexts exactly as
+//! they were. A record that fails its checks never stops a rotation: it is left out and listed
+//! (docs/SECURITY.md, "Nothing blocks an admin").
 
 use super::records;
+use super::Workspace;
+use crate::authority::{Body, PublicKey, State};
 use crate::crypto::{SealingKey, SecretPlace, WorkspaceKey};
 use crate::error::{Error, Result};
 use crate::store::connections;
 use crate::store::members::{self, WrappedKey};
-use crate::store::workspaces::{self, Workspace};
+use crate::store::users;
+use crate::store::workspaces;
 
 pub struct Rotated {
     pub new_version: u32,
     pub secrets: usize,
     /// Connections marked "rotate at source" (0 unless asked for).
     pub marked: usize,
+    /// Connections whose records failed their checks: left out, never used.
+    pub skipped: Vec<String>,
 }
 
 /// Replaces the workspace key. `old` must be the current key; `mark_for_rotation` marks every
-/// connection with a secret, for when someone who could read the secrets has lost access.
+/// connection with a secret, for when someone who could read the secrets has lost access;
+/// `leaving` is a key holder who must not receive the new key (being removed or demoted).
 pub(super) fn rotate(
-    tx: &Connection,
-    workspace: &Workspace,
+    ws: &Workspace<'_>,
     old: &WorkspaceKey,
     mark_for_rotation: bool,
+    leaving: Option<&PublicKey>,
 ) -> Result<Rotated> {
-    let new = WorkspaceKey::generate(old.version() + 1);
+    let tx = ws.tx;
+    let before = ws.signed_state()?;
+    let new = WorkspaceKey::generate(before.key_version().max(old.version()) + 1);
     let sealing = SealingKey::parse(&new.recipient())?;
     let mut rotated = Rotated {
         new_version: new.version(),
         secrets: 0,
         marked: 0,
+        skipped: Vec::new(),
     };
     // A batch of connections at a time, so memory stays flat however many secrets the workspace
     // holds; the SQL stays on this thread, the age work of a batch is spread over every core.
-    for batch in connections::ids(tx, workspace.id)?.chunks(BATCH) {
-        let (jobs, with_secrets) = read_batch(tx, workspace, old, batch)?;
-        let sealed = reseal_all(&jobs, workspace.id, old, &sealing, new.version())?;
-        for (job, ciphertext) in jobs.iter().zip(&sealed) {
+    for batch in connections::ids(tx, ws.row().id)?.chunks(BATCH) {
+        let checked = read_batch(ws, &before, old, batch, &mut rotated.skipped)?;
+        let sealed = reseal_all(&checked.jobs, ws.row().id, old, &sealing, new.version())?;
+        for (job, ciphertext) in checked.jobs.iter().zip(&sealed) {
             connections::replace_ciphertext(
                 tx,
                 job.connection_id,
@@ -47,43 +57,78 @@ pub(super) fn rotate(
                 new.version(),
             )?;
         }
-        rotated.secrets += jobs.len();
+        rotated.secrets += checked.jobs.len();
         if mark_for_rotation {
-            for &id in &with_secrets {
+            for &id in &checked.with_secrets {
                 connections::set_needs_rotation(tx, id, true)?;
             }
-            rotated.marked += with_secrets.len();
+            rotated.marked += checked.with_secrets.len();
         }
-        // The MAC key derives from the workspace key, so every record is sealed again.
-        for &id in batch {
-            records::reseal(tx, workspace.id, &new, id)?;
+        for &id in &checked.verified {
+            if let Some(record) = records::reseal(tx, ws.row().id, &new, id)? {
+                ws.sign_record_at(id, &record, &before, new.version())?;
+            }
         }
     }
-    rewrap_for_key_holders(tx, workspace, &new)?;
-    workspaces::set_key(tx, workspace.id, &new.recipient(), new.version())?;
+    rewrap_for_key_holders(ws, &before, &new, leaving)?;
+    let recipient = PublicKey::from_recipient(&new.recipient())
+        .map_err(|_| Error::BadRecipient(new.recipient()))?;
+    ws.log(Body::KeyRotated {
+        version: new.version(),
+        recipient,
+    })?;
+    workspaces::set_key(tx, ws.row().id, &new.recipient(), new.version())?;
     Ok(rotated)
 }
 
-/// Reads and checks one batch of connections: the secrets to move, and which connections have
-/// any. Re-sealing blesses whatever is stored, so every record must pass its check first.
+/// One batch, checked: the secrets to move, the connections that have any, the records that
+/// verified (to re-seal and re-sign).
+struct Checked {
+    jobs: Vec<Job>,
+    with_secrets: Vec<i64>,
+    verified: Vec<i64>,
+}
+
+/// Reads and checks one batch of connections. Re-sealing blesses whatever is stored, so only a
+/// record that passes its MAC and its signature (against the state before the rotation) is
+/// carried over; the others are listed in `skipped`.
 fn read_batch(
-    tx: &Connection,
-    workspace: &Workspace,
+    ws: &Workspace<'_>,
+    before: &State,
     old: &WorkspaceKey,
     batch: &[i64],
-) -> Result<(Vec<Job>, Vec<i64>)> {
-    let mut jobs = Vec::new();
-    let mut with_secrets = Vec::new();
+    skipped: &mut Vec<String>,
+) -> Result<Checked> {
+    let tx = ws.tx;
+    let mut checked = Checked {
+        jobs: Vec::new(),
+        with_secrets: Vec::new(),
+        verified: Vec::new(),
+    };
     for &id in batch {
-        let Some(row) = connections::find_by_id(tx, id)? else {
+        let row = match connections::find_by_id(tx, id) {
+            Ok(Some(row)) => row,
+            Ok(None) => continue,
+            Err(_) => {
+                skipped.push(format!("row {id}"));
+                continue;
+            }
+        };
+        let Ok(fields) = connections::fields(tx, id) else {
+            skipped.push(row.slug);
             continue;
         };
-        let fields = connections::fields(tx, id)?;
-        let record = records::record_bytes(workspace.id, &row, &fields);
-        records::verify(tx, &workspace.slug, old, &row, &record)?;
-        let before = jobs.len();
+        let record = records::record_bytes(ws.row().id, &row, &fields);
+        let good = records::verify(tx, ws.slug(), old, &row, &record).is_ok()
+            && ws.check_record_signature_in(before, &row, &record).is_ok();
+        if !good {
+            skipped.push(row.slug);
+            continue;
+        }
+        checked.verified.push(id);
+        let before_jobs = checked.jobs.len();
         for field in fields.into_iter().filter(|f| f.secret) {
-            jobs.push(Job {
+            checked.jobs.push(Job {
                 connection_id: id,
                 connection_slug: row.slug.clone(),
                 code: field.code,
@@ -91,32 +136,55 @@ fn read_batch(
                 key_version: field.key_version.unwrap_or(0),
             });
         }
-        if jobs.len() > before {
-            with_secrets.push(id);
+        if checked.jobs.len() > before_jobs {
+            checked.with_secrets.push(id);
         }
     }
-    Ok((jobs, with_secrets))
+    Ok(checked)
 }
 
-/// Wraps the new key for every member whose role holds it.
+/// Wraps the new key for the key holders of the verified state (but `leaving`), and takes the key
+/// away from every other membership row, whatever its role column says.
 fn rewrap_for_key_holders(
-    tx: &Connection,
-    workspace: &Workspace,
+    ws: &Workspace<'_>,
+    state: &State,
     new: &WorkspaceKey,
+    leaving: Option<&PublicKey>,
 ) -> Result<()> {
-    for member in members::list(tx, workspace.id)? {
-        if member.role.holds_key() {
-            let wrapped = WrappedKey {
-                bytes: new.wrap_for(workspace.id, &member.recipient)?,
-                version: new.version(),
-            };
-            members::upsert(
-                tx,
-                workspace.id,
-                member.user_id,
-                member.role,
-                Some(&wrapped),
-            )?;
+    let (tx, id) = (ws.tx, ws.row().id);
+    for row in members::list(tx, id)? {
+        let member = PublicKey::from_recipient(&row.recipient)
+            .ok()
+            .and_then(|public| state.member(&public).map(|m| (public, m.role)));
+        match member {
+            Some((public, role)) if role.holds_key() && Some(&public) != leaving => {
+                let wrapped = WrappedKey {
+                    bytes: new.wrap_for(id, &row.recipient)?,
+                    version: new.version(),
+                };
+                members::upsert(tx, id, row.user_id, role, Some(&wrapped))?;
+            }
+            Some((_, role)) if !role.holds_key() => {
+                members::upsert(tx, id, row.user_id, role, None)?
+            }
+            Some(_) => {}
+            None => members::remove(tx, id, row.user_id)?,
+        }
+    }
+    // A key holder of the log whose row someone deleted gets a row again.
+    for member in state.key_holders() {
+        let recipient = member.recipient.recipient();
+        if Some(&member.recipient) == leaving {
+            continue;
+        }
+        if let Some(user) = users::find_by_recipient(tx, &recipient)? {
+            if members::find(tx, id, &user.name)?.is_none() {
+                let wrapped = WrappedKey {
+                    bytes: new.wrap_for(id, &recipient)?,
+                    version: new.version(),
+                };
+                members::upsert(tx, id, user.id, member.role, Some(&wrapped))?;
+            }
         }
     }
     Ok(())

@@ -8,7 +8,8 @@ use rusqlite::Connection;
 
 use super::fields::{self, Value};
 use super::records;
-use super::{Actor, Workspace};
+use super::{Actor, After, Workspace};
+use crate::authority::Pins;
 use crate::domain::{Action, ConnectionType, Secret};
 use crate::error::Result;
 use crate::store::connections;
@@ -39,19 +40,21 @@ impl Opened {
 pub(super) fn open_all(
     tx: &Connection,
     actor: &Actor,
+    pins: &Pins,
     wanted: &[(String, String)],
-) -> anyhow::Result<Vec<Opened>> {
+) -> anyhow::Result<(Vec<Opened>, Vec<After>)> {
     let mut entered: BTreeMap<&str, Workspace<'_>> = BTreeMap::new();
     let mut opened = Vec::with_capacity(wanted.len());
     for (slug, id) in wanted {
         if !entered.contains_key(slug.as_str()) {
-            entered.insert(slug, Workspace::enter(tx, actor, slug, Action::UseSecrets)?);
+            let ws = Workspace::enter(tx, actor, pins, slug, Action::UseSecrets)?;
+            entered.insert(slug, ws);
         }
         if let Some(ws) = entered.get(slug.as_str()) {
             opened.push(ws.open_for_use(id)?);
         }
     }
-    Ok(opened)
+    Ok((opened, entered.values().map(After::of).collect()))
 }
 
 impl Workspace<'_> {
@@ -75,6 +78,7 @@ impl Workspace<'_> {
             })
             .collect();
         records::verify(self.tx, self.slug(), key, &row, &record)?;
+        self.check_record_signature(&row, &record)?;
         Ok(Opened {
             workspace: self.slug().into(),
             identifier: row.slug,

@@ -1,43 +1,65 @@
-//! A workspace entered for one action inside one store transaction: the user's membership, the
-//! role check, and the workspace key, unwrapped at most once and only when a method needs it.
+//! A workspace entered for one action inside one store transaction: who the user is in it (from
+//! the verified log when the workspace is signed, never from the rows), the role check, and the
+//! workspace key, unwrapped at most once and checked against the key the log names.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 
 use rusqlite::Connection;
 
+use super::authority::{Authority, Note};
 use super::Actor;
+use crate::authority::{Pins, PublicKey};
 use crate::crypto::WorkspaceKey;
 use crate::domain::{Action, Role};
 use crate::error::{Error, Result};
-use crate::store::workspaces::{self, Membership, Workspace as WorkspaceRow};
+use crate::store::workspaces::{self, Workspace as WorkspaceRow};
 
 /// A workspace the current user may act in, for the length of one transaction.
 pub struct Workspace<'t> {
     pub(super) tx: &'t Connection,
     pub(super) actor: &'t Actor,
-    membership: Membership,
+    row: WorkspaceRow,
+    role: Role,
+    wrapped_key: Option<Vec<u8>>,
     key: OnceCell<WorkspaceKey>,
+    pub(super) authority: RefCell<Authority>,
+    /// Things to tell the user once the transaction is over (an upgrade, a rejected entry).
+    pub(super) notes: RefCell<Vec<Note>>,
 }
 
 impl<'t> Workspace<'t> {
     /// The user's membership of `slug`, if their role allows `action`.
     ///
     /// A workspace the user does not belong to is indistinguishable from one that does not exist:
-    /// both give status 4 with the same message, so nobody learns which workspaces exist.
+    /// both give status 4 with the same message, so nobody learns which workspaces exist. For a
+    /// signed workspace the role is the one the verified log gives the user's recipient.
     pub(super) fn enter(
         tx: &'t Connection,
         actor: &'t Actor,
+        pins: &Pins,
         slug: &str,
         action: Action,
     ) -> Result<Workspace<'t>> {
         let user = actor.user()?;
         let membership = workspaces::membership(tx, slug, user.id)?
             .ok_or_else(|| Error::NotAMember(slug.into()))?;
+        let mut notes = Vec::new();
+        let authority = Authority::read(tx, pins, &membership.workspace, slug, &mut notes)?;
+        let role = match &authority {
+            Authority::Signed { state, .. } => state
+                .role_of(&actor.public)
+                .ok_or_else(|| Error::NotAMember(slug.into()))?,
+            Authority::Unsigned => membership.role,
+        };
         let entered = Workspace {
             tx,
             actor,
-            membership,
+            row: membership.workspace,
+            role,
+            wrapped_key: membership.wrapped_key,
             key: OnceCell::new(),
+            authority: RefCell::new(authority),
+            notes: RefCell::new(notes),
         };
         entered.require(action)?;
         Ok(entered)
@@ -45,40 +67,40 @@ impl<'t> Workspace<'t> {
 
     /// Fails unless the user's role allows `action` (the permission matrix is `Role::allows`).
     pub fn require(&self, action: Action) -> Result<()> {
-        let role = self.membership.role;
-        if role.allows(action) {
+        if self.role.allows(action) {
             return Ok(());
         }
         let needed = Role::lowest_allowing(action);
         Err(Error::RoleTooLow {
             workspace: self.slug().into(),
             user: self.actor.user()?.name.clone(),
-            role_with_article: role.with_article(),
+            role_with_article: self.role.with_article(),
             action: action.describe(),
             needed: needed.as_str(),
         })
     }
 
     pub fn row(&self) -> &WorkspaceRow {
-        &self.membership.workspace
+        &self.row
     }
 
     pub fn slug(&self) -> &str {
-        &self.membership.workspace.slug
+        &self.row.slug
     }
 
     pub fn role(&self) -> Role {
-        self.membership.role
+        self.role
     }
 
-    /// The workspace key, unwrapped with the user's identity on first use.
+    /// The workspace key, unwrapped with the user's identity on first use. For a signed
+    /// workspace it must be the key the log names: a key someone wrapped for every member (their
+    /// recipients are public) opens, but names another recipient, and is refused.
     pub(super) fn key(&self) -> Result<&WorkspaceKey> {
         if let Some(key) = self.key.get() {
             return Ok(key);
         }
         let ws = self.row();
         let wrapped = self
-            .membership
             .wrapped_key
             .as_deref()
             .ok_or_else(|| Error::NoKeyHeld(ws.slug.clone()))?;
@@ -89,24 +111,43 @@ impl<'t> Workspace<'t> {
             ws.key_version,
             &ws.slug,
         )?;
+        if let Authority::Signed { state, .. } = &*self.authority.borrow() {
+            let public = PublicKey::from_recipient(&key.recipient())
+                .map_err(|_| Error::BadWrappedKey(ws.slug.clone()))?;
+            state.check_workspace_key(key.version(), &public)?;
+        }
         Ok(self.key.get_or_init(|| key))
+    }
+
+    /// The recipient secrets are sealed to: the one the verified log names, never a column.
+    pub(super) fn sealing_recipient(&self) -> String {
+        match &*self.authority.borrow() {
+            Authority::Signed { state, .. } => state.key_recipient().recipient(),
+            Authority::Unsigned => self.row.recipient.clone(),
+        }
     }
 
     /// Renames the workspace or changes its description (admin).
     pub fn edit(&self, name: Option<&str>, description: Option<&str>) -> Result<String> {
         self.require(Action::ManageWorkspace)?;
         let ws = self.row();
-        let new_name = name.unwrap_or(&ws.name);
+        let new_name = name.unwrap_or(&ws.name).to_string();
+        if new_name != ws.name {
+            self.log(crate::authority::Body::WorkspaceRenamed {
+                slug: ws.slug.clone(),
+                name: new_name.clone(),
+            })?;
+        }
         workspaces::update(
             self.tx,
             ws.id,
-            new_name,
+            &new_name,
             description.unwrap_or(&ws.description),
         )?;
-        Ok(new_name.to_string())
+        Ok(new_name)
     }
 
-    /// Deletes the workspace with its connections and memberships (admin).
+    /// Deletes the workspace with its connections, memberships and log (admin).
     pub fn delete(&self) -> Result<()> {
         self.require(Action::ManageWorkspace)?;
         workspaces::delete(self.tx, self.row().id)

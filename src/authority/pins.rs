@@ -136,6 +136,11 @@ impl Pins {
         self.pins.get(id)
     }
 
+    /// Whether some workspace with this slug has been pinned: its log was seen signed.
+    pub fn knows_slug(&self, slug: &str) -> bool {
+        self.pins.values().any(|pin| pin.slug == slug)
+    }
+
     /// Forgets a workspace, so that its next sight is trusted anew (after the user compared its
     /// fingerprint with an admin's, for a workspace that was deleted and created again).
     pub fn forget(&mut self, id: &WorkspaceId) -> bool {

@@ -64,6 +64,12 @@ impl Store {
         if app_id != APPLICATION_ID {
             return Err(Error::NotAStore(path.into()));
         }
+        // Objects ohx did not create (a trigger that re-inserts a removed member, a view, an
+        // index) could change what ohx's own statements do: refuse the store untouched.
+        let foreign = schema_check::foreign_objects(&store.conn)?;
+        if !foreign.is_empty() {
+            return Err(Error::ForeignSchema(foreign));
+        }
         migrations::migrate(&mut store.conn, path)?;
         store
             .conn
