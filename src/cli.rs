@@ -144,6 +144,15 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<std::ffi::OsString>,
     },
+    /// Print the verified history of a workspace: the audit log
+    ///
+    /// Every change of members, roles, the workspace key and connections is an entry signed by
+    /// an admin and chained to the one before, so this history cannot be edited without every
+    /// member's next command noticing. Shows when, who, and what.
+    #[command(
+        after_help = "Examples:\n  ohx log -w malaria\n  ohx log --json | jq '.[] | select(.kind == \"member-removed\")'"
+    )]
+    Log,
     /// Print the shell completion script for SHELL
     ///
     /// The script asks ohx itself for candidates, so it completes subcommands and flags as well
@@ -239,6 +248,20 @@ pub enum WorkspaceCommand {
     /// for every editor and admin, in one transaction. ohx does this by itself when a key
     /// holder is removed or demoted.
     RotateKey {
+        /// [default: the current workspace]
+        #[arg(add = ArgValueCandidates::new(workspace_candidates))]
+        slug: Option<String>,
+    },
+    /// Check a whole workspace: its signed log, every connection and your key
+    ///
+    /// Verifies the log against what you have seen before (a rollback or a fork is an error),
+    /// every connection's signature (and, for editors and admins, its MAC and secrets), that each
+    /// connection is the version its last log entry names, and that your wrapped key is the one
+    /// the log names. Every problem is listed; the exit status is 5 when there is any.
+    #[command(
+        after_help = "Examples:\n  ohx workspace verify\n  ohx workspace verify malaria --json"
+    )]
+    Verify {
         /// [default: the current workspace]
         #[arg(add = ArgValueCandidates::new(workspace_candidates))]
         slug: Option<String>,

@@ -425,6 +425,8 @@ pub enum Error {
     LogRemoved(String),
     #[error("workspace '{workspace}' fails {count} check(s)")]
     VerifyFailed { workspace: String, count: usize },
+    #[error("workspace '{0}' has no signed history yet")]
+    Unsigned(String),
 }
 
 fn describe_db(fault: &DbFault, detail: &str) -> String {
@@ -540,6 +542,7 @@ impl Error {
                 _ => Status::Key,
             },
             SlugMismatch { .. } | LogRemoved(_) | VerifyFailed { .. } => Status::Key,
+            Unsigned(_) => Status::NotFound,
         }
     }
 
@@ -672,6 +675,7 @@ impl Error {
             LogRemoved(ws) => format!(
                 "someone removed the history of '{ws}' from the store; nothing was used. Restore the store from a backup, or ask an admin of '{ws}'"
             ),
+            Unsigned(ws) => format!("an admin's next change to '{ws}' signs it and starts its history"),
             VerifyFailed { workspace, .. } => format!(
                 "find out who could write the store file; an admin of '{workspace}' can delete what fails and add it again"
             ),

@@ -67,6 +67,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             commands::workspace::run(&mut Session::open(globals)?, command)
         }
         Command::Member(command) => commands::member::run(&mut Session::open(globals)?, command),
+        Command::Log => commands::log::run(&mut Session::open(globals)?),
         Command::Connection(command) => {
             commands::connection::run(&mut Session::open(globals)?, command)
         }

@@ -8,6 +8,7 @@
 use rusqlite::Connection;
 
 use super::authority_log;
+use super::records;
 use super::Workspace;
 use crate::authority::{
     history, record_digest, sign_current_state, sign_record, verify_record, Body, Entry, History,
@@ -15,7 +16,7 @@ use crate::authority::{
 };
 use crate::error::{AuthorityError, Error, Result};
 use crate::store::authority_log as rows;
-use crate::store::connections::ConnectionRow;
+use crate::store::connections::{self, ConnectionRow};
 use crate::store::members;
 use crate::store::workspaces::Workspace as WorkspaceRow;
 
@@ -131,6 +132,7 @@ impl Workspace<'_> {
         for entry in &entries {
             authority_log::append(self.tx, self.row().id, entry)?;
         }
+        self.sign_existing_records(&state)?;
         let names: Vec<&str> = rows.iter().map(|m| m.name.as_str()).collect();
         self.notes.borrow_mut().push(Note::Notice(format!(
             "Signed workspace '{}' for the first time, vouching for its members as they stand: {} (fingerprint {})",
@@ -139,6 +141,23 @@ impl Workspace<'_> {
             state.fingerprint()
         )));
         Ok(state)
+    }
+
+    /// Signs, for a workspace being signed for the first time, every record that passes its MAC
+    /// (a record that does not is left unsigned, and so unusable, as it was already).
+    fn sign_existing_records(&self, state: &State) -> Result<()> {
+        let key = self.key()?;
+        for id in connections::ids(self.tx, self.row().id)? {
+            let Some(row) = connections::find_by_id(self.tx, id)? else {
+                continue;
+            };
+            let fields = connections::fields(self.tx, id)?;
+            let record = records::record_bytes(self.row().id, &row, &fields);
+            if records::verify(self.tx, self.slug(), key, &row, &record).is_ok() {
+                self.sign_record_at(id, &record, state, state.key_version())?;
+            }
+        }
+        Ok(())
     }
 
     /// Signs a connection record (its canonical bytes) for the current key version.

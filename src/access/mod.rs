@@ -16,6 +16,7 @@ mod members;
 mod records;
 mod rotation;
 mod use_secrets;
+mod verify;
 mod workspace;
 
 use std::path::{Path, PathBuf};
@@ -34,6 +35,7 @@ pub use connections::{ConnectionEdit, ConnectionView, NewConnection};
 pub use fields::{Field, Value};
 pub use rotation::Rotated;
 pub use use_secrets::Opened;
+pub use verify::Report;
 pub use workspace::Workspace;
 
 /// The person acting: their identity, and the user it is registered as in this store.

@@ -28,12 +28,14 @@ fn add(session: &mut Session, name: &str, recipient: &str, role: Role) -> Result
     let name = &UserName::new(name)?;
     access::check_recipient(recipient)?;
     let slug = session.workspace_slug(None)?;
-    session.access.write(&slug, Action::ManageMembers, |ws| {
-        Ok(ws.add_member(name, recipient, role)?)
+    let fingerprint = session.access.write(&slug, Action::ManageMembers, |ws| {
+        ws.add_member(name, recipient, role)?;
+        Ok(ws.fingerprint())
     })?;
     session.printer.done(&format!(
-        "Added '{name}' to '{slug}' as {}.",
-        role.with_article()
+        "Added '{name}' to '{slug}' as {}.\nFingerprint of '{slug}': {} (ask {name} to compare it with `ohx workspace show`)",
+        role.with_article(),
+        fingerprint.as_deref().unwrap_or("none")
     ))
 }
 
@@ -101,6 +103,7 @@ fn report_rotation(session: &Session, rotated: Option<&Rotated>) {
         "Rotated the workspace key to version {} and re-encrypted {} secret(s).",
         r.new_version, r.secrets
     ));
+    crate::commands::workspace::report_skipped(&r.skipped);
     if r.marked > 0 {
         session.printer.notice(&format!(
             "{} connection(s) are marked 'rotate at source': they may have been copied, so change those passwords and keys where they are issued.",

@@ -4,6 +4,7 @@
 pub mod connection;
 pub mod generate;
 pub mod init;
+pub mod log;
 pub mod member;
 pub mod run;
 pub mod whoami;

@@ -35,6 +35,7 @@ pub fn run(session: &mut Session, command: WorkspaceCommand) -> Result<()> {
         } => edit(session, &slug, name.as_deref(), description.as_deref()),
         WorkspaceCommand::Use { slug } => use_workspace(session, &slug),
         WorkspaceCommand::RotateKey { slug } => rotate_key(session, slug.as_deref()),
+        WorkspaceCommand::Verify { slug } => verify(session, slug.as_deref()),
         WorkspaceCommand::Delete { slug, yes } => delete(session, &slug, yes),
     }
 }
@@ -48,14 +49,15 @@ fn create(
     domain::validate_display_name("workspace name", name, NAME_MAX)?;
     domain::validate_description(description)?;
     let slug = WorkspaceSlug::for_name(explicit, name)?;
-    session.access.create_workspace(&slug, name, description)?;
+    let fingerprint = session.access.create_workspace(&slug, name, description)?;
     if session.globals.json {
-        return output::json(
-            &json!({"slug": &*slug, "name": name, "description": description, "role": "admin"}),
-        );
+        return output::json(&json!({
+            "slug": &*slug, "name": name, "description": description, "role": "admin",
+            "fingerprint": fingerprint,
+        }));
     }
     session.printer.done(&format!(
-        "Created workspace '{slug}' ({name}); you are its admin."
+        "Created workspace '{slug}' ({name}); you are its admin.\nFingerprint: {fingerprint} (members compare it with `ohx workspace show`)"
     ))
 }
 
@@ -126,21 +128,24 @@ fn list(session: &mut Session) -> Result<()> {
 
 fn show(session: &mut Session, slug: Option<&str>) -> Result<()> {
     let slug = session.workspace_slug(slug)?;
-    let (ws, role, members, connections) =
+    let (ws, role, members, connections, fingerprint) =
         session.access.read(&slug, Action::ListConnections, |ws| {
             Ok((
                 ws.row().clone(),
                 ws.role(),
                 ws.members()?.len(),
                 ws.connection_count()?,
+                ws.fingerprint(),
             ))
         })?;
     if session.globals.json {
         let mut v = workspace_json(&ws, role);
         v["connections"] = json!(connections);
         v["members"] = json!(members);
+        v["fingerprint"] = json!(fingerprint);
         return output::json(&v);
     }
+    let fingerprint = fingerprint.unwrap_or_else(|| "(not signed yet)".into());
     output::details(&[
         ("slug", ws.slug.clone()),
         ("name", ws.name.clone()),
@@ -150,6 +155,7 @@ fn show(session: &mut Session, slug: Option<&str>) -> Result<()> {
         ("connections", connections.to_string()),
         ("key version", ws.key_version.to_string()),
         ("recipient", ws.recipient.clone()),
+        ("fingerprint", fingerprint),
         ("created", ws.created_at.clone()),
         ("updated", ws.updated_at.clone()),
     ])
@@ -197,14 +203,65 @@ fn rotate_key(session: &mut Session, slug: Option<&str>) -> Result<()> {
             .access
             .write(&slug, Action::ManageWorkspace, |ws| Ok(ws.rotate_key()?))?;
     if session.globals.json {
-        return output::json(
-            &json!({"slug": slug, "key_version": rotated.new_version, "secrets": rotated.secrets}),
-        );
+        return output::json(&json!({
+            "slug": slug, "key_version": rotated.new_version, "secrets": rotated.secrets,
+            "skipped": rotated.skipped,
+        }));
     }
     session.printer.done(&format!(
         "Rotated the key of '{slug}' to version {}; re-encrypted {} secret(s).",
         rotated.new_version, rotated.secrets
-    ))
+    ))?;
+    report_skipped(&rotated.skipped);
+    Ok(())
+}
+
+/// Tells which connections a rotation left out because their records failed their checks.
+pub fn report_skipped(skipped: &[String]) {
+    if !skipped.is_empty() {
+        output::warning(&format!(
+            "{} connection(s) failed their checks and were left out of the rotation (never used): {}; `ohx workspace verify` says why, and an admin can delete and add them again",
+            skipped.len(),
+            skipped.join(", ")
+        ));
+    }
+}
+
+fn verify(session: &mut Session, slug: Option<&str>) -> Result<()> {
+    let slug = session.workspace_slug(slug)?;
+    let report = session
+        .access
+        .read(&slug, Action::ListConnections, |ws| Ok(ws.verify()?))?;
+    if session.globals.json {
+        output::json(&json!({
+            "workspace": slug,
+            "fingerprint": report.fingerprint,
+            "entries": report.entries,
+            "connections": report.connections,
+            "problems": report.problems,
+        }))?;
+    } else {
+        let mut text = String::new();
+        for problem in &report.problems {
+            text.push_str(&format!("problem: {problem}\n"));
+        }
+        text.push_str(&format!(
+            "Workspace '{slug}' (fingerprint {}): {} log entries, {} connection(s), {} problem(s).\n",
+            report.fingerprint.as_deref().unwrap_or("none"),
+            report.entries,
+            report.connections,
+            report.problems.len()
+        ));
+        output::write_stdout(&text)?;
+    }
+    if report.problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::VerifyFailed {
+        workspace: slug,
+        count: report.problems.len(),
+    }
+    .into())
 }
 
 fn delete(session: &mut Session, slug: &str, yes: bool) -> Result<()> {
