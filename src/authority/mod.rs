@@ -1,7 +1,7 @@
 //! Signed authority: who is a member of a workspace, with which role and key, which key is the
 //! workspace's, what the workspace is called, and which connection records are genuine, decided
 //! by admins' signatures that every reader verifies, never by rows anyone who can write the store
-//! could change. docs/SECURITY-authority.md describes the construction and its limits.
+//! could change. docs/SECURITY.md ("Signed authority") describes the construction and its limits.
 //!
 //! - [`Entry`]: one signed change of a per-workspace, hash-chained, append-only log;
 //! - [`verify_log`] / [`extend`] / [`State::propose`]: the rules, and the [`State`] a log defines;

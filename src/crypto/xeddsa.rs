@@ -10,7 +10,7 @@
 //! The nonce is deterministic, Ed25519-style, not Signal's random one: a nonce key derived from
 //! the secret scalar (`SHA-512(0xFE || 0xFF^31 || a || label)`, cut to 32 bytes; the prefix is the
 //! specification's `hash1` domain separator) is hashed with the message as Ed25519 does. The
-//! reasons are in docs/SECURITY-authority.md: no dependence on the random generator at signing
+//! reasons are in docs/SECURITY.md ("Signed authority"): no dependence on the random generator at signing
 //! time, and reproducible test vectors.
 
 use std::fmt;

@@ -536,7 +536,7 @@ fn a_fingerprint_is_eight_groups_of_four() {
     assert!(fingerprint(&EntryHash(hash)).starts_with("nbsw-y3dp-"));
 }
 
-/// The test vector of docs/SECURITY-authority.md: signatures are deterministic, so a genesis made
+/// The test vector of docs/SECURITY.md ("Signed authority"): signatures are deterministic, so a genesis made
 /// from fixed inputs has a fixed encoding, hash and fingerprint.
 #[test]
 fn a_fixed_genesis_has_a_fixed_hash_and_fingerprint() {
