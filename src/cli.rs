@@ -428,6 +428,24 @@ pub enum ConnectionCommand {
         #[arg(long)]
         native: bool,
     },
+    /// Check connections against their systems with the stored credentials (editor or admin)
+    ///
+    /// Each connection is checked at the same time as the others, with one harmless request:
+    /// PostgreSQL connects and runs `select 1` (honouring PGSSLMODE and PGSSLROOTCERT), DHIS2
+    /// reads /api/me and /api/system/info, IASO asks /api/token/ for a token, S3 sends a signed
+    /// HeadBucket, GCS exchanges the service-account key for a token and reads the bucket's
+    /// metadata, and a custom connection with a `url` field gets a GET. One line per
+    /// connection: ok with what was proven, or why it failed. Exits 0 when every check passes,
+    /// 1 otherwise. No secret is ever printed.
+    #[command(after_help = TEST_EXAMPLES)]
+    Test {
+        /// IDENTIFIER or WORKSPACE/IDENTIFIER, one or more
+        #[arg(value_name = "ID", required = true, add = ArgValueCandidates::new(connection_candidates))]
+        ids: Vec<String>,
+        /// The longest each check may take: 10s, 500ms, 1m
+        #[arg(long, default_value = "10s", value_name = "DURATION")]
+        timeout: String,
+    },
     /// Print a connection's URL: postgresql://..., the DHIS2/IASO URL, s3://..., gs://... (editor or admin)
     ///
     /// For PostgreSQL, user, password and database are percent-encoded, so any password works
@@ -439,6 +457,17 @@ pub enum ConnectionCommand {
         id: String,
     },
 }
+
+const TEST_EXAMPLES: &str = "\
+Failures name their class: name not found, connection refused, TLS, credentials rejected,
+no such database, no such bucket, permission denied, timeout; then the server's own words.
+AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) and AWS_REGION point S3 checks elsewhere, and
+STORAGE_EMULATOR_HOST sends GCS checks to an emulator, as the usual tools allow.
+
+Examples:
+  ohx connection test warehouse
+  ohx connection test warehouse dhis2-prod archive --timeout 30s
+  ohx connection test malaria/lake --json";
 
 const ENV_EXAMPLES: &str = "\
 Variables follow the OpenHEXA SDK: for identifier my-db, MY_DB=postgresql, MY_DB_HOST,

@@ -102,7 +102,7 @@ fn failure(err: &postgres::Error) -> Failure {
             }
             let found = io_failure(io);
             if found.class != Class::Other {
-                return Failure::new(found.class, err.to_string());
+                return Failure::new(found.class, chain(err));
             }
         }
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
@@ -110,7 +110,7 @@ fn failure(err: &postgres::Error) -> Failure {
         }
         cause = e.source();
     }
-    let text = err.to_string();
+    let text = chain(err);
     let lower = text.to_ascii_lowercase();
     let class = if lower.contains("tls") || lower.contains("ssl") {
         Class::Tls
@@ -122,4 +122,18 @@ fn failure(err: &postgres::Error) -> Failure {
         Class::Other
     };
     Failure::new(class, text)
+}
+
+/// The error and its causes, `outer: inner`, each said once.
+fn chain(err: &postgres::Error) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut cause = err.source();
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if parts.last().is_none_or(|last| !last.contains(&text)) {
+            parts.push(text);
+        }
+        cause = e.source();
+    }
+    parts.join(": ")
 }
