@@ -182,7 +182,12 @@ fn why_forbidden(
     let said = match (code, message) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code,
-        _ => head.status_line(),
+        // The key works for GetBucketLocation, so only the listing right is missing.
+        _ if detail.as_ref().is_some_and(|r| r.status == 200) => format!(
+            "HeadBucket answered {}: the key may not list the bucket (s3:ListBucket)",
+            head.status_line()
+        ),
+        _ => format!("HeadBucket answered {}", head.status_line()),
     };
     let said = if keys.is_none() {
         format!("{said} (no keys are stored, so the request was anonymous)")
