@@ -177,7 +177,13 @@ impl PgServer {
     fn make_certificates(&self) -> (PathBuf, PathBuf) {
         let tls = self.dir.path().join("tls");
         std::fs::create_dir(&tls).expect("create the tls folder");
-        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
         let extensions = tls.join("server.ext");
         std::fs::write(
             &extensions,
@@ -186,19 +192,40 @@ impl PgServer {
         )
         .expect("write the certificate extensions");
         let steps: [Vec<&str>; 3] = [
-            [&["req", "-x509"][..], &ec, &["-keyout", "ca.key", "-out", "ca.crt"]]
-                .concat()
-                .into_iter()
-                .chain(["-days", "2", "-subj", "/CN=ohx test CA"])
-                .collect(),
-            [&["req"][..], &ec, &["-keyout", "server.key", "-out", "server.csr"]]
-                .concat()
-                .into_iter()
-                .chain(["-subj", "/CN=localhost"])
-                .collect(),
+            [
+                &["req", "-x509"][..],
+                &ec,
+                &["-keyout", "ca.key", "-out", "ca.crt"],
+            ]
+            .concat()
+            .into_iter()
+            .chain(["-days", "2", "-subj", "/CN=ohx test CA"])
+            .collect(),
+            [
+                &["req"][..],
+                &ec,
+                &["-keyout", "server.key", "-out", "server.csr"],
+            ]
+            .concat()
+            .into_iter()
+            .chain(["-subj", "/CN=localhost"])
+            .collect(),
             vec![
-                "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "server.ext",
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.crt",
+                "-days",
+                "2",
+                "-extfile",
+                "server.ext",
             ],
         ];
         for args in steps {

@@ -45,10 +45,19 @@ fn the_stored_role_logs_in_and_the_line_says_who_where_and_which_version() {
     let Some((server, env)) = server(Transport::Plain) else {
         return;
     };
-    add(&env, &server, "warehouse", &server.password, &server.database);
+    add(
+        &env,
+        &server,
+        "warehouse",
+        &server.password,
+        &server.database,
+    );
     let out = connection_test(&env, &["warehouse"], &[]);
     let proven = passed(&out, "warehouse");
-    let expected = format!("logged in as {}, database {}, PostgreSQL ", server.role, server.database);
+    let expected = format!(
+        "logged in as {}, database {}, PostgreSQL ",
+        server.role, server.database
+    );
     assert!(proven.starts_with(&expected), "{out}");
     assert!(proven.ends_with(", not encrypted"), "{out}");
     assert_no_secret(&out, &[&server.password]);
@@ -84,7 +93,13 @@ fn sslmode_require_against_a_server_without_tls_is_a_tls_failure() {
     let Some((server, env)) = server(Transport::Plain) else {
         return;
     };
-    add(&env, &server, "warehouse", &server.password, &server.database);
+    add(
+        &env,
+        &server,
+        "warehouse",
+        &server.password,
+        &server.database,
+    );
     let out = connection_test(&env, &["warehouse"], &[("PGSSLMODE", "require")]);
     failed_with(&out, "warehouse", "TLS");
     assert_no_secret(&out, &[&server.password]);
@@ -95,7 +110,13 @@ fn a_tls_only_server_is_reached_over_tls_by_default() {
     let Some((server, env)) = server(Transport::TlsOnly) else {
         return;
     };
-    add(&env, &server, "warehouse", &server.password, &server.database);
+    add(
+        &env,
+        &server,
+        "warehouse",
+        &server.password,
+        &server.database,
+    );
     let out = connection_test(&env, &["warehouse"], &[]);
     assert!(passed(&out, "warehouse").ends_with(", TLS"), "{out}");
     assert_no_secret(&out, &[&server.password]);
@@ -106,7 +127,13 @@ fn sslmode_disable_is_refused_by_a_tls_only_server() {
     let Some((server, env)) = server(Transport::TlsOnly) else {
         return;
     };
-    add(&env, &server, "warehouse", &server.password, &server.database);
+    add(
+        &env,
+        &server,
+        "warehouse",
+        &server.password,
+        &server.database,
+    );
     let out = connection_test(&env, &["warehouse"], &[("PGSSLMODE", "disable")]);
     let said = failed_with(&out, "warehouse", "permission denied");
     assert!(said.contains("no encryption"), "{out}");
@@ -118,7 +145,13 @@ fn verify_full_passes_with_the_servers_ca_and_fails_without_it() {
     let Some((server, env)) = server(Transport::TlsOnly) else {
         return;
     };
-    add(&env, &server, "warehouse", &server.password, &server.database);
+    add(
+        &env,
+        &server,
+        "warehouse",
+        &server.password,
+        &server.database,
+    );
     let ca = server.ca_file();
     let ca = ca.to_str().expect("a UTF-8 path");
     let out = connection_test(

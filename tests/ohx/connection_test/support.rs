@@ -78,7 +78,8 @@ impl PyServer {
     /// Starts `servers.py ARGS...` and waits (at most a minute) for its ready line.
     #[track_caller]
     pub fn start(python: &Path, args: &[&str]) -> PyServer {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ohx/connection_test/servers.py");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ohx/connection_test/servers.py");
         let mut child = Command::new(python)
             .arg(&script)
             .args(args)
@@ -108,7 +109,9 @@ impl PyServer {
                 *log = text;
             }
         });
-        let line = receiver.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
+        let line = receiver
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_default();
         let info = serde_json::from_str(&line).unwrap_or_else(|e| {
             let _ = child.kill();
             let _ = child.wait();
@@ -298,7 +301,14 @@ pub fn rsa_key(dir: &Path, name: &str) -> (String, PathBuf) {
     let private = dir.join(format!("{name}.key"));
     let public = dir.join(format!("{name}.pub"));
     for args in [
-        vec!["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"],
+        vec![
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ],
         vec!["pkey", "-pubout", "-in"],
     ] {
         let mut command = Command::new("openssl");
@@ -308,10 +318,7 @@ pub fn rsa_key(dir: &Path, name: &str) -> (String, PathBuf) {
         } else {
             command.arg(&private).arg("-out").arg(&public);
         }
-        let out = command
-            .stdin(Stdio::null())
-            .output()
-            .expect("run openssl");
+        let out = command.stdin(Stdio::null()).output().expect("run openssl");
         assert!(
             out.status.success(),
             "openssl {} failed: {}",

@@ -64,14 +64,18 @@ fn find(component: Component) -> Result<PathBuf, String> {
         // Importing the SDK takes a while: check once for the whole test binary.
         Component::Python => {
             static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-            PYTHON.get_or_init(|| venv_python("import openhexa.sdk, dotenv")).clone()
+            PYTHON
+                .get_or_init(|| venv_python("import openhexa.sdk, dotenv"))
+                .clone()
         }
         Component::Openssl => executable_in_path("openssl"),
         Component::ServerPython => {
             static SERVERS: OnceLock<Result<PathBuf, String>> = OnceLock::new();
             SERVERS
                 .get_or_init(|| {
-                    venv_python("import moto.server, boto3, gcp_storage_emulator, jwt, cryptography")
+                    venv_python(
+                        "import moto.server, boto3, gcp_storage_emulator, jwt, cryptography",
+                    )
                 })
                 .clone()
         }
