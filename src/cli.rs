@@ -499,6 +499,12 @@ pub struct AddArgs {
     /// A secret field, read from the prompt, - (stdin), env:VAR or file:PATH
     #[arg(long, value_name = "CODE[=SOURCE]")]
     pub secret: Vec<String>,
+    /// Check the connection against its system first; save only if the check passes
+    #[arg(long)]
+    pub test: bool,
+    /// With --test: save even when the check fails
+    #[arg(long, requires = "test")]
+    pub save_anyway: bool,
 }
 
 #[derive(Debug, Args)]
@@ -518,6 +524,12 @@ pub struct EditArgs {
     /// Remove an optional or custom field
     #[arg(long, value_name = "CODE")]
     pub unset: Vec<String>,
+    /// Check the edited connection against its system first; save only if the check passes
+    #[arg(long)]
+    pub test: bool,
+    /// With --test: save even when the check fails
+    #[arg(long, requires = "test")]
+    pub save_anyway: bool,
 }
 
 // Domain types parsed by clap, so a mistyped value is a usage error that lists the choices, and

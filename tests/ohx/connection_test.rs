@@ -9,8 +9,11 @@
 //! - `s3`: moto's S3 server with signature and permission checks on;
 //! - `gcs`: the GCS emulator behind a token endpoint that verifies the JWT's signature;
 //! - `network`: refused and black-holed ports, several connections at once, roles, `--json`
-//!   and usage errors.
+//!   and usage errors;
+//! - `before_saving`: `connection add --test` and `edit --test`, with and without
+//!   `--save-anyway`.
 
+mod before_saving;
 mod gcs;
 mod network;
 mod postgres;

@@ -1,16 +1,22 @@
 //! `ohx connection test ID...`: check stored credentials against their systems (editor or
 //! admin). The connections are opened in one call, checked side by side by `crate::probe`, and
 //! reported one line each; any failure makes the command exit 1 after every line is printed.
+//! `add --test` and `edit --test` check the values about to be saved the same way.
 
 use anyhow::Result;
+use secrecy::ExposeSecret;
 use serde_json::json;
+use zeroize::Zeroizing;
 
+use super::input::Given;
+use crate::cli::EditArgs;
 use crate::credentials::{self, Opened};
 use crate::domain::ConnectionType;
 use crate::error::Fail;
 use crate::output;
 use crate::probe::{self, Fields, Outcome, Settings};
-use crate::session::Session;
+use crate::secrets::Value;
+use crate::session::{Globals, Session};
 
 pub fn run(session: &mut Session, references: &[String], timeout: &str) -> Result<()> {
     let timeout = probe::parse_timeout(timeout).ok_or_else(|| {
@@ -53,18 +59,120 @@ pub fn run(session: &mut Session, references: &[String], timeout: &str) -> Resul
     Ok(())
 }
 
-/// The connection's values for the probe; in a custom connection every value counts as secret,
-/// since ohx does not know which of them are.
+/// The connection's values for the probe.
 fn fields_of(connection: &Opened) -> Fields {
+    fields_from(
+        connection.kind,
+        connection
+            .fields
+            .iter()
+            .map(|(c, v)| (c.as_str(), v.clone())),
+    )
+}
+
+/// Values for the probe; in a custom connection every value counts as secret, since ohx does
+/// not know which of them are.
+fn fields_from<'a>(
+    kind: ConnectionType,
+    values: impl Iterator<Item = (&'a str, Zeroizing<String>)>,
+) -> Fields {
     let mut fields = Fields::new();
-    for (code, value) in &connection.fields {
-        let secret = match connection.kind {
+    for (code, value) in values {
+        let secret = match kind {
             ConnectionType::Custom => true,
             kind => kind.field(code).is_none_or(|f| f.secret),
         };
-        fields.push(code, value.clone(), secret);
+        fields.push(code, value, secret);
     }
     fields
+}
+
+/// A value given to `add` or `edit`, in clear.
+fn given_text(value: &Value) -> Option<Zeroizing<String>> {
+    match value {
+        Value::Plain(v) => Some(Zeroizing::new(v.clone())),
+        Value::Secret(s) => Some(Zeroizing::new(s.expose_secret().to_string())),
+        Value::Hidden => None,
+    }
+}
+
+/// `connection add --test`: checks the new connection before it is saved.
+pub fn before_adding(
+    globals: &Globals,
+    kind: ConnectionType,
+    given: &[Given],
+    save_anyway: bool,
+) -> Result<()> {
+    let fields = fields_from(
+        kind,
+        given
+            .iter()
+            .filter_map(|g| Some((g.code.as_str(), given_text(&g.value)?))),
+    );
+    verdict(
+        globals,
+        &probe::test(kind, &fields, &Settings::from_env(SAVE_TIMEOUT)),
+        save_anyway,
+    )
+}
+
+/// `connection edit --test`: checks the connection as it will be after the edit (its stored
+/// values, less `--unset`, with `given` applied) before the edit is saved.
+pub fn before_editing(session: &mut Session, args: &EditArgs, given: &[Given]) -> Result<()> {
+    let (unset, save_anyway) = (&args.unset, args.save_anyway);
+    let opened = credentials::open_for_use(session, std::slice::from_ref(&args.id))?;
+    let Some(current) = opened.first() else {
+        return Ok(());
+    };
+    let mut values: Vec<(String, Zeroizing<String>)> = current
+        .fields
+        .iter()
+        .filter(|(code, _)| !unset.contains(code))
+        .map(|(code, value)| (code.clone(), value.clone()))
+        .collect();
+    for g in given {
+        let Some(text) = given_text(&g.value) else {
+            continue;
+        };
+        match values.iter_mut().find(|(code, _)| *code == g.code) {
+            Some(slot) => slot.1 = text,
+            None => values.push((g.code.clone(), text)),
+        }
+    }
+    let fields = fields_from(
+        current.kind,
+        values.iter().map(|(c, v)| (c.as_str(), v.clone())),
+    );
+    let settings = Settings::from_env(SAVE_TIMEOUT);
+    verdict(
+        &session.globals,
+        &probe::test(current.kind, &fields, &settings),
+        save_anyway,
+    )
+}
+
+/// How long `add --test` and `edit --test` wait, as OpenHEXA's own check does.
+const SAVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Says how the check went (on stderr: stdout confirms the save) and stops a failed one from
+/// being saved unless `save_anyway`.
+fn verdict(globals: &Globals, outcome: &Outcome, save_anyway: bool) -> Result<()> {
+    let said = line(outcome);
+    if outcome.is_success() {
+        output::notice(globals, &format!("test: {said}"));
+        return Ok(());
+    }
+    if save_anyway {
+        output::warning(&format!(
+            "the check failed ({said}); saving anyway (--save-anyway)"
+        ));
+        return Ok(());
+    }
+    Err(
+        Fail::failure(format!("the check failed ({said}); nothing was saved"))
+            .hint("correct the values, or keep them as they are with --save-anyway")
+            .into(),
+    )
 }
 
 fn line(outcome: &Outcome) -> String {

@@ -23,7 +23,7 @@ fn basic(user: &str, password: &str) -> String {
 
 /// A DHIS2 that knows one user, `etl` with `password`; `legacy` answers `/api/me` as DHIS2
 /// before 2.41 did, with the username inside `userCredentials`.
-fn dhis2(password: &str, legacy: bool) -> Recorder {
+pub(super) fn dhis2(password: &str, legacy: bool) -> Recorder {
     let expected = basic("etl", password);
     Recorder::start(move |request: &Request| {
         if request.header("authorization") != Some(expected.as_str()) {
