@@ -284,6 +284,7 @@ fn run(kind: ConnectionType, fields: &Fields, settings: &Settings) -> Probed {
 /// body's lines) with `********` in every message, and keeps messages to one short line.
 struct Redactor {
     secrets: Vec<Zeroizing<String>>,
+    short: Vec<Zeroizing<String>>,
 }
 
 /// Longest server message kept, in characters.
@@ -307,19 +308,30 @@ impl Redactor {
         if let (Some(user), Some(password)) = (fields.get("username"), fields.get("password")) {
             secrets.push(http::basic_credentials(user, password));
         }
-        // Longest first, so a secret that contains another is replaced whole.
+        // Replacing a secret of one to three characters would mangle every message; a message
+        // that contains one is withheld instead.
+        let short = secrets
+            .iter()
+            .filter(|s| !s.is_empty() && s.len() < 4)
+            .cloned()
+            .collect();
         secrets.retain(|s| s.len() >= 4);
+        // Longest first, so a secret that contains another is replaced whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        Redactor { secrets }
+        Redactor { secrets, short }
     }
 
     fn duplicate(&self) -> Redactor {
         Redactor {
             secrets: self.secrets.clone(),
+            short: self.short.clone(),
         }
     }
 
     fn clean(&self, text: &str) -> String {
+        if self.short.iter().any(|s| text.contains(s.as_str())) {
+            return "(message withheld: it contains a short secret value)".into();
+        }
         let mut out = Zeroizing::new(text.to_string());
         for secret in &self.secrets {
             if out.contains(secret.as_str()) {
@@ -407,5 +419,14 @@ mod tests {
         assert!(!clean.contains(basic.as_str()), "{clean}");
         assert!(!clean.contains("AAAABBBBCCCCDDDD"), "{clean}");
         assert!(clean.contains("etl") || clean.contains("header"), "{clean}");
+    }
+
+    #[test]
+    fn a_message_with_a_short_secret_is_withheld() {
+        let mut fields = Fields::new();
+        fields.push("password", Zeroizing::new("x7q".into()), true);
+        let r = Redactor::for_fields(&fields);
+        assert!(!r.clean("password x7q refused").contains("x7q"));
+        assert_eq!(r.clean("refused"), "refused");
     }
 }
