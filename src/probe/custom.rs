@@ -11,7 +11,7 @@ pub fn probe(fields: &Fields, settings: &Settings) -> Result<Found, Failure> {
             "a custom connection without a `url` field".into(),
         ));
     };
-    let reply = http::reply(http::agent(settings, true).get(url).call())?;
+    let reply = http::reply(http::agent(settings, true)?.get(url).call())?;
     match reply.status {
         200..=399 => Ok(Found::Passed(format!("GET url answered {}", reply.status_line()))),
         401 | 403 => Ok(Found::Passed(format!(

@@ -8,7 +8,7 @@ pub fn probe(fields: &Fields, settings: &Settings) -> Result<String, Failure> {
     let base = fields.text("url");
     let username = fields.text("username");
     let authorization = http::basic_authorization(username, fields.text("password"));
-    let agent = http::agent(settings, false);
+    let agent = http::agent(settings, false)?;
     let get = |path: &str| -> Result<Reply, Failure> {
         http::reply(
             agent

@@ -24,7 +24,7 @@ const SCOPE: &str = "https://www.googleapis.com/auth/devstorage.read_only";
 pub fn probe(fields: &Fields, settings: &Settings) -> Result<String, Failure> {
     let bucket = fields.text("bucket_name");
     let key = ServiceAccountKey::parse(fields.text("service_account_key"))?;
-    let agent = http::agent(settings, false);
+    let agent = http::agent(settings, false)?;
     let token = access_token(&agent, &key)?;
     let base = match settings.gcs_endpoint.as_deref() {
         Some(host) if host.contains("://") => host.trim_end_matches('/').to_string(),

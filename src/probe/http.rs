@@ -1,5 +1,5 @@
 //! The one HTTP client of the probes: `ureq` (blocking, small) over rustls with the `ring`
-//! provider and Mozilla's roots, a global timeout, no automatic redirects where credentials are
+//! provider and Mozilla's roots (or those of `SSL_CERT_FILE`), a global timeout, no automatic redirects where credentials are
 //! sent, and transport errors mapped to the failure classes people act on.
 
 use std::io::Read;
@@ -74,8 +74,13 @@ impl Reply {
 /// The agent probes use: the settings' timeout for the whole exchange, status codes as answers
 /// rather than errors, and redirects followed only when `follow` (never where a password goes:
 /// a redirect is reported so the user stores the final URL).
-pub fn agent(settings: &Settings, follow: bool) -> ureq::Agent {
-    ureq::Agent::config_builder()
+pub fn agent(settings: &Settings, follow: bool) -> Result<ureq::Agent, Failure> {
+    let roots = match settings.ca_file.as_deref() {
+        Some(path) => ureq::tls::RootCerts::new_with_certs(&certificates(path)?),
+        None => ureq::tls::RootCerts::WebPki,
+    };
+    Ok(ureq::Agent::config_builder()
+        .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
         .timeout_global(Some(settings.timeout))
         .http_status_as_error(false)
         .max_redirects(if follow { 5 } else { 0 })
@@ -86,7 +91,31 @@ pub fn agent(settings: &Settings, follow: bool) -> ureq::Agent {
             " (connection test)"
         ))
         .build()
-        .into()
+        .into())
+}
+
+/// The certificates of a PEM file (`SSL_CERT_FILE`), which then replace Mozilla's roots, as
+/// that variable replaces OpenSSL's bundle.
+fn certificates(path: &str) -> Result<Vec<ureq::tls::Certificate<'static>>, Failure> {
+    use rustls::pki_types::pem::PemObject;
+    let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| {
+            Failure::new(
+                Class::Tls,
+                format!("cannot read the certificates in SSL_CERT_FILE ({path}): {e}"),
+            )
+        })?;
+    if certs.is_empty() {
+        return Err(Failure::new(
+            Class::Tls,
+            format!("SSL_CERT_FILE ({path}) holds no certificate"),
+        ));
+    }
+    Ok(certs
+        .iter()
+        .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+        .collect())
 }
 
 /// Collects a response into a [`Reply`], or classifies the transport error.
@@ -139,6 +168,10 @@ pub fn transport_failure(err: &ureq::Error) -> Failure {
 /// The class of an I/O error from connecting or talking to a server.
 pub fn io_failure(io: &std::io::Error) -> Failure {
     use std::io::ErrorKind;
+    // rustls reports handshake failures (an unknown issuer, a wrong name) through I/O errors.
+    if let Some(tls) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+        return Failure::new(Class::Tls, tls.to_string());
+    }
     let class = match io.kind() {
         ErrorKind::ConnectionRefused => Class::ConnectionRefused,
         ErrorKind::TimedOut | ErrorKind::WouldBlock => Class::Timeout,

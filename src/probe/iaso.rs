@@ -10,7 +10,7 @@ pub fn probe(fields: &Fields, settings: &Settings) -> Result<String, Failure> {
         serde_json::json!({"username": username, "password": fields.text("password")}).to_string(),
     );
     let reply = http::reply(
-        http::agent(settings, false)
+        http::agent(settings, false)?
             .post(http::join(fields.text("url"), "/api/token/"))
             .header("Content-Type", "application/json")
             .header("Accept", "application/json")

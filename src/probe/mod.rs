@@ -109,6 +109,9 @@ pub struct Settings {
     /// `sslrootcert` field.
     pub pg_sslmode: Option<String>,
     pub pg_sslrootcert: Option<String>,
+    /// `SSL_CERT_FILE`: a PEM file whose certificates HTTPS checks trust instead of Mozilla's
+    /// roots, for systems behind a private CA.
+    pub ca_file: Option<String>,
 }
 
 impl Settings {
@@ -122,6 +125,7 @@ impl Settings {
             gcs_endpoint: var("STORAGE_EMULATOR_HOST"),
             pg_sslmode: var("PGSSLMODE"),
             pg_sslrootcert: var("PGSSLROOTCERT"),
+            ca_file: var("SSL_CERT_FILE"),
         }
     }
 }

@@ -19,7 +19,7 @@ pub fn probe(fields: &Fields, settings: &Settings) -> Result<String, Failure> {
         (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => Some((id, secret)),
         _ => None,
     };
-    let agent = http::agent(settings, false);
+    let agent = http::agent(settings, false)?;
     let mut region = settings
         .s3_region
         .clone()

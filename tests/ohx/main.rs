@@ -1,7 +1,8 @@
 //! The integration tests of ohx: one binary whose tests run the real `ohx` executable against a
 //! temporary `OHX_HOME` (see `harness`), one module per area, each file named for what it proves.
 //! `fixtures` holds the commands, `store_probe` the direct looks into the store, `faults` the
-//! kills and system tools and `pg_server` the PostgreSQL server that several areas share.
+//! kills and system tools, `pg_server` the PostgreSQL server and `test_certs` the TLS
+//! certificates that several areas share.
 //! docs/RELIABILITY.md maps each reliability requirement to the tests that prove it.
 
 // A test states what must hold and fails loudly when it does not: unwrapping and panicking are
@@ -24,4 +25,5 @@ mod pg_server;
 mod store;
 mod store_probe;
 mod tamper;
+mod test_certs;
 mod workspace;

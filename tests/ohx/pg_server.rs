@@ -1,6 +1,7 @@
 //! A real PostgreSQL server for the tests that need one (`credentials::postgres`,
 //! `connection_test::postgres`): one login role and one database whose names and password need
-//! quoting and percent-encoding, optionally TLS-only with a certificate from a CA the test makes.
+//! quoting and percent-encoding, optionally TLS-only with a certificate from a CA the test makes
+//! (`crate::test_certs`).
 //!
 //! Each kind of server is started once, shared while several tests run, and stopped (`pg_ctl
 //! stop -m immediate`) when the last one drops its handle, even after a failure. initdb refuses
@@ -171,86 +172,16 @@ impl PgServer {
         self.dir.path().join("tls").join("ca.crt")
     }
 
-    /// A CA, and a server certificate it signs for `localhost` and 127.0.0.1 (an end-entity
-    /// certificate: rustls refuses a CA certificate as a server's). Returns the server's
-    /// certificate and key files, readable by the server only.
+    /// The test CA's certificate and key for a TLS-only server (`crate::test_certs`), the key
+    /// readable by the server only. Returns the server's certificate and key files.
     fn make_certificates(&self) -> (PathBuf, PathBuf) {
         let tls = self.dir.path().join("tls");
         std::fs::create_dir(&tls).expect("create the tls folder");
-        let ec = [
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-        ];
-        let extensions = tls.join("server.ext");
-        std::fs::write(
-            &extensions,
-            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
-             keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
-        )
-        .expect("write the certificate extensions");
-        let steps: [Vec<&str>; 3] = [
-            [
-                &["req", "-x509"][..],
-                &ec,
-                &["-keyout", "ca.key", "-out", "ca.crt"],
-            ]
-            .concat()
-            .into_iter()
-            .chain(["-days", "2", "-subj", "/CN=ohx test CA"])
-            .collect(),
-            [
-                &["req"][..],
-                &ec,
-                &["-keyout", "server.key", "-out", "server.csr"],
-            ]
-            .concat()
-            .into_iter()
-            .chain(["-subj", "/CN=localhost"])
-            .collect(),
-            vec![
-                "x509",
-                "-req",
-                "-in",
-                "server.csr",
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "server.crt",
-                "-days",
-                "2",
-                "-extfile",
-                "server.ext",
-            ],
-        ];
-        for args in steps {
-            let out = Command::new("openssl")
-                .args(&args)
-                .current_dir(&tls)
-                .env_clear()
-                .env("PATH", SYSTEM_PATH)
-                .stdin(Stdio::null())
-                .output()
-                .expect("run openssl");
-            assert!(
-                out.status.success(),
-                "openssl {} failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let (cert, key) = (tls.join("server.crt"), tls.join("server.key"));
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
-            .expect("chmod the server key");
+        let certs = crate::test_certs::issue(&tls);
         std::fs::set_permissions(&tls, std::fs::Permissions::from_mode(0o755))
             .expect("chmod the tls folder");
-        self.chown_to_postgres(&[&cert, &key]);
-        (cert, key)
+        self.chown_to_postgres(&[&certs.cert, &certs.key]);
+        (certs.cert, certs.key)
     }
 
     /// Gives `paths` to the postgres user when the server runs as it.

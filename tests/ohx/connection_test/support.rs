@@ -1,6 +1,7 @@
 //! What the connection-test tests share: running `ohx connection test`, asserting that no
 //! secret reached stdout or stderr, the servers `servers.py` starts with the test venv, and
-//! [`Recorder`], a small HTTP server that answers as a test tells it and records every request.
+//! [`Recorder`], a small HTTP or HTTPS server that answers as a test tells it and records every
+//! request.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -11,6 +12,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use crate::harness::{Env, Outcome};
+use crate::test_certs::Certs;
 
 /// `ohx connection test ARGS...` as alice, with extra environment variables.
 pub fn connection_test(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> Outcome {
@@ -190,7 +192,39 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// A plain HTTP server.
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Recorder {
+        Recorder::listen(None, handler)
+    }
+
+    /// An HTTPS server with the certificate of `certs` (rustls, in the test process). A client
+    /// that refuses the certificate sends no request, so none is recorded.
+    pub fn start_tls(
+        certs: &Certs,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> Recorder {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let chain = CertificateDer::pem_file_iter(&certs.cert)
+            .expect("read the server certificate")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("parse the server certificate");
+        let key = PrivateKeyDer::from_pem_file(&certs.key).expect("read the server key");
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("a server certificate and key");
+        Recorder::listen(Some(Arc::new(config)), handler)
+    }
+
+    fn listen(
+        tls: Option<Arc<rustls::ServerConfig>>,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> Recorder {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
         let port = listener.local_addr().expect("local address").port();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -203,8 +237,17 @@ impl Recorder {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                let (log, handler) = (log.clone(), handler.clone());
-                std::thread::spawn(move || serve(stream, &*handler, &log));
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let (log, handler, tls) = (log.clone(), handler.clone(), tls.clone());
+                std::thread::spawn(move || match tls {
+                    None => serve(stream, &*handler, &log),
+                    Some(config) => {
+                        let Ok(session) = rustls::ServerConnection::new(config) else {
+                            return;
+                        };
+                        serve(rustls::StreamOwned::new(session, stream), &*handler, &log)
+                    }
+                });
             }
         });
         Recorder {
@@ -217,6 +260,11 @@ impl Recorder {
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `https://localhost:PORT`, the name the test certificate is for.
+    pub fn https_url(&self) -> String {
+        format!("https://localhost:{}", self.port)
     }
 
     /// Every request so far, in order.
@@ -234,12 +282,8 @@ impl Drop for Recorder {
 }
 
 /// Reads one request (head, then `Content-Length` bytes of body), answers, closes.
-fn serve(mut stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut reader = BufReader::new(match stream.try_clone() {
-        Ok(s) => s,
-        Err(_) => return,
-    });
+fn serve(stream: impl Read + Write, handler: &Handler, log: &Mutex<Vec<Request>>) {
+    let mut reader = BufReader::new(stream);
     let mut first = String::new();
     if reader.read_line(&mut first).unwrap_or(0) == 0 {
         return;
@@ -289,6 +333,7 @@ fn serve(mut stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>) {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
+    let stream = reader.get_mut();
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(reply.body.as_bytes());
     let _ = stream.flush();

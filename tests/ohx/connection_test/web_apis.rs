@@ -2,13 +2,15 @@
 //! cannot run here, so [`Recorder`] stands in for them: it answers `/api/me`,
 //! `/api/system/info` and `/api/token/` as those systems document them (DHIS2's Web API
 //! reference, IASO's SimpleJWT token endpoint) and records every request, so each test asserts
-//! the exact path, headers and body that ohx sent as well as what it concluded.
+//! the exact path, headers and body that ohx sent as well as what it concluded. Over HTTPS, an
+//! unknown CA is a TLS failure before any request, and `SSL_CERT_FILE` makes it trusted.
 
 use base64::Engine;
 use serde_json::json;
 
-use crate::credentials::support::{add_connection, WS};
+use crate::credentials::support::{add_connection, require, Component, WS};
 use crate::harness::{random_canary, Env};
+use crate::test_certs::{self, Certs};
 
 use super::support::{
     assert_no_secret, connection_test, failed_with, line_of, passed, Recorder, Reply, Request,
@@ -284,4 +286,58 @@ fn custom_without_url_has_nothing_to_test_and_succeeds() {
         "nothing to test: a custom connection without a `url` field"
     );
     assert_no_secret(&out, &[&token]);
+}
+
+/// A DHIS2 stand-in over HTTPS, with a certificate from a CA made for the test.
+fn dhis2_over_https(password: &str) -> Option<(Recorder, tempfile::TempDir, Certs)> {
+    require(Component::Openssl)?;
+    let dir = tempfile::Builder::new()
+        .prefix("ohx-https-")
+        .tempdir()
+        .unwrap();
+    let certs = test_certs::issue(dir.path());
+    let expected = basic("etl", password);
+    let server = Recorder::start_tls(&certs, move |request: &Request| {
+        if request.header("authorization") != Some(expected.as_str()) {
+            return Reply::json(401, json!({"message": "Unauthorized"}));
+        }
+        Reply::json(200, json!({"username": "etl", "displayName": "ETL Robot"}))
+    });
+    Some((server, dir, certs))
+}
+
+#[test]
+fn https_with_a_certificate_from_an_unknown_ca_is_a_tls_failure_and_sends_nothing() {
+    let password = random_canary();
+    let Some((server, _dir, _certs)) = dhis2_over_https(&password) else {
+        return;
+    };
+    let env = Env::new();
+    add_dhis2(&env, &server.https_url(), &password);
+    let out = connection_test(&env, &["dhis2-prod"], &[]);
+    let said = failed_with(&out, "dhis2-prod", "TLS");
+    assert!(said.contains("certificate"), "{out}");
+    assert!(
+        server.requests().is_empty(),
+        "a request went to an unverified server"
+    );
+    assert_no_secret(&out, &[&password]);
+}
+
+#[test]
+fn https_passes_when_ssl_cert_file_names_the_ca() {
+    let password = random_canary();
+    let Some((server, _dir, certs)) = dhis2_over_https(&password) else {
+        return;
+    };
+    let env = Env::new();
+    add_dhis2(&env, &server.https_url(), &password);
+    let ca = certs.ca.to_str().unwrap();
+    let out = connection_test(&env, &["dhis2-prod"], &[("SSL_CERT_FILE", ca)]);
+    assert!(
+        passed(&out, "dhis2-prod").starts_with("logged in as etl (ETL Robot)"),
+        "{out}"
+    );
+    assert_eq!(server.requests().len(), 2);
+    assert_no_secret(&out, &[&password]);
 }
