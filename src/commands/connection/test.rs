@@ -18,6 +18,10 @@ use crate::probe::{self, Fields, Outcome, Settings};
 use crate::secrets::Value;
 use crate::session::{Globals, Session};
 
+/// Most checks run at the same time: enough for a workspace's connections in one go, few
+/// enough that testing hundreds does not open hundreds of sockets and threads at once.
+const AT_ONCE: usize = 16;
+
 pub fn run(session: &mut Session, references: &[String], timeout: &str) -> Result<()> {
     let timeout = probe::parse_timeout(timeout).ok_or_else(|| {
         Fail::usage(format!("invalid timeout '{timeout}'"))
@@ -25,11 +29,14 @@ pub fn run(session: &mut Session, references: &[String], timeout: &str) -> Resul
     })?;
     let opened = credentials::open_for_use(session, references)?;
     let settings = Settings::from_env(timeout);
-    let mut pending: Vec<_> = opened
-        .iter()
-        .map(|c| probe::start(c.kind, &fields_of(c), &settings))
-        .collect();
-    let outcomes: Vec<Outcome> = pending.iter_mut().map(|p| p.wait()).collect();
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(opened.len());
+    for batch in opened.chunks(AT_ONCE) {
+        let mut pending: Vec<_> = batch
+            .iter()
+            .map(|c| probe::start(c.kind, &fields_of(c), &settings))
+            .collect();
+        outcomes.extend(pending.iter_mut().map(|p| p.wait()));
+    }
 
     if session.globals.json {
         let results: Vec<serde_json::Value> = opened
