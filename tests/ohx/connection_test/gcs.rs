@@ -2,7 +2,8 @@
 //! token endpoint started by the test (`servers.py`, with PyJWT and cryptography) accepts the
 //! JWT bearer grant only when the assertion verifies with the service account's public key, was
 //! issued by its `client_email` and is addressed to the endpoint itself. The key's `token_uri`
-//! points at that endpoint; `STORAGE_EMULATOR_HOST` points the JSON API at the emulator.
+//! points at that endpoint; `STORAGE_EMULATOR_HOST` points the JSON API at the emulator, or, for
+//! a refusal the emulator never gives, at the recording stand-in server.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Weak};
@@ -13,7 +14,9 @@ use crate::credentials::support::{add_gcs_lake, require, Component};
 use crate::fixtures::gcs_key;
 use crate::harness::{random_canary, Env};
 
-use super::support::{assert_no_secret, connection_test, failed_with, passed, rsa_key, PyServer};
+use super::support::{
+    assert_no_secret, connection_test, failed_with, passed, rsa_key, PyServer, Recorder, Reply,
+};
 
 const BUCKET: &str = "hmis-lake";
 const CLIENT: &str = "etl@hmis-archive.iam.gserviceaccount.com";
@@ -202,4 +205,51 @@ fn a_key_whose_private_key_is_not_rsa_fails_without_quoting_it() {
 fn add_gcs_lake_in_new_workspace(env: &Env, key: &str) {
     env.admin_with_workspace(crate::credentials::support::WS);
     add_gcs_lake(env, key);
+}
+
+#[test]
+fn the_issued_token_reaches_the_storage_api_and_a_403_is_permission_denied() {
+    // The emulator accepts any token and never refuses, so the recording stand-in plays the
+    // JSON API here, answering as Google does for a service account without storage.buckets.get.
+    let Some((google, env)) = google() else {
+        return;
+    };
+    let storage = Recorder::start(|_| {
+        Reply::json(
+            403,
+            serde_json::json!({"error": {"code": 403, "message": format!(
+                "{CLIENT} does not have storage.buckets.get access to the Google Cloud Storage bucket."
+            )}}),
+        )
+    });
+    add_gcs_lake_in_new_workspace(&env, &google.key(&google.private_key));
+    let before = google.records().len();
+    let out = connection_test(
+        &env,
+        &["lake"],
+        &[("STORAGE_EMULATOR_HOST", &storage.url())],
+    );
+    let said = failed_with(&out, "lake", "permission denied");
+    assert!(
+        said.contains("does not have storage.buckets.get access"),
+        "{out}"
+    );
+    // Tests share the token endpoint: the token sent must be one issued since this one began.
+    let requests = storage.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        (requests[0].method.as_str(), requests[0].path.as_str()),
+        ("GET", "/storage/v1/b/hmis-lake")
+    );
+    let sent = requests[0].header("authorization").unwrap_or_default();
+    let token = sent.strip_prefix("Bearer ").expect("a bearer token");
+    let issued: Vec<String> = google.records()[before..]
+        .iter()
+        .filter_map(|r| r["issued"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        issued.iter().any(|t| t == token),
+        "{token} was not issued: {issued:?}"
+    );
+    assert_no_secret(&out, &[token]);
 }

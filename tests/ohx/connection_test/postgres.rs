@@ -167,3 +167,53 @@ fn verify_full_passes_with_the_servers_ca_and_fails_without_it() {
     assert!(said.to_lowercase().contains("certificate"), "{out}");
     assert_no_secret(&out, &[&server.password]);
 }
+
+#[test]
+fn a_role_without_connect_on_the_database_is_permission_denied() {
+    let (Some((server, env)), Some(psql)) = (server(Transport::Plain), require(Component::Psql))
+    else {
+        return;
+    };
+    // A second role, and a database it may not connect to (the superuser of the other tests
+    // is not bound by CONNECT privileges).
+    let password = random_canary();
+    let create_role = format!("CREATE ROLE reader LOGIN PASSWORD '{password}'");
+    let setup = std::process::Command::new(&psql)
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
+        .args([
+            "-p",
+            &server.port.to_string(),
+            "-U",
+            &server.role,
+            "-d",
+            "postgres",
+        ])
+        // Each -c is its own transaction: CREATE DATABASE cannot run inside one.
+        .args(["-c", &create_role, "-c", "CREATE DATABASE closed"])
+        .args(["-c", "REVOKE CONNECT ON DATABASE closed FROM PUBLIC"])
+        .env_clear()
+        .env("PGPASSWORD", &server.password)
+        .output()
+        .unwrap();
+    assert!(
+        setup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    add_connection(
+        &env,
+        "postgresql",
+        "closed",
+        &[
+            ("host", "127.0.0.1"),
+            ("port", &server.port.to_string()),
+            ("username", "reader"),
+            ("db_name", "closed"),
+        ],
+        &[("password", password.as_bytes())],
+    );
+    let out = connection_test(&env, &["closed"], &[]);
+    let said = failed_with(&out, "closed", "permission denied");
+    assert!(said.contains("permission denied for database"), "{out}");
+    assert_no_secret(&out, &[&password, &server.password]);
+}
