@@ -442,9 +442,9 @@ pub enum ConnectionCommand {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER, one or more
         #[arg(value_name = "ID", required = true, add = ArgValueCandidates::new(connection_candidates))]
         ids: Vec<String>,
-        /// The longest each check may take: 10s, 500ms, 1m
-        #[arg(long, default_value = "10s", value_name = "DURATION")]
-        timeout: String,
+        /// The longest each check may take: 10s, 500ms, 1m (up to 1h)
+        #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_timeout)]
+        timeout: std::time::Duration,
     },
     /// Print a connection's URL: postgresql://..., the DHIS2/IASO URL, s3://..., gs://... (editor or admin)
     ///
@@ -530,6 +530,12 @@ pub struct EditArgs {
     /// With --test: save even when the check fails
     #[arg(long, requires = "test")]
     pub save_anyway: bool,
+}
+
+/// `--timeout`: `10s`, `500ms`, `2m` or plain seconds, more than zero and at most an hour.
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    crate::probe::parse_timeout(text)
+        .ok_or_else(|| "give a duration up to 1h such as 10s, 500ms or 2m".to_string())
 }
 
 // Domain types parsed by clap, so a mistyped value is a usage error that lists the choices, and

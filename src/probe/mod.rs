@@ -291,6 +291,9 @@ struct Redactor {
     short: Vec<Zeroizing<String>>,
 }
 
+/// What a secret becomes in a message (as `ohx connection show` masks one).
+const MASK: &str = "********";
+
 /// Longest server message kept, in characters.
 const MESSAGE_MAX: usize = 300;
 
@@ -339,7 +342,7 @@ impl Redactor {
         let mut out = Zeroizing::new(text.to_string());
         for secret in &self.secrets {
             if out.contains(secret.as_str()) {
-                out = Zeroizing::new(out.replace(secret.as_str(), crate::output::MASK));
+                out = Zeroizing::new(out.replace(secret.as_str(), MASK));
             }
         }
         let one_line: String = out

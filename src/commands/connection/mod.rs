@@ -37,7 +37,7 @@ pub fn run(session: &mut Session, command: ConnectionCommand) -> Result<()> {
             native,
         } => use_secrets::env(session, &ids, format, native),
         ConnectionCommand::Url { id } => use_secrets::url(session, &id),
-        ConnectionCommand::Test { ids, timeout } => test::run(session, &ids, &timeout),
+        ConnectionCommand::Test { ids, timeout } => test::run(session, &ids, timeout),
     }
 }
 

@@ -3,31 +3,29 @@
 //! reported one line each; any failure makes the command exit 1 after every line is printed.
 //! `add --test` and `edit --test` check the values about to be saved the same way.
 
+use std::time::Duration;
+
 use anyhow::Result;
-use secrecy::ExposeSecret;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::input::Given;
+use crate::access::{ConnectionEdit, NewConnection, Opened, Value};
 use crate::cli::EditArgs;
-use crate::credentials::{self, Opened};
 use crate::domain::ConnectionType;
-use crate::error::Fail;
-use crate::output;
+use crate::error::Error;
+use crate::output::{self, Printer};
 use crate::probe::{self, Fields, Outcome, Settings};
-use crate::secrets::Value;
-use crate::session::{Globals, Session};
+use crate::session::Session;
 
 /// Most checks run at the same time: enough for a workspace's connections in one go, few
 /// enough that testing hundreds does not open hundreds of sockets and threads at once.
 const AT_ONCE: usize = 16;
 
-pub fn run(session: &mut Session, references: &[String], timeout: &str) -> Result<()> {
-    let timeout = probe::parse_timeout(timeout).ok_or_else(|| {
-        Fail::usage(format!("invalid timeout '{timeout}'"))
-            .hint("give a duration up to 1h such as 10s, 500ms or 2m")
-    })?;
-    let opened = credentials::open_for_use(session, references)?;
+/// How long `add --test` and `edit --test` wait, as OpenHEXA's own check does.
+const SAVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn run(session: &mut Session, references: &[String], timeout: Duration) -> Result<()> {
+    let opened = super::open_for_use(session, references)?;
     let settings = Settings::from_env(timeout);
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(opened.len());
     for batch in opened.chunks(AT_ONCE) {
@@ -55,15 +53,60 @@ pub fn run(session: &mut Session, references: &[String], timeout: &str) -> Resul
     }
     let failed = outcomes.iter().filter(|o| !o.is_success()).count();
     if failed > 0 {
-        let total = outcomes.len();
-        return Err(Fail::failure(format!(
-            "{failed} of {total} connection{} failed the test",
-            if total == 1 { "" } else { "s" }
-        ))
-        .hint("each line says why; fix the stored fields with `ohx connection edit ID`, or the account at the source")
+        return Err(Error::ChecksFailed {
+            failed,
+            total: outcomes.len(),
+        }
         .into());
     }
     Ok(())
+}
+
+/// `connection add --test`: checks the new connection before it is saved.
+pub fn before_adding(printer: &Printer, new: &NewConnection, save_anyway: bool) -> Result<()> {
+    let fields = fields_from(
+        new.kind,
+        new.fields
+            .iter()
+            .filter_map(|(code, value)| Some((code.as_str(), given_text(value)?))),
+    );
+    let outcome = probe::test(new.kind, &fields, &Settings::from_env(SAVE_TIMEOUT));
+    verdict(printer, &outcome, save_anyway)
+}
+
+/// `connection edit --test`: checks the connection as it will be after `edit` (its stored
+/// values, less `--unset`, with the new values applied) before the edit is saved.
+pub fn before_editing(session: &mut Session, args: &EditArgs, edit: &ConnectionEdit) -> Result<()> {
+    let opened = super::open_for_use(session, std::slice::from_ref(&args.id))?;
+    let Some(current) = opened.first() else {
+        return Ok(());
+    };
+    let mut values: Vec<(String, Zeroizing<String>)> = current
+        .fields
+        .iter()
+        .filter(|(code, _)| !edit.unset.contains(code))
+        .map(|(code, value)| {
+            (
+                code.clone(),
+                Zeroizing::new(value.expose_secret().to_string()),
+            )
+        })
+        .collect();
+    for (code, value) in &edit.set {
+        let Some(text) = given_text(value) else {
+            continue;
+        };
+        match values.iter_mut().find(|(c, _)| c == code) {
+            Some(slot) => slot.1 = text,
+            None => values.push((code.clone(), text)),
+        }
+    }
+    let fields = fields_from(
+        current.kind,
+        values.iter().map(|(c, v)| (c.as_str(), v.clone())),
+    );
+    let outcome = probe::test(current.kind, &fields, &Settings::from_env(SAVE_TIMEOUT));
+    verdict(&session.printer, &outcome, args.save_anyway)
 }
 
 /// The connection's values for the probe.
@@ -73,7 +116,7 @@ fn fields_of(connection: &Opened) -> Fields {
         connection
             .fields
             .iter()
-            .map(|(c, v)| (c.as_str(), v.clone())),
+            .map(|(c, v)| (c.as_str(), Zeroizing::new(v.expose_secret().to_string()))),
     )
 }
 
@@ -103,70 +146,12 @@ fn given_text(value: &Value) -> Option<Zeroizing<String>> {
     }
 }
 
-/// `connection add --test`: checks the new connection before it is saved.
-pub fn before_adding(
-    globals: &Globals,
-    kind: ConnectionType,
-    given: &[Given],
-    save_anyway: bool,
-) -> Result<()> {
-    let fields = fields_from(
-        kind,
-        given
-            .iter()
-            .filter_map(|g| Some((g.code.as_str(), given_text(&g.value)?))),
-    );
-    verdict(
-        globals,
-        &probe::test(kind, &fields, &Settings::from_env(SAVE_TIMEOUT)),
-        save_anyway,
-    )
-}
-
-/// `connection edit --test`: checks the connection as it will be after the edit (its stored
-/// values, less `--unset`, with `given` applied) before the edit is saved.
-pub fn before_editing(session: &mut Session, args: &EditArgs, given: &[Given]) -> Result<()> {
-    let (unset, save_anyway) = (&args.unset, args.save_anyway);
-    let opened = credentials::open_for_use(session, std::slice::from_ref(&args.id))?;
-    let Some(current) = opened.first() else {
-        return Ok(());
-    };
-    let mut values: Vec<(String, Zeroizing<String>)> = current
-        .fields
-        .iter()
-        .filter(|(code, _)| !unset.contains(code))
-        .map(|(code, value)| (code.clone(), value.clone()))
-        .collect();
-    for g in given {
-        let Some(text) = given_text(&g.value) else {
-            continue;
-        };
-        match values.iter_mut().find(|(code, _)| *code == g.code) {
-            Some(slot) => slot.1 = text,
-            None => values.push((g.code.clone(), text)),
-        }
-    }
-    let fields = fields_from(
-        current.kind,
-        values.iter().map(|(c, v)| (c.as_str(), v.clone())),
-    );
-    let settings = Settings::from_env(SAVE_TIMEOUT);
-    verdict(
-        &session.globals,
-        &probe::test(current.kind, &fields, &settings),
-        save_anyway,
-    )
-}
-
-/// How long `add --test` and `edit --test` wait, as OpenHEXA's own check does.
-const SAVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// Says how the check went (on stderr: stdout confirms the save) and stops a failed one from
 /// being saved unless `save_anyway`.
-fn verdict(globals: &Globals, outcome: &Outcome, save_anyway: bool) -> Result<()> {
+fn verdict(printer: &Printer, outcome: &Outcome, save_anyway: bool) -> Result<()> {
     let said = line(outcome);
     if outcome.is_success() {
-        output::notice(globals, &format!("test: {said}"));
+        printer.notice(&format!("test: {said}"));
         return Ok(());
     }
     if save_anyway {
@@ -175,11 +160,7 @@ fn verdict(globals: &Globals, outcome: &Outcome, save_anyway: bool) -> Result<()
         ));
         return Ok(());
     }
-    Err(
-        Fail::failure(format!("the check failed ({said}); nothing was saved"))
-            .hint("correct the values, or keep them as they are with --save-anyway")
-            .into(),
-    )
+    Err(Error::CheckFailedNotSaved(said).into())
 }
 
 fn line(outcome: &Outcome) -> String {
