@@ -428,6 +428,24 @@ pub enum ConnectionCommand {
         #[arg(long)]
         native: bool,
     },
+    /// Check connections against their systems with the stored credentials (editor or admin)
+    ///
+    /// Each connection is checked at the same time as the others, with one harmless request:
+    /// PostgreSQL connects and runs `select 1` (honouring PGSSLMODE and PGSSLROOTCERT), DHIS2
+    /// reads /api/me and /api/system/info, IASO asks /api/token/ for a token, S3 sends a signed
+    /// HeadBucket, GCS exchanges the service-account key for a token and reads the bucket's
+    /// metadata, and a custom connection with a `url` field gets a GET. One line per
+    /// connection: ok with what was proven, or why it failed. Exits 0 when every check passes,
+    /// 1 otherwise. No secret is ever printed.
+    #[command(after_help = TEST_EXAMPLES)]
+    Test {
+        /// IDENTIFIER or WORKSPACE/IDENTIFIER, one or more
+        #[arg(value_name = "ID", required = true, add = ArgValueCandidates::new(connection_candidates))]
+        ids: Vec<String>,
+        /// The longest each check may take: 10s, 500ms, 1m (up to 1h)
+        #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_timeout)]
+        timeout: std::time::Duration,
+    },
     /// Print a connection's URL: postgresql://..., the DHIS2/IASO URL, s3://..., gs://... (editor or admin)
     ///
     /// For PostgreSQL, user, password and database are percent-encoded, so any password works
@@ -439,6 +457,17 @@ pub enum ConnectionCommand {
         id: String,
     },
 }
+
+const TEST_EXAMPLES: &str = "\
+Failures name their class: name not found, connection refused, TLS, credentials rejected,
+no such database, no such bucket, permission denied, timeout; then the server's own words.
+AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) and AWS_REGION point S3 checks elsewhere, and
+STORAGE_EMULATOR_HOST sends GCS checks to an emulator, as the usual tools allow.
+
+Examples:
+  ohx connection test warehouse
+  ohx connection test warehouse dhis2-prod archive --timeout 30s
+  ohx connection test malaria/lake --json";
 
 const ENV_EXAMPLES: &str = "\
 Variables follow the OpenHEXA SDK: for identifier my-db, MY_DB=postgresql, MY_DB_HOST,
@@ -470,6 +499,12 @@ pub struct AddArgs {
     /// A secret field, read from the prompt, - (stdin), env:VAR or file:PATH
     #[arg(long, value_name = "CODE[=SOURCE]")]
     pub secret: Vec<String>,
+    /// Check the connection against its system first; save only if the check passes
+    #[arg(long)]
+    pub test: bool,
+    /// With --test: save even when the check fails
+    #[arg(long, requires = "test")]
+    pub save_anyway: bool,
 }
 
 #[derive(Debug, Args)]
@@ -489,6 +524,18 @@ pub struct EditArgs {
     /// Remove an optional or custom field
     #[arg(long, value_name = "CODE")]
     pub unset: Vec<String>,
+    /// Check the edited connection against its system first; save only if the check passes
+    #[arg(long)]
+    pub test: bool,
+    /// With --test: save even when the check fails
+    #[arg(long, requires = "test")]
+    pub save_anyway: bool,
+}
+
+/// `--timeout`: `10s`, `500ms`, `2m` or plain seconds, more than zero and at most an hour.
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    crate::probe::parse_timeout(text)
+        .ok_or_else(|| "give a duration up to 1h such as 10s, 500ms or 2m".to_string())
 }
 
 // Domain types parsed by clap, so a mistyped value is a usage error that lists the choices, and

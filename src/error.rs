@@ -326,6 +326,10 @@ pub enum Error {
     NoSlugInName { what: &'static str, name: String },
     #[error("custom connection '{0}' has no URL")]
     NoUrl(String),
+    #[error("{failed} of {total} connection{} failed the test", if *.total == 1 { "" } else { "s" })]
+    ChecksFailed { failed: usize, total: usize },
+    #[error("the check failed ({0}); nothing was saved")]
+    CheckFailedNotSaved(String),
 
     // ---- environment variables ----
     #[error("{first} and {second} both set {name} to different values")]
@@ -510,6 +514,7 @@ impl Error {
 
             ConfirmationNeeded { .. } => Status::Usage,
             Cancelled(_) => Status::Failure,
+            ChecksFailed { .. } | CheckFailedNotSaved(_) => Status::Failure,
 
             NoKeyHeld(_)
             | NotARecipient(_)
@@ -625,6 +630,10 @@ impl Error {
             NothingToChange(flags) => (*flags).into(),
             NoSlugInName { .. } => "give one with --slug".into(),
             NoUrl(_) => "read single fields with `ohx connection get ID FIELD`".into(),
+            ChecksFailed { .. } => "each line says why; fix the stored fields with `ohx connection edit ID`, or the account at the source".into(),
+            CheckFailedNotSaved(_) => {
+                "correct the values, or keep them as they are with --save-anyway".into()
+            }
             VariableClash { .. } => {
                 "export them separately, or give one connection another identifier".into()
             }

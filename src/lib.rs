@@ -16,6 +16,7 @@ pub mod fsutil;
 pub mod keyfiles;
 pub mod output;
 pub mod paths;
+pub mod probe;
 pub mod prompt;
 pub mod secret_input;
 pub mod session;

@@ -15,5 +15,5 @@ mod output;
 mod postgres;
 mod run;
 mod sdk;
-mod support;
+pub mod support;
 mod tricky;

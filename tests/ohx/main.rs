@@ -1,8 +1,9 @@
 //! The integration tests of ohx: one binary whose tests run the real `ohx` executable against a
 //! temporary `OHX_HOME` (see `harness`), one module per area, each file named for what it proves.
-//! `fixtures` holds the commands, `store_probe` the direct looks into the store and `faults` the
-//! kills and system tools that several areas share. docs/RELIABILITY.md maps each reliability
-//! requirement to the tests that prove it.
+//! `fixtures` holds the commands, `store_probe` the direct looks into the store, `faults` the
+//! kills and system tools, `pg_server` the PostgreSQL server and `test_certs` the TLS
+//! certificates that several areas share.
+//! docs/RELIABILITY.md maps each reliability requirement to the tests that prove it.
 
 // A test states what must hold and fails loudly when it does not: unwrapping and panicking are
 // how it reports, so the crate's lints against them do not apply here.
@@ -10,6 +11,7 @@
 
 mod cli;
 mod connection;
+mod connection_test;
 mod credentials;
 mod faults;
 mod first_run;
@@ -19,7 +21,9 @@ mod harness;
 mod identity;
 mod leaks;
 mod member;
+mod pg_server;
 mod store;
 mod store_probe;
 mod tamper;
+mod test_certs;
 mod workspace;

@@ -30,6 +30,9 @@ pub fn run(session: &mut Session, args: AddArgs) -> Result<()> {
     if interactive && !confirm_summary(&new)? {
         return Err(Error::Cancelled("saved").into());
     }
+    if args.test {
+        super::test::before_adding(&session.printer, &new, args.save_anyway)?;
+    }
     session
         .access
         .write(&ws_slug, Action::ManageConnections, |ws| {

@@ -22,6 +22,9 @@ pub fn run(session: &mut Session, args: EditArgs) -> Result<()> {
             Ok((row, existing))
         })?;
     let (edit, notices) = plan(&row, &existing, &args, session.globals.interactive())?;
+    if args.test {
+        super::test::before_editing(session, &args, &edit)?;
+    }
     session
         .access
         .write(&ws_slug, Action::ManageConnections, |ws| {

@@ -1,8 +1,9 @@
-//! `ohx connection ...`: add, list, show, edit, delete.
+//! `ohx connection ...`: add, list, show, edit, delete; `test` lives in its own module.
 
 mod add;
 mod edit;
 mod input;
+mod test;
 mod use_secrets;
 
 pub use use_secrets::open_for_use;
@@ -36,6 +37,7 @@ pub fn run(session: &mut Session, command: ConnectionCommand) -> Result<()> {
             native,
         } => use_secrets::env(session, &ids, format, native),
         ConnectionCommand::Url { id } => use_secrets::url(session, &id),
+        ConnectionCommand::Test { ids, timeout } => test::run(session, &ids, timeout),
     }
 }
 

@@ -27,6 +27,11 @@ pub enum Component {
     PostgresServer,
     /// The test venv's Python with `openhexa-sdk` and `python-dotenv` importable.
     Python,
+    /// The `openssl` command, to make certificates.
+    Openssl,
+    /// The test venv's Python with the servers of the connection tests importable: moto's S3
+    /// server with boto3, the GCS emulator, PyJWT and cryptography.
+    ServerPython,
 }
 
 /// The path of `component` (for [`Component::PostgresServer`], the folder of its binaries), or
@@ -59,7 +64,20 @@ fn find(component: Component) -> Result<PathBuf, String> {
         // Importing the SDK takes a while: check once for the whole test binary.
         Component::Python => {
             static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-            PYTHON.get_or_init(venv_python).clone()
+            PYTHON
+                .get_or_init(|| venv_python("import openhexa.sdk, dotenv"))
+                .clone()
+        }
+        Component::Openssl => executable_in_path("openssl"),
+        Component::ServerPython => {
+            static SERVERS: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+            SERVERS
+                .get_or_init(|| {
+                    venv_python(
+                        "import moto.server, boto3, gcp_storage_emulator, jwt, cryptography",
+                    )
+                })
+                .clone()
         }
     }
 }
@@ -108,8 +126,8 @@ fn postgres_bin_dir() -> Result<PathBuf, String> {
     Ok(found)
 }
 
-/// `OHX_TEST_PYTHON`, else `<crate>/.venv-test/bin/python`, if it imports the SDK and dotenv.
-fn venv_python() -> Result<PathBuf, String> {
+/// `OHX_TEST_PYTHON`, else `<crate>/.venv-test/bin/python`, if it runs `imports`.
+fn venv_python(imports: &str) -> Result<PathBuf, String> {
     let python = std::env::var_os("OHX_TEST_PYTHON")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
@@ -118,13 +136,13 @@ fn venv_python() -> Result<PathBuf, String> {
         return Err(format!("no Python at {}", python.display()));
     }
     let out = Command::new(&python)
-        .args(["-c", "import openhexa.sdk, dotenv"])
+        .args(["-c", imports])
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
     if !out.status.success() {
         return Err(format!(
-            "{} cannot import openhexa.sdk and dotenv: {}",
+            "{} cannot run `{imports}`: {}",
             python.display(),
             String::from_utf8_lossy(&out.stderr).trim()
         ));
