@@ -676,7 +676,7 @@ impl Error {
                 DbFault::BadValue => "find out who could write the store file; restore it from a backup (`ohx workspace verify` names what fails)".into(),
                 _ => return None,
             },
-            ForeignSchema(_) => "someone planted objects in the store's schema; nothing was changed. Restore it from a backup (`ohx store copy` makes them)".into(),
+            ForeignSchema(_) => "someone planted objects in the store's schema; nothing was changed. Restore it from a backup".into(),
             Authority(e) => return e.hint(),
             SlugMismatch { signed, .. } => format!(
                 "find out who could write the store file; `ohx workspace verify {signed}` checks the workspace its log names"

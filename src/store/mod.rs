@@ -45,6 +45,7 @@ impl Store {
     }
 
     fn open_checked(path: &Path) -> Result<Store, Error> {
+        refuse_foreign_schema_untouched(path)?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -145,6 +146,41 @@ impl Store {
         let value = work(&tx)?;
         tx.finish().map_err(|e| fault::at(e, &path))?;
         Ok(value)
+    }
+}
+
+/// Looks for schema objects ohx did not create before the store is opened for writing, through
+/// an immutable read-only connection that creates no -wal or -shm file and takes no lock, so a
+/// refused store is left exactly as it was. Only when no -wal exists: otherwise the schema may
+/// have changes the immutable view cannot see, and the check after the normal open decides.
+fn refuse_foreign_schema_untouched(path: &Path) -> Result<(), Error> {
+    let mut wal = path.as_os_str().to_os_string();
+    wal.push("-wal");
+    if std::fs::symlink_metadata(PathBuf::from(wal)).is_ok() {
+        return Ok(());
+    }
+    let Some(text) = path.to_str() else {
+        return Ok(());
+    };
+    let mut uri = String::from("file:");
+    for c in text.chars() {
+        match c {
+            '?' | '#' | '%' => uri.push_str(&format!("%{:02X}", c as u32)),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    let conn = Connection::open_with_flags(
+        &uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    let foreign = schema_check::foreign_objects(&conn)?;
+    if foreign.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::ForeignSchema(foreign))
     }
 }
 
