@@ -218,7 +218,7 @@ fn confirm_summary(new: &NewConnection) -> Result<bool> {
             Value::Plain(v) => v.as_str(),
             _ => output::MASK,
         };
-        eprintln!("    {code:<20} {shown}");
+        eprintln!("    {code:<20} {}", crate::terminal_text::inline(shown));
     }
     eprintln!();
     prompt::confirm_yes("Save this connection?")
