@@ -23,8 +23,8 @@ Examples:
   ohx workspace create \"Malaria Programme\"     # slug: malaria-programme
   ohx connection add dhis2                      # asks for url, username, password
   ohx connection list --workspace malaria-programme
-  eval \"$(ohx connection env dhis2-prod)\"
-  ohx run -c warehouse -- psql -c 'select 1'";
+  ohx run -c warehouse -- psql -c 'select 1'
+  env=$(ohx connection env dhis2-prod) || exit; eval \"$env\"";
 
 #[derive(Debug, Parser)]
 #[command(name = "ohx", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]
@@ -456,8 +456,12 @@ pub enum ConnectionCommand {
     /// Print a connection's URL: postgresql://..., the DHIS2/IASO URL, s3://..., gs://... (editor or admin)
     ///
     /// For PostgreSQL, user, password and database are percent-encoded, so any password works
-    /// in the URL. Custom connections have no URL.
-    #[command(after_help = "Example:\n  psql \"$(ohx connection url warehouse)\"")]
+    /// in the URL. Custom connections have no URL. Never put a URL holding a password on a
+    /// command line (`psql "$(ohx connection url ...)"`): every user of the machine can read it
+    /// in /proc/PID/cmdline; give it through the environment, or use `ohx run`.
+    #[command(
+        after_help = "Examples:\n  url=$(ohx connection url warehouse) || exit; DATABASE_URL=$url some-tool\n  ohx run -c warehouse -- psql    # psql reads PGHOST, PGPASSWORD..."
+    )]
     Url {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER
         #[arg(add = ArgValueCandidates::new(connection_candidates))]
@@ -482,7 +486,7 @@ MY_DB_PORT, MY_DB_USERNAME, MY_DB_PASSWORD, MY_DB_DB_NAME. --native adds PGHOST.
 and AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (S3).
 
 Examples:
-  eval \"$(ohx connection env warehouse)\"                 # sh, bash, zsh
+  env=$(ohx connection env warehouse) || exit; eval \"$env\"   # sh, bash, zsh
   ohx connection env warehouse --format fish | source     # fish
   ohx connection env warehouse dhis2-prod --format dotenv > .env
   ohx connection env malaria/warehouse --native --format json";

@@ -42,7 +42,7 @@ pub fn run(session: &mut Session, args: AddArgs) -> Result<()> {
         session.printer.notice(&format!("note: {notice}"));
     }
     session.printer.done(&format!(
-        "Added {kind} connection '{}' to '{ws_slug}'. Use it with `eval \"$(ohx connection env {})\"`.",
+        "Added {kind} connection '{}' to '{ws_slug}'. Use it with `ohx run -c {} -- COMMAND`.",
         new.identifier, new.identifier
     ))
 }

@@ -10,6 +10,38 @@ fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
 }
 
+/// The README, every help text and every man page.
+fn advice() -> Vec<(String, String)> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut texts = vec![("README.md".to_string(), readme())];
+    for dir in ["tests/snapshots/help", "man"] {
+        for entry in std::fs::read_dir(format!("{root}/{dir}"))
+            .unwrap()
+            .flatten()
+        {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            texts.push((entry.path().display().to_string(), text.replace("\\-", "-")));
+        }
+    }
+    texts
+}
+
+#[test]
+fn no_help_text_or_man_page_recommends_eval_of_a_substitution() {
+    for (name, text) in advice() {
+        let offending: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("eval \"$(ohx") || l.contains("\"$(ohx connection url"))
+            .filter(|l| {
+                !["and not", "Do not", "Never put"]
+                    .iter()
+                    .any(|w| l.contains(w))
+            })
+            .collect();
+        assert!(offending.is_empty(), "{name} recommends {offending:?}");
+    }
+}
+
 #[test]
 fn the_readme_never_puts_a_url_or_secret_on_a_command_line() {
     let text = readme();
