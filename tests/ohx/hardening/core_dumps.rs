@@ -132,3 +132,89 @@ fn every_ohx_command_runs_without_a_core_limit() {
         "soft core limit of a waiting ohx"
     );
 }
+
+/// `nobody`, for a test that needs two processes of one ordinary user.
+const NOBODY: u32 = 65534;
+
+/// Runs `cmd` as `nobody` through `setpriv` (util-linux).
+fn as_nobody(cmd: crate::harness::Cmd) -> crate::harness::Cmd {
+    cmd.shell(
+        "sh",
+        &format!(r#"exec setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups "$0" "$@""#),
+    )
+}
+
+#[test]
+fn another_process_of_the_same_user_cannot_read_a_waiting_ohx() {
+    // Non-dumpable also closes /proc/PID/environ and /proc/PID/mem to the user's other
+    // processes: a compromised tool of the same user cannot lift OHX_PASSPHRASE or a key.
+    if !crate::harness::is_root() || crate::harness::in_path("setpriv").is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run this test as root with setpriv"
+        );
+        eprintln!("skipping: needs root and setpriv to act as two processes of one user");
+        return;
+    }
+    let env = Env::new();
+    let chown = |p: &Path| {
+        rustix::fs::chown(
+            p,
+            Some(rustix::process::Uid::from_raw(NOBODY)),
+            Some(rustix::process::Gid::from_raw(NOBODY)),
+        )
+        .unwrap()
+    };
+    chown(env.root());
+    as_nobody(env.ohx()).args(["init", "--name", "nobody"]).ok();
+    as_nobody(env.ohx())
+        .args(["workspace", "create", "ws", "--slug", "ws"])
+        .ok();
+    let canary = crate::harness::random_canary();
+    // Waits for the secret on stdin, which the test keeps open.
+    let mut waiting = as_nobody(env.ohx())
+        .env("OHX_PASSPHRASE", &canary)
+        .args([
+            "connection",
+            "add",
+            "custom",
+            "--name",
+            "k",
+            "--set",
+            "url=x",
+        ])
+        .args(["--secret", "token=-"])
+        .stdin_kept_open()
+        .spawn();
+    // Give it time to be running ohx (after setpriv's exec) with the canary in its environment.
+    let pid = waiting.id().to_string();
+    let mut read = None;
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if contains(&cmdline, b"token=-") {
+            let out = std::process::Command::new("setpriv")
+                .args([
+                    &format!("--reuid={NOBODY}"),
+                    &format!("--regid={NOBODY}"),
+                    "--clear-groups",
+                ])
+                .args(["cat", &format!("/proc/{pid}/environ")])
+                .output()
+                .unwrap();
+            read = Some(out);
+            break;
+        }
+    }
+    drop(waiting.stdin.take());
+    let _ = Outcome::of(waiting);
+    let read = read.expect("the waiting ohx never showed up");
+    assert!(
+        !contains(&read.stdout, canary.as_bytes()),
+        "another process of the same user read OHX_PASSPHRASE from /proc/PID/environ"
+    );
+    assert!(
+        !read.status.success(),
+        "reading /proc/PID/environ should be refused"
+    );
+}
