@@ -44,6 +44,10 @@ const DANGEROUS: &[&str] = &[
     "PGHOSTADDR",
     "BOTO_CONFIG",
     "GNUPGHOME",
+    "GTK_MODULES",
+    "QT_PLUGIN_PATH",
+    "SSLKEYLOGFILE",
+    "LESS",
 ];
 
 /// `JDK_JAVA_OPTIONS` as an identifier is `jdk-java-options`.
