@@ -676,7 +676,9 @@ impl Error {
             VariableClash { .. } => {
                 "export them separately, or give one connection another identifier".into()
             }
-            NativeVariableClash { .. } => "with `ohx run`, choose which connection gets the native variables with --native-for ID (or leave them out with --no-native)".into(),
+            NativeVariableClash { name, .. } => format!(
+                "choose which connection gets {name} and its family with `ohx run --native-for ID`, or leave them out (`ohx run --no-native`; `connection env` without --native)"
+            ),
             SensitiveVariable { .. } => "rename the connection with a new identifier".into(),
             SensitiveIdentifier { .. } => "choose another identifier with --slug".into(),
             VariableTooLarge { .. } => {
