@@ -23,8 +23,8 @@ Examples:
   ohx workspace create \"Malaria Programme\"     # slug: malaria-programme
   ohx connection add dhis2                      # asks for url, username, password
   ohx connection list --workspace malaria-programme
-  eval \"$(ohx connection env dhis2-prod)\"
-  ohx run -c warehouse -- psql -c 'select 1'";
+  ohx run -c warehouse -- psql -c 'select 1'
+  env=$(ohx connection env dhis2-prod) || exit; eval \"$env\"";
 
 #[derive(Debug, Parser)]
 #[command(name = "ohx", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]
@@ -128,9 +128,10 @@ pub enum Command {
     /// Run a command with connections in its environment (editor or admin)
     ///
     /// Starts COMMAND directly (no shell) with the OpenHEXA SDK variables of each connection,
-    /// plus the variables the usual tools read unless --no-native. OHX_* variables are removed
-    /// from its environment. SIGINT, SIGTERM and SIGHUP sent to ohx are passed on, and ohx
-    /// exits with the command's status.
+    /// plus the variables the usual tools read unless --no-native. OHX_* variables, and inherited
+    /// variables that would pair with the native ones (AWS_PROFILE, PGSERVICE, ...), are removed
+    /// from its environment. SIGINT, SIGTERM and SIGHUP sent to ohx are passed on, the command
+    /// gets SIGTERM if ohx dies, and ohx exits with the command's status.
     #[command(after_help = RUN_EXAMPLES)]
     Run {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER; repeat for several
@@ -140,6 +141,10 @@ pub enum Command {
         /// Do not add PGHOST..., AWS_..., GOOGLE_APPLICATION_CREDENTIALS
         #[arg(long)]
         no_native: bool,
+        /// Give the native variables of ID's type (PGHOST..., AWS_...) to ID alone, when several
+        /// connections of one type are run together
+        #[arg(long, value_name = "ID", conflicts_with = "no_native")]
+        native_for: Option<String>,
         /// The command and its arguments, after --
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<std::ffi::OsString>,
@@ -182,12 +187,14 @@ Install:
 
 const RUN_EXAMPLES: &str = "\
 The command runs without a shell, with the connections' variables (OpenHEXA SDK names plus
-PGHOST..., AWS_..., and GOOGLE_APPLICATION_CREDENTIALS pointing at a private temporary key file
-removed when the command ends). ohx exits with the command's status.
+PGHOST..., AWS_..., and GOOGLE_APPLICATION_CREDENTIALS naming the key: a sealed memory file,
+/proc/PID/fd/N, on Linux; elsewhere a private temporary file removed when the command ends),
+with your umask. ohx exits with the command's status.
 
 Examples:
   ohx run -c warehouse -- psql -c 'select 1'
   ohx run -c warehouse -c dhis2-prod -- python pipeline.py
+  ohx run -c warehouse -c replica --native-for replica -- psql
   ohx run -c lake -- gsutil ls gs://lake";
 
 #[derive(Debug, Subcommand)]
@@ -449,8 +456,12 @@ pub enum ConnectionCommand {
     /// Print a connection's URL: postgresql://..., the DHIS2/IASO URL, s3://..., gs://... (editor or admin)
     ///
     /// For PostgreSQL, user, password and database are percent-encoded, so any password works
-    /// in the URL. Custom connections have no URL.
-    #[command(after_help = "Example:\n  psql \"$(ohx connection url warehouse)\"")]
+    /// in the URL. Custom connections have no URL. Never put a URL holding a password on a
+    /// command line (`psql "$(ohx connection url ...)"`): every user of the machine can read it
+    /// in /proc/PID/cmdline; give it through the environment, or use `ohx run`.
+    #[command(
+        after_help = "Examples:\n  url=$(ohx connection url warehouse) || exit; DATABASE_URL=$url some-tool\n  ohx run -c warehouse -- psql    # psql reads PGHOST, PGPASSWORD..."
+    )]
     Url {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER
         #[arg(add = ArgValueCandidates::new(connection_candidates))]
@@ -475,7 +486,7 @@ MY_DB_PORT, MY_DB_USERNAME, MY_DB_PASSWORD, MY_DB_DB_NAME. --native adds PGHOST.
 and AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (S3).
 
 Examples:
-  eval \"$(ohx connection env warehouse)\"                 # sh, bash, zsh
+  env=$(ohx connection env warehouse) || exit; eval \"$env\"   # sh, bash, zsh
   ohx connection env warehouse --format fish | source     # fish
   ohx connection env warehouse dhis2-prod --format dotenv > .env
   ohx connection env malaria/warehouse --native --format json";

@@ -3,10 +3,10 @@
 //! Unknown keys are kept when ohx rewrites the file (for `ohx workspace use`), so a newer ohx's
 //! settings survive an older one; comments are not, which the file's header line says.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::fsutil::{self, Refusal};
 
 /// The settings ohx reads from `config.toml`.
 #[derive(Debug, Default, Clone)]
@@ -19,18 +19,47 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the file; a missing file is an empty configuration.
+    /// Reads the file; a missing file is an empty configuration. The file says which store and
+    /// identity to use, so it is opened once without following a link or waiting on a FIFO, and
+    /// refused unless it is a regular file of ours that nobody else may write.
     pub fn load(path: &Path) -> Result<Config, Error> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-            Err(source) => {
+        // `OHX_CONFIG=/dev/null` is the usual way to say "no config file".
+        if path == Path::new("/dev/null") {
+            return Ok(Config::default());
+        }
+        let refused = |reason: String| Error::ConfigRefused {
+            path: path.into(),
+            reason,
+        };
+        let bytes = match fsutil::read_private(path, &CONFIG_RULE) {
+            Ok(bytes) => bytes,
+            Err(Refusal::Missing) => return Ok(Config::default()),
+            Err(Refusal::Symlink) => return Err(refused("is a symbolic link".into())),
+            Err(Refusal::NotAFile) => return Err(refused("is not a regular file".into())),
+            Err(Refusal::Shared { mode }) => {
+                return Err(refused(format!(
+                    "has mode {mode:04o}: other users may change it"
+                )))
+            }
+            Err(Refusal::NotOwner { uid }) => {
+                return Err(refused(format!("belongs to another user (uid {uid})")))
+            }
+            Err(Refusal::TooLarge { len, max }) => {
+                return Err(refused(format!(
+                    "is too large ({len} bytes; at most {max})"
+                )))
+            }
+            Err(Refusal::Io(source)) => {
                 return Err(Error::ConfigUnreadable {
                     path: path.into(),
                     source,
                 })
             }
         };
+        let text = String::from_utf8(bytes).map_err(|_| Error::ConfigInvalid {
+            path: path.into(),
+            message: "it is not UTF-8 text".into(),
+        })?;
         Self::parse(path, &text)
     }
 
@@ -83,23 +112,18 @@ impl Config {
     }
 }
 
+/// A config file may be read by others, but nobody else may write it; it is a few lines.
+const CONFIG_RULE: fsutil::Rule = fsutil::Rule {
+    forbidden_bits: 0o022,
+    max_len: 1024 * 1024,
+};
+
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
-        crate::fsutil::create_private_dir(dir)?;
+        fsutil::create_private_dir(dir)?;
     }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    let written = file.write_all(bytes).and_then(|()| file.sync_all());
-    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    Ok(())
+    let build = |tmp: &Path| fsutil::write_private(tmp, bytes);
+    fsutil::publish_with(path, fsutil::Placing::Replace, build, |e| e).map(|_| ())
 }
 
 fn line_of(text: &str, offset: usize) -> usize {

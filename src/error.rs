@@ -169,6 +169,8 @@ pub enum Error {
     },
     #[error("invalid config file {path}: {message}")]
     ConfigInvalid { path: PathBuf, message: String },
+    #[error("config file {path} {reason}; refusing to use it")]
+    ConfigRefused { path: PathBuf, reason: String },
     #[error("cannot write config file {path}: {source}")]
     ConfigUnwritable {
         path: PathBuf,
@@ -184,6 +186,15 @@ pub enum Error {
     IdentityNotAFile(PathBuf),
     #[error("identity {path} is unprotected: mode {mode:04o} lets other users read it")]
     IdentityUnprotected { path: PathBuf, mode: u32 },
+    #[error("identity {path} belongs to another user (uid {uid}); refusing to use it")]
+    IdentityNotOwned { path: PathBuf, uid: u32 },
+    #[error("identity {path} is too large ({len} bytes; an identity file has at most {max})")]
+    IdentityTooLarge { path: PathBuf, len: u64, max: u64 },
+    #[error("cannot read identity {path}: {source}")]
+    IdentityUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0} holds no age identity (AGE-SECRET-KEY-1...)")]
     NotAnIdentity(PathBuf),
     #[error("identity {path} is damaged{}", .detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
@@ -338,6 +349,12 @@ pub enum Error {
         first: String,
         second: String,
     },
+    #[error("{first} and {second} both set {name} to different values")]
+    NativeVariableClash {
+        name: String,
+        first: String,
+        second: String,
+    },
     #[error("{origin} gives the invalid variable name {name}")]
     BadVariableName { origin: String, name: String },
     #[error("{origin} would set {name}, which changes how programs behave; refusing")]
@@ -358,6 +375,12 @@ pub enum Error {
     CommandNotExecutable(String),
     #[error("cannot start {program}: {cause}")]
     CommandFailedToStart { program: String, cause: String },
+    #[error("--native-for {0} names none of the connections given with -c")]
+    NativeForUnknown(String),
+    #[error(
+        "the command's environment and arguments take {total} bytes; this system allows {limit}"
+    )]
+    EnvironmentTooLarge { total: usize, limit: usize },
     #[error("{0} is not a private folder of yours; refusing to put a key there")]
     RuntimeFolderUnsafe(PathBuf),
 
@@ -392,6 +415,8 @@ pub enum Error {
     StoreNotAFile(PathBuf),
     #[error("store {path} is unprotected: mode {mode:04o} lets other users read it")]
     StoreUnprotected { path: PathBuf, mode: u32 },
+    #[error("the store's folder {path} has mode {mode:04o}: other users may put files in it")]
+    StoreFolderShared { path: PathBuf, mode: u32 },
     #[error("store {0} is empty (0 bytes)")]
     StoreEmpty(PathBuf),
     #[error("{0} is not an ohx store")]
@@ -454,12 +479,16 @@ impl Error {
             NoHomeFolder
             | ConfigUnreadable { .. }
             | ConfigInvalid { .. }
+            | ConfigRefused { .. }
             | ConfigUnwritable { .. } => Status::Failure,
 
             NoIdentity(_)
             | IdentitySymlink(_)
             | IdentityNotAFile(_)
             | IdentityUnprotected { .. }
+            | IdentityNotOwned { .. }
+            | IdentityTooLarge { .. }
+            | IdentityUnreadable { .. }
             | NotAnIdentity(_)
             | IdentityDamaged { .. }
             | IdentityNotPassphrase(_)
@@ -504,10 +533,14 @@ impl Error {
             | NoUrl(_)
             | SensitiveIdentifier { .. } => Status::Usage,
 
-            VariableClash { .. } | BadVariableName { .. } | SensitiveVariable { .. } => {
-                Status::Failure
-            }
-            VariableTooLarge { .. } | NoCommand => Status::Usage,
+            VariableClash { .. }
+            | NativeVariableClash { .. }
+            | BadVariableName { .. }
+            | SensitiveVariable { .. } => Status::Failure,
+            VariableTooLarge { .. }
+            | NoCommand
+            | NativeForUnknown(_)
+            | EnvironmentTooLarge { .. } => Status::Usage,
             CommandNotFound(_) => Status::Exec(127),
             CommandNotExecutable(_) | CommandFailedToStart { .. } => Status::Exec(126),
             RuntimeFolderUnsafe(_) => Status::Failure,
@@ -527,6 +560,7 @@ impl Error {
             | StoreSymlink(_)
             | StoreNotAFile(_)
             | StoreUnprotected { .. }
+            | StoreFolderShared { .. }
             | StoreEmpty(_)
             | NotAStore(_)
             | StoreTruncated(_)
@@ -560,14 +594,19 @@ impl Error {
                 "fix the line named above; valid keys are default_workspace, store and identity"
                     .into()
             }
+            ConfigRefused { path, .. } => format!(
+                "make {} a regular file of yours that only you may write (`chmod 600`), or point OHX_CONFIG elsewhere",
+                path.display()
+            ),
             NoIdentity(_) => {
                 "run `ohx init` to create one, or point --identity / OHX_IDENTITY at yours".into()
             }
             IdentitySymlink(_) => "point --identity at the real file".into(),
             IdentityUnprotected { path, .. } => format!("run `chmod 600 {}`", path.display()),
-            NotAnIdentity(_) => {
+            NotAnIdentity(_) | IdentityTooLarge { .. } => {
                 "point --identity at an age-keygen or `ohx init` identity file".into()
             }
+            IdentityNotOwned { .. } => "use your own identity file".into(),
             WrongPassphrase(_) => "check OHX_PASSPHRASE, or type it again".into(),
             PassphraseNeeded => {
                 "set OHX_PASSPHRASE for automation, or run ohx on a terminal".into()
@@ -637,11 +676,16 @@ impl Error {
             VariableClash { .. } => {
                 "export them separately, or give one connection another identifier".into()
             }
+            NativeVariableClash { name, .. } => format!(
+                "choose which connection gets {name} and its family with `ohx run --native-for ID`, or leave them out (`ohx run --no-native`; `connection env` without --native)"
+            ),
             SensitiveVariable { .. } => "rename the connection with a new identifier".into(),
             SensitiveIdentifier { .. } => "choose another identifier with --slug".into(),
             VariableTooLarge { .. } => {
                 "read it with `ohx connection get ID FIELD` into a file instead".into()
             }
+            NativeForUnknown(_) => "give the identifier of one of the -c connections".into(),
+            EnvironmentTooLarge { .. } => "run fewer connections at once, or write large values to a file with `ohx connection get ID FIELD`".into(),
             RuntimeFolderUnsafe(_) => {
                 "remove it, or set XDG_RUNTIME_DIR to a private folder".into()
             }
@@ -659,6 +703,10 @@ impl Error {
             StoreMissing(p) => format!("create it with `ohx init --store {}`", p.display()),
             StoreSymlink(_) => "point --store at the real file".into(),
             StoreUnprotected { path, .. } => format!("run `chmod 600 {}`", path.display()),
+            StoreFolderShared { path, .. } => format!(
+                "keep the store in a folder only you may write, or run `chmod go-w {}` if it is yours",
+                path.display()
+            ),
             StoreEmpty(_) | StoreTruncated(_) => {
                 "restore it from a backup; ohx will not replace it with an empty store".into()
             }

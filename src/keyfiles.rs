@@ -1,10 +1,16 @@
-//! Private temporary files for `ohx run`: a GCS service-account key must reach the child as a
-//! path (GOOGLE_APPLICATION_CREDENTIALS). Files live in a 0700 folder of the runtime directory,
-//! are 0600, are removed when the child ends, and files left by an ohx that was killed are swept
-//! by the next run.
+//! The GCS service-account key for `ohx run`, which must reach the child as a path
+//! (GOOGLE_APPLICATION_CREDENTIALS).
+//!
+//! On Linux the key never touches a disk: it is written to a memory file (`memfd_create`), sealed
+//! so nobody can change, grow or shrink it, and passed on a descriptor the child inherits (named
+//! `/dev/fd/N` here; the trampoline of `child` turns that into `/proc/PID/fd/N`); it disappears
+//! with the last process holding it, however ohx ends (even `kill -9`). Elsewhere, or when the
+//! kernel refuses memory files, the key is a 0600 file in a 0700 folder of the runtime directory,
+//! removed when the child ends; files left by an ohx that was killed are swept by the next run.
 
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -61,11 +67,34 @@ fn owner_pid(name: &str) -> Option<i32> {
 #[derive(Default)]
 pub struct KeyFiles {
     paths: Vec<PathBuf>,
+    /// Sealed memory files; the child inherits them, ohx closes its copies when this is dropped.
+    memory: Vec<OwnedFd>,
 }
 
 impl KeyFiles {
-    /// Writes `contents` to a new 0600 file and returns its path.
+    /// Whether `path` is one of the memory files handed over as `/dev/fd/N`.
+    pub fn is_memory_path(&self, path: &str) -> bool {
+        use std::os::fd::AsRawFd;
+        self.memory
+            .iter()
+            .any(|fd| path == format!("/dev/fd/{}", fd.as_raw_fd()))
+    }
+
+    /// Hands `contents` over as a path: a sealed memory file where the platform has them, else a
+    /// new 0600 file.
     pub fn write(&mut self, contents: &str) -> Result<PathBuf> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Ok(fd) = sealed_memory_file(contents) {
+            use std::os::fd::AsRawFd;
+            let path = PathBuf::from(format!("/dev/fd/{}", fd.as_raw_fd()));
+            self.memory.push(fd);
+            return Ok(path);
+        }
+        self.write_file(contents)
+    }
+
+    /// Writes `contents` to a new 0600 file and returns its path.
+    fn write_file(&mut self, contents: &str) -> Result<PathBuf> {
         let dir = folder();
         prepare(&dir)?;
         let path = dir.join(format!(
@@ -74,11 +103,7 @@ impl KeyFiles {
             self.paths.len()
         ));
         let _ = std::fs::remove_file(&path);
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
+        let mut file = fsutil::create_private_file(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;
         self.paths.push(path.clone());
         file.write_all(contents.as_bytes())
@@ -86,6 +111,24 @@ impl KeyFiles {
             .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(path)
     }
+}
+
+/// A memory file holding `contents`, read-only to its owner and sealed against any change. Its
+/// descriptor is inheritable on purpose (no close-on-exec): the child of `ohx run` opens it as
+/// `/dev/fd/N`. Every other descriptor ohx opens is close-on-exec, as Rust makes them.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn sealed_memory_file(contents: &str) -> std::io::Result<OwnedFd> {
+    use rustix::fs::{MemfdFlags, SealFlags};
+    let fd = rustix::fs::memfd_create("ohx-gcs-key", MemfdFlags::ALLOW_SEALING)?;
+    rustix::fs::fchmod(&fd, rustix::fs::Mode::from_raw_mode(0o400))?;
+    let mut file = std::fs::File::from(fd);
+    file.write_all(contents.as_bytes())?;
+    let fd = OwnedFd::from(file);
+    rustix::fs::fcntl_add_seals(
+        &fd,
+        SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL,
+    )?;
+    Ok(fd)
 }
 
 impl Drop for KeyFiles {

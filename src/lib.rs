@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod authority;
+pub mod child;
 pub mod cli;
 pub mod commands;
 pub mod completion;
@@ -13,6 +14,7 @@ pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod fsutil;
+pub mod harden;
 pub mod keyfiles;
 pub mod output;
 pub mod paths;
@@ -21,6 +23,7 @@ pub mod prompt;
 pub mod secret_input;
 pub mod session;
 pub mod store;
+pub mod terminal_text;
 
 use anyhow::Result;
 
@@ -43,20 +46,22 @@ impl From<&cli::GlobalArgs> for Globals {
 /// Runs one parsed command line; returns the exit status (non-zero only for `ohx run`).
 pub fn run(cli: Cli) -> Result<u8> {
     // Every file ohx creates (store, WAL, SHM, identity, config) is private to the user.
-    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    harden::private_umask();
     let globals = Globals::from(&cli.globals);
     let done = match cli.command {
         Command::Run {
             connections,
             no_native,
+            native_for,
             command,
         } => {
-            return commands::run::run(
-                &mut Session::open(globals)?,
-                &connections,
+            let request = commands::run::Request {
+                references: &connections,
                 no_native,
-                &command,
-            );
+                native_for: native_for.as_deref(),
+                command: &command,
+            };
+            return commands::run::run(&mut Session::open(globals)?, &request);
         }
         Command::Completions { shell } => commands::generate::completions(&shell),
         Command::Generate { out_dir } => commands::generate::generate(&out_dir),

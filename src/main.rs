@@ -5,6 +5,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Before anything can hold a key: no core dumps, no reading of this process's memory.
+    ohx::harden::at_start();
+    if let Some(status) = ohx::child::exec_if_asked() {
+        return ExitCode::from(status);
+    }
     ohx::completion::answer_if_asked();
     let cli = match ohx::cli::Cli::try_parse() {
         Ok(cli) => cli,
@@ -15,9 +20,11 @@ fn main() -> ExitCode {
         Err(err) if ohx::error::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let (status, hint) = ohx::error::classify(&err);
-            eprintln!("error: {}", ohx::error::render(&err));
+            // Messages quote what the user typed and what the store holds: escaped for the terminal.
+            let message = ohx::error::render(&err);
+            eprintln!("error: {}", ohx::terminal_text::multiline(&message));
             if let Some(hint) = hint {
-                eprintln!("hint: {hint}");
+                eprintln!("hint: {}", ohx::terminal_text::multiline(&hint));
             }
             ExitCode::from(status.code())
         }

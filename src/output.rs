@@ -9,6 +9,8 @@ use anyhow::Result;
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 use serde::Serialize;
 
+use crate::terminal_text;
+
 /// How secret values are shown unless revealed.
 pub const MASK: &str = "********";
 
@@ -37,7 +39,7 @@ impl Printer {
     /// A line on stderr for the person at the keyboard; silenced by `--quiet`.
     pub fn notice(&self, line: &str) {
         if !self.quiet {
-            eprintln!("{line}");
+            eprintln!("{}", terminal_text::multiline(line));
         }
     }
 
@@ -46,13 +48,13 @@ impl Printer {
         if self.quiet {
             return Ok(());
         }
-        write_stdout(&format!("{line}\n"))
+        write_stdout(&format!("{}\n", terminal_text::multiline(line)))
     }
 }
 
 /// A warning about safety on stderr; printed even with `--quiet`.
 pub fn warning(line: &str) {
-    eprintln!("warning: {line}");
+    eprintln!("warning: {}", terminal_text::multiline(line));
 }
 
 /// A table: boxed and fitted to the terminal's width on a terminal, plain aligned columns otherwise.
@@ -69,7 +71,10 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
     }
     table.set_header(header.to_vec());
     for row in rows {
-        table.add_row(row);
+        table.add_row(
+            row.iter()
+                .map(|cell| terminal_text::inline(cell).into_owned()),
+        );
     }
     if !std::io::stdout().is_terminal() {
         for column in table.column_iter_mut() {
@@ -137,7 +142,8 @@ fn write_columns(
 ) -> Result<()> {
     line.clear();
     for (cell, width) in cells.zip(widths) {
-        line.push_str(cell);
+        let cell = terminal_text::inline(cell);
+        line.push_str(&cell);
         line.extend(std::iter::repeat_n(
             ' ',
             width.saturating_sub(cell.chars().count()) + 2,
@@ -162,6 +168,10 @@ pub fn details(pairs: &[(&str, String)]) -> Result<()> {
         .unwrap_or(0);
     let mut text = String::new();
     for (label, value) in pairs {
+        let (label, value) = (
+            terminal_text::inline(label),
+            terminal_text::multiline(value),
+        );
         let mut lines = value.split('\n');
         let first = lines.next().unwrap_or_default();
         text.push_str(&format!("{label:<width$}  {first}\n"));

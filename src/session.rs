@@ -208,9 +208,9 @@ impl Session {
             access
         } else {
             let store = Store::open(&setup.store.path)?;
-            let identity =
-                UserIdentity::load(&setup.identity.path, &mut passphrase_source(&globals))?;
-            Access::new(store, identity, &setup.pins_path(), printer)?
+            let keys =
+                UserIdentity::load_all(&setup.identity.path, &mut passphrase_source(&globals))?;
+            Access::with_known_key(store, keys, &setup.pins_path(), printer)?
         };
         Ok(Session {
             globals,

@@ -528,7 +528,7 @@ proptest! {
             .map(|(i, _)| (i, PathBuf::from(format!("/run/user/0/ohx/gcs-{i}.json"))))
             .collect();
         let opened: Vec<Opened> = conns.iter().map(Conn::opened).collect();
-        let result = variables(&opened, &Native { enabled: native, gcs_key_files: &gcs });
+        let result = variables(&opened, &Native { enabled: native, only_for: None, gcs_key_files: &gcs });
 
         let all = emitted(&conns, native, &gcs);
         let mut expected: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
@@ -596,6 +596,7 @@ fn an_identifier_and_a_code_that_meet_in_one_name_are_a_clash() {
     let no_files = BTreeMap::new();
     let native = Native {
         enabled: false,
+        only_for: None,
         gcs_key_files: &no_files,
     };
     let clashing = [

@@ -103,6 +103,27 @@ impl Access {
         })
     }
 
+    /// Like [`Access::new`] for the keys of a multi-key identity file: acts with the first key
+    /// that belongs to a user of the store, or with the first key when none does (commands then
+    /// say the identity is not registered).
+    pub fn with_known_key(
+        store: Store,
+        keys: Vec<UserIdentity>,
+        pins: &Path,
+        printer: Printer,
+    ) -> Result<Access> {
+        let mut chosen = None;
+        for key in keys {
+            if users::find_by_recipient(store.conn(), &key.recipient())?.is_some() {
+                chosen = Some(key);
+                break;
+            }
+            chosen.get_or_insert(key);
+        }
+        let key = chosen.ok_or_else(|| Error::NotRegistered(store.path().to_path_buf()))?;
+        Access::new(store, key, pins, printer)
+    }
+
     pub fn actor(&self) -> &Actor {
         &self.actor
     }

@@ -27,7 +27,8 @@ pub fn confirm_or_yes(globals: &Globals, yes: bool, question: &str, flag_hint: &
         }
         .into());
     }
-    if prompt::confirm(question)? {
+    // The question names what the store holds: escaped for the terminal.
+    if prompt::confirm(&crate::terminal_text::inline(question))? {
         Ok(())
     } else {
         Err(Error::Cancelled("changed").into())

@@ -1,9 +1,10 @@
-//! The user's age identity file: created 0600 with `create_new`, refused when others can read it or
-//! when it is a symbolic link (like OpenSSH's "unprotected private key"), optionally protected by a
-//! passphrase (an age scrypt-encrypted identity file, as `age -p` or rage make them).
+//! The user's age identity file: created 0600 with `create_new`; read by opening it once (no link
+//! followed, no waiting on a FIFO) and checking the open descriptor, so it is refused when others
+//! can read it, when it is a symbolic link (like OpenSSH's "unprotected private key"), when it is
+//! not ours or is too large; optionally protected by a passphrase (an age scrypt-encrypted
+//! identity file, as `age -p` or rage make them).
 
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -12,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::fsutil::{self, Entry};
+use crate::fsutil::{self, Refusal};
 
 /// The current user's key. No `Clone`, `Debug` or `Serialize`.
 pub struct UserIdentity {
@@ -38,31 +39,28 @@ impl UserIdentity {
         &self.identity
     }
 
-    /// Loads the identity at `path`, asking `passphrase` only if the file is protected.
+    /// Loads the identity at `path`, asking `passphrase` only if the file is protected; the first
+    /// key when the file holds several (see [`UserIdentity::load_all`]).
     pub fn load(path: &Path, passphrase: PassphraseSource<'_>) -> Result<UserIdentity> {
-        let shown = path.display();
-        match fsutil::inspect(path).with_context(|| format!("cannot read identity {shown}"))? {
-            Entry::Missing => return Err(Error::NoIdentity(path.into()).into()),
-            Entry::Symlink => return Err(Error::IdentitySymlink(path.into()).into()),
-            Entry::Other => return Err(Error::IdentityNotAFile(path.into()).into()),
-            Entry::File { mode, .. } if fsutil::is_shared(mode) => {
-                return Err(Error::IdentityUnprotected {
-                    path: path.into(),
-                    mode,
-                }
-                .into())
-            }
-            Entry::File { .. } => {}
-        }
-        let bytes = Zeroizing::new(
-            std::fs::read(path).with_context(|| format!("cannot read identity {shown}"))?,
-        );
+        let mut all = Self::load_all(path, passphrase)?;
+        Ok(all.remove(0))
+    }
+
+    /// Every key of the identity file at `path`, in file order (never empty), as age-keygen files
+    /// concatenated by a user who rotated their key hold several; the caller picks the one the
+    /// store knows.
+    pub fn load_all(path: &Path, passphrase: PassphraseSource<'_>) -> Result<Vec<UserIdentity>> {
+        let bytes = Zeroizing::new(read_checked(path)?);
         let text = if is_encrypted(&bytes) {
             decrypt_protected(&bytes, passphrase, path)?
         } else {
             Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned())
         };
-        parse_identity_text(&text).ok_or_else(|| Error::NotAnIdentity(path.into()).into())
+        let all = parse_all_identities(&text);
+        if all.is_empty() {
+            return Err(Error::NotAnIdentity(path.into()).into());
+        }
+        Ok(all)
     }
 
     /// Writes a new identity file: 0600, never over an existing file; protected by `passphrase`
@@ -85,14 +83,7 @@ impl UserIdentity {
             Some(p) => protect(text.as_bytes(), p)?,
             None => text.as_bytes().to_vec(),
         };
-        let write = |tmp: &Path| {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(tmp)
-                .and_then(|mut file| file.write_all(&contents).and_then(|()| file.sync_all()))
-        };
+        let write = |tmp: &Path| fsutil::write_private(tmp, &contents);
         fsutil::publish(path, write, |e| e)
             .with_context(|| format!("cannot create identity {shown}"))
     }
@@ -103,13 +94,57 @@ fn is_encrypted(bytes: &[u8]) -> bool {
         || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
 }
 
+/// The largest identity file read: a key line is 74 bytes, an armored protected file a few
+/// hundred; 64 KiB leaves room for comments and many keys, and a 1 GiB file is refused unread.
+pub const MAX_IDENTITY_FILE: u64 = 64 * 1024;
+
+/// The bytes of the identity file, opened once and checked on the descriptor.
+fn read_checked(path: &Path) -> Result<Vec<u8>> {
+    let rule = fsutil::Rule {
+        forbidden_bits: 0o077,
+        max_len: MAX_IDENTITY_FILE,
+    };
+    let path_buf = path.to_path_buf();
+    fsutil::read_private(path, &rule).map_err(|refusal| {
+        let error = match refusal {
+            Refusal::Missing => Error::NoIdentity(path_buf),
+            Refusal::Symlink => Error::IdentitySymlink(path_buf),
+            Refusal::NotAFile => Error::IdentityNotAFile(path_buf),
+            Refusal::Shared { mode } => Error::IdentityUnprotected {
+                path: path_buf,
+                mode,
+            },
+            Refusal::NotOwner { uid } => Error::IdentityNotOwned {
+                path: path_buf,
+                uid,
+            },
+            Refusal::TooLarge { len, max } => Error::IdentityTooLarge {
+                path: path_buf,
+                len,
+                max,
+            },
+            Refusal::Io(source) => Error::IdentityUnreadable {
+                path: path_buf,
+                source,
+            },
+        };
+        anyhow::Error::from(error)
+    })
+}
+
 /// The first `AGE-SECRET-KEY-1...` line of an identity file's text, if it is a valid key.
 pub fn parse_identity_text(text: &str) -> Option<UserIdentity> {
+    parse_all_identities(text).into_iter().next()
+}
+
+/// Every valid `AGE-SECRET-KEY-1...` line of an identity file's text, in order.
+fn parse_all_identities(text: &str) -> Vec<UserIdentity> {
     text.lines()
         .map(str::trim)
-        .find(|line| line.starts_with("AGE-SECRET-KEY-1"))
-        .and_then(|line| age::x25519::Identity::from_str(line).ok())
+        .filter(|line| line.starts_with("AGE-SECRET-KEY-1"))
+        .filter_map(|line| age::x25519::Identity::from_str(line).ok())
         .map(|identity| UserIdentity { identity })
+        .collect()
 }
 
 fn protect(plain: &[u8], passphrase: &SecretString) -> Result<Vec<u8>> {

@@ -184,6 +184,17 @@ impl ConnectionType {
         }
     }
 
+    /// [`ConnectionType::check_value`] for a value that is not secret, so it is shown on terminals:
+    /// line breaks and tabs are kept (values round-trip exactly), nothing else a terminal obeys.
+    pub fn check_plain_value(
+        self,
+        code: &str,
+        value: &str,
+    ) -> Result<(String, Option<String>), Error> {
+        super::check_free_text("field", code, value, &['\n', '\r', '\t'])?;
+        self.check_value(code, value)
+    }
+
     /// Checks which fields are present: required ones, and S3's "both keys or neither".
     pub fn check_presence(self, present: &dyn Fn(&str) -> bool) -> Result<(), Error> {
         if self == ConnectionType::S3 && present("access_key_id") != present("access_key_secret") {

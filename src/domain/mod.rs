@@ -24,8 +24,8 @@ pub fn validate_display_name(what: &'static str, name: &str, max: usize) -> Resu
         Some(format!(
             "it has {count} characters; at most {max} are allowed"
         ))
-    } else if name.chars().any(char::is_control) {
-        Some("it must not contain control characters".to_string())
+    } else if name.chars().any(crate::terminal_text::is_terminal_control) {
+        Some("it must not contain control characters (escape sequences, tabs, line breaks, text-direction overrides)".to_string())
     } else {
         None
     };
@@ -39,14 +39,32 @@ pub fn validate_display_name(what: &'static str, name: &str, max: usize) -> Resu
     }
 }
 
-/// A description: free text, but no NUL byte.
+/// A description: free text over several lines if need be, but nothing else a terminal would obey
+/// (escape sequences, carriage returns, text-direction overrides), and no NUL byte.
 pub fn validate_description(text: &str) -> Result<(), Error> {
-    if text.contains('\0') {
-        return Err(Error::InvalidValue {
-            what: "description",
-            value: text.replace('\0', "\\0"),
-            rule: "it must not contain NUL bytes".into(),
-        });
+    check_free_text("description", "description", text, &['\n', '\t'])
+}
+
+/// Refuses terminal controls other than `allowed` in `text`; `value` is what the message quotes
+/// (the field's code for a value, which may be long).
+pub(crate) fn check_free_text(
+    what: &'static str,
+    value: &str,
+    text: &str,
+    allowed: &[char],
+) -> Result<(), Error> {
+    let found = text
+        .chars()
+        .find(|&c| crate::terminal_text::is_terminal_control(c) && !allowed.contains(&c));
+    match found {
+        Some(c) => Err(Error::InvalidValue {
+            what,
+            value: crate::terminal_text::inline(value).into_owned(),
+            rule: format!(
+                "it must not contain control characters (found U+{:04X}; escape sequences and text-direction overrides are refused)",
+                u32::from(c)
+            ),
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }

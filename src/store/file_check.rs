@@ -29,6 +29,7 @@ pub(super) fn check_file(path: &Path) -> Result<(), Error> {
         }
         Entry::File { .. } => {}
     }
+    check_folder(path)?;
     let mut header = [0u8; 100];
     let mut file = std::fs::File::open(path).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
@@ -53,6 +54,19 @@ pub(super) fn check_file(path: &Path) -> Result<(), Error> {
         return Err(Error::StoreTruncated(path.into()));
     }
     check_companions(path)
+}
+
+/// Refuses a store whose folder group or others may write: they could plant or swap its `-wal`,
+/// `-shm` and journal files. A folder others may only read (0755) is fine.
+pub(super) fn check_folder(path: &Path) -> Result<(), Error> {
+    let shared = fsutil::writable_by_others(path).map_err(|source| Error::StoreIo {
+        path: path.into(),
+        source,
+    })?;
+    match shared {
+        Some((dir, mode)) => Err(Error::StoreFolderShared { path: dir, mode }),
+        None => Ok(()),
+    }
 }
 
 /// Whether the file is shorter than the page count its header claims. The count is only valid when

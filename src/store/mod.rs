@@ -15,7 +15,6 @@ mod types;
 pub mod users;
 pub mod workspaces;
 
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -90,6 +89,7 @@ impl Store {
         if let Some(dir) = path.parent() {
             fsutil::create_private_dir(dir).map_err(io)?;
         }
+        file_check::check_folder(path)?;
         fsutil::publish(path, build_new, io)?;
         Store::open(path)
     }
@@ -190,12 +190,7 @@ fn build_new(tmp: &Path) -> Result<(), Error> {
         path: tmp.into(),
         source,
     };
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(tmp)
-        .map_err(io)?;
+    fsutil::create_private_file(tmp).map_err(io)?;
     let mut conn = Connection::open_with_flags(
         tmp,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,

@@ -17,6 +17,7 @@ mod faults;
 mod first_run;
 mod fixtures;
 mod generated;
+mod hardening;
 mod harness;
 mod identity;
 mod leaks;

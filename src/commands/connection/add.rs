@@ -42,7 +42,7 @@ pub fn run(session: &mut Session, args: AddArgs) -> Result<()> {
         session.printer.notice(&format!("note: {notice}"));
     }
     session.printer.done(&format!(
-        "Added {kind} connection '{}' to '{ws_slug}'. Use it with `eval \"$(ohx connection env {})\"`.",
+        "Added {kind} connection '{}' to '{ws_slug}'. Use it with `ohx run -c {} -- COMMAND`.",
         new.identifier, new.identifier
     ))
 }
@@ -218,7 +218,7 @@ fn confirm_summary(new: &NewConnection) -> Result<bool> {
             Value::Plain(v) => v.as_str(),
             _ => output::MASK,
         };
-        eprintln!("    {code:<20} {shown}");
+        eprintln!("    {code:<20} {}", crate::terminal_text::inline(shown));
     }
     eprintln!();
     prompt::confirm_yes("Save this connection?")

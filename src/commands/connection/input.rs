@@ -73,7 +73,7 @@ pub fn gather(
 
 impl Gathered {
     pub fn push_plain(&mut self, kind: ConnectionType, code: String, value: &str) -> Result<()> {
-        let (normalised, notice) = kind.check_value(&code, value)?;
+        let (normalised, notice) = kind.check_plain_value(&code, value)?;
         self.notices.extend(notice);
         self.given.push(Given {
             code,

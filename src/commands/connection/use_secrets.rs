@@ -57,6 +57,7 @@ pub fn env(
         &opened,
         &Native {
             enabled: native,
+            only_for: None,
             gcs_key_files: &no_files,
         },
     )?;
