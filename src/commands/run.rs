@@ -4,7 +4,7 @@
 //! The command is started through ohx itself (see `child`), so it gets SIGTERM if ohx dies, and
 //! gets the caller's umask and core limit rather than ohx's. Its environment is the caller's,
 //! without ohx's own variables and without inherited variables that would pair with or override
-//! the native ones ohx sets (docs/SECURITY-env.md).
+//! the native ones ohx sets (docs/SECURITY.md, "Environment variables").
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};

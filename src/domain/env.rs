@@ -1,5 +1,5 @@
 //! Environment variable naming, the OpenHEXA SDK's way, and the rule for variables that must never
-//! be set by a connection because they run code or redirect trust (docs/SECURITY-env.md).
+//! be set by a connection because they run code or redirect trust (docs/SECURITY.md, "Environment variables").
 
 use crate::error::Error;
 
@@ -22,7 +22,7 @@ pub fn field_name(identifier: &str, code: &str) -> String {
     format!("{}_{}", prefix(identifier), prefix(code))
 }
 
-/// The rule for names a connection must not set, family by family (docs/SECURITY-env.md says why
+/// The rule for names a connection must not set, family by family (docs/SECURITY.md, "Environment variables" says why
 /// each is there). A name is refused when it is one of [`SHELL_AND_SESSION`] or [`LIBPQ`], starts
 /// with one of [`OWNED_PREFIXES`], or ends with one of [`POINTER_SUFFIXES`].
 ///
