@@ -11,7 +11,6 @@
 //! pin back; they can only delete the file, which makes every workspace a first sight again.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -22,7 +21,7 @@ use zeroize::Zeroizing;
 
 use super::{extend_prefix, AuthorityError, Body, Entry, EntryHash, Rejected, State, WorkspaceId};
 use crate::crypto::xeddsa::SigningKey;
-use crate::fsutil::{self, Entry as FileEntry};
+use crate::fsutil::{self, Refusal};
 
 /// The file name of the pins in the user's config folder.
 pub const PINS_FILE: &str = "known-workspaces.json";
@@ -299,28 +298,49 @@ impl Pins {
 }
 
 /// Reads and authenticates a pins file.
+/// The largest pins file read: far more than any user's workspaces need.
+const MAX_PINS_FILE: u64 = 16 * 1024 * 1024;
+
+/// Why a pins file was refused, in words.
+fn refusal_cause(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::Symlink => "it is a symbolic link".into(),
+        Refusal::NotAFile => "it is not a regular file".into(),
+        Refusal::NotOwner { uid } => format!("it belongs to user {uid}"),
+        Refusal::TooLarge { len, max } => format!("it has {len} bytes, more than {max}"),
+        Refusal::Missing | Refusal::Shared { .. } | Refusal::Io(_) => "it cannot be read".into(),
+    }
+}
+
 fn read_pins(path: &Path, key: &[u8; 32]) -> Result<BTreeMap<WorkspaceId, Pin>, AuthorityError> {
     let io = |e: std::io::Error| AuthorityError::PinsUnreadable {
         path: path.into(),
         cause: e.to_string(),
     };
-    match fsutil::inspect(path).map_err(io)? {
-        FileEntry::Missing => return Ok(BTreeMap::new()),
-        FileEntry::File { mode, .. } if !fsutil::is_shared(mode) => {}
-        FileEntry::File { mode, .. } => {
+    // Opened once and checked on the descriptor: no link, no FIFO, ours, 0600, bounded.
+    let rule = fsutil::Rule {
+        forbidden_bits: 0o077,
+        max_len: MAX_PINS_FILE,
+    };
+    let bytes = match fsutil::read_private(path, &rule) {
+        Ok(bytes) => bytes,
+        Err(Refusal::Missing) => return Ok(BTreeMap::new()),
+        Err(Refusal::Shared { mode }) => {
             return Err(AuthorityError::PinsUnsafe {
                 path: path.into(),
                 mode,
             })
         }
-        FileEntry::Symlink | FileEntry::Other => {
+        Err(Refusal::Io(e)) => return Err(io(e)),
+        Err(other) => {
             return Err(AuthorityError::PinsUnreadable {
                 path: path.into(),
-                cause: "it is not a regular file".into(),
+                cause: refusal_cause(&other),
             })
         }
-    }
-    let text = std::fs::read_to_string(path).map_err(io)?;
+    };
+    let text =
+        String::from_utf8(bytes).map_err(|_| AuthorityError::PinsDamaged { path: path.into() })?;
     let damaged = || AuthorityError::PinsDamaged { path: path.into() };
     let file: PinsFile = serde_json::from_str(&text).map_err(|_| damaged())?;
     if file.version != FORMAT_VERSION {
@@ -357,27 +377,18 @@ fn lock_beside(path: &Path) -> std::io::Result<std::fs::File> {
     Ok(file)
 }
 
+/// Replaces the pins file in one step (a private temporary file renamed over it).
 fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         fsutil::create_private_dir(dir)?;
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .and_then(|mut file| file.write_all(contents).and_then(|()| file.sync_all()))
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    fsutil::publish_with(
+        path,
+        fsutil::Placing::Replace,
+        |tmp| fsutil::write_private(tmp, contents),
+        |e| e,
+    )
+    .map(|_| ())
 }
 
 fn record_from_pin(pin: &Pin) -> PinRecord {
