@@ -8,6 +8,7 @@
 
 pub mod identity;
 pub mod xeddsa;
+pub mod personal;
 
 use std::str::FromStr;
 
