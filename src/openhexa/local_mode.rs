@@ -48,6 +48,33 @@ pub fn prepare(command: &[OsString], inherited: Option<&OsStr>, cwd: &Path) -> P
     prepared
 }
 
+/// Adds the SDK's local mode to the environment `ohx run` built for its child, and tells the
+/// user about `workspace.yaml` files the SDK would otherwise read.
+pub fn apply(
+    printer: &crate::output::Printer,
+    environment: &mut Vec<(OsString, zeroize::Zeroizing<Vec<u8>>)>,
+    command: &[OsString],
+) {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let inherited = environment
+        .iter()
+        .find(|(name, _)| name == VARIABLE)
+        .map(|(_, value)| OsString::from(String::from_utf8_lossy(value).into_owned()));
+    let prepared = prepare(command, inherited.as_deref(), &cwd);
+    if let Some((name, value)) = prepared.set {
+        environment.push((
+            OsString::from(name),
+            zeroize::Zeroizing::new(value.as_bytes().to_vec()),
+        ));
+    }
+    for note in &prepared.notes {
+        printer.notice(note);
+    }
+    for warning in &prepared.warnings {
+        crate::output::warning(warning);
+    }
+}
+
 /// The `workspace.yaml` files the SDK could read for this command, each once.
 fn workspace_files(command: &[OsString], cwd: &Path) -> Vec<PathBuf> {
     let mut folders: Vec<PathBuf> = vec![cwd.to_path_buf()];

@@ -96,11 +96,13 @@ pub fn to_local(remote: &RemoteConnection) -> Result<Mapped, String> {
                 }
                 spec.secret
             }
-            (_, None) => return Err(format!(
+            (_, None) => {
+                return Err(format!(
                 "it has a field '{}', which {kind} connections do not have in ohx (they have {})",
                 f.code,
                 kind.codes()
-            )),
+            ))
+            }
         };
         if fields.iter().any(|g| g.code == f.code) {
             return Err(format!("its field '{}' appears twice", f.code));

@@ -1,0 +1,1 @@
+//! Errors: bad tokens, an unreachable or silent server, TLS, tokens never on argv.
