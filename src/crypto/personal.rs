@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use super::identity::UserIdentity;
-use crate::error::Fail;
+use crate::error::Error;
 
 /// Encrypts `secret` to `identity`'s own recipient; the result is ASCII-armored text.
 pub fn seal_to_self(identity: &UserIdentity, secret: &SecretString) -> Result<String> {
@@ -27,7 +27,7 @@ pub fn seal_to_self(identity: &UserIdentity, secret: &SecretString) -> Result<St
 
 /// Decrypts what [`seal_to_self`] made. `what` names the secret in errors.
 pub fn open_by_self(identity: &UserIdentity, armored: &str, what: &str) -> Result<SecretString> {
-    let damaged = || Fail::key(format!("{what} cannot be decrypted: it is damaged"));
+    let damaged = || Error::TokenDamaged(what.to_string());
     let decryptor =
         age::Decryptor::new_buffered(age::armor::ArmoredReader::new(armored.as_bytes()))
             .map_err(|_| damaged())?;
@@ -35,12 +35,7 @@ pub fn open_by_self(identity: &UserIdentity, armored: &str, what: &str) -> Resul
         .decrypt(std::iter::once(
             identity.age_identity() as &dyn age::Identity
         ))
-        .map_err(|_| {
-            Fail::key(format!(
-                "{what} was encrypted to another identity than the one loaded"
-            ))
-            .hint("use the identity you logged in with (--identity), or log in again")
-        })?;
+        .map_err(|_| Error::TokenOtherIdentity(what.to_string()))?;
     let mut plain = Zeroizing::new(Vec::new());
     reader.read_to_end(&mut plain).map_err(|_| damaged())?;
     let text = std::str::from_utf8(&plain).map_err(|_| damaged())?;

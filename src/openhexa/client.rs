@@ -1,5 +1,6 @@
 //! A small synchronous GraphQL client for one OpenHEXA server (`ureq` with rustls), and the
-//! classification of everything that can go wrong into the few errors a user can act on.
+//! classification of everything that can go wrong into the few catalogue errors a user can act
+//! on (`Openhexa*` in `error.rs`).
 //!
 //! OpenHEXA answers a bad or expired token with HTTP 200 and `errors[0].extensions.code ==
 //! "UNAUTHENTICATED"`, so the GraphQL error list is read before the data. Error messages never
@@ -13,78 +14,13 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::documents::{self as doc, RemoteConnection};
-use crate::error::{Fail, Status};
+use crate::error::Error;
 
 /// How long one request may take, unless `OHX_OPENHEXA_TIMEOUT` (seconds) says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The largest answer ohx accepts (1,000 connections with GCS keys are a few MB).
 const BODY_LIMIT: u64 = 256 * 1024 * 1024;
-
-/// What went wrong talking to the server.
-#[derive(Debug, thiserror::Error)]
-pub enum RemoteError {
-    #[error("cannot reach the OpenHEXA server {server}: {detail}")]
-    Unreachable { server: String, detail: String },
-    #[error("TLS failure talking to the OpenHEXA server {server}: {detail}")]
-    Tls { server: String, detail: String },
-    #[error("the OpenHEXA server {server} did not answer within {seconds} s")]
-    Timeout { server: String, seconds: u64 },
-    #[error("the OpenHEXA server {server} does not accept your token (wrong, expired or revoked)")]
-    Unauthenticated { server: String },
-    #[error("the OpenHEXA server {server} refused: {what}")]
-    Denied { server: String, what: String },
-    #[error("the OpenHEXA server {server} has no workspace '{workspace}' that your token can see")]
-    NoWorkspace { server: String, workspace: String },
-    #[error("the OpenHEXA server {server} refused the change: {codes}")]
-    Refused { server: String, codes: String },
-    #[error("the OpenHEXA server {server} failed: {detail}")]
-    Server { server: String, detail: String },
-}
-
-impl RemoteError {
-    pub fn status(&self) -> Status {
-        match self {
-            RemoteError::Unauthenticated { .. } => Status::Key,
-            RemoteError::Denied { .. } => Status::Denied,
-            RemoteError::NoWorkspace { .. } => Status::NotFound,
-            _ => Status::Failure,
-        }
-    }
-
-    pub fn hint(&self) -> String {
-        match self {
-            RemoteError::Unreachable { .. } => {
-                "check the URL given to `ohx openhexa login` and that the server is up".into()
-            }
-            RemoteError::Tls { .. } => {
-                "check that the URL's scheme (https:// or http://) is right and that the server's certificate is valid".into()
-            }
-            RemoteError::Timeout { .. } => {
-                "try again; set OHX_OPENHEXA_TIMEOUT=SECONDS for a slow server".into()
-            }
-            RemoteError::Unauthenticated { .. } => {
-                "make a new token in the OpenHEXA workspace settings and run `ohx openhexa login` again".into()
-            }
-            RemoteError::Denied { .. } => {
-                "ask an admin of the OpenHEXA workspace for the role this needs".into()
-            }
-            RemoteError::NoWorkspace { .. } => {
-                "check the workspace slug (it is in the workspace's URL on OpenHEXA)".into()
-            }
-            RemoteError::Refused { .. } => "fix what the server names and try again".into(),
-            RemoteError::Server { .. } => {
-                "try again later; the server's log says more".into()
-            }
-        }
-    }
-}
-
-impl From<RemoteError> for Fail {
-    fn from(e: RemoteError) -> Fail {
-        Fail::new(e.status(), e.to_string()).hint(e.hint())
-    }
-}
 
 /// A client for one server and token.
 pub struct Client {
@@ -161,7 +97,7 @@ impl Client {
         &self,
         query: &str,
         variables: serde_json::Value,
-    ) -> Result<T, RemoteError> {
+    ) -> Result<T, Error> {
         let body = Zeroizing::new(
             serde_json::json!({ "query": query, "variables": variables }).to_string(),
         );
@@ -187,10 +123,10 @@ impl Client {
         self.interpret(status, &text)
     }
 
-    fn interpret<T: DeserializeOwned>(&self, status: u16, text: &str) -> Result<T, RemoteError> {
+    fn interpret<T: DeserializeOwned>(&self, status: u16, text: &str) -> Result<T, Error> {
         let server = self.server.clone();
         if status == 401 || status == 403 {
-            return Err(RemoteError::Denied {
+            return Err(Error::OpenhexaDenied {
                 server,
                 what: format!("HTTP {status}"),
             });
@@ -198,13 +134,13 @@ impl Client {
         let answer: Answer<T> = match serde_json::from_str(text) {
             Ok(answer) => answer,
             Err(_) if status != 200 => {
-                return Err(RemoteError::Server {
+                return Err(Error::OpenhexaServer {
                     server,
                     detail: format!("HTTP {status}"),
                 })
             }
             Err(e) => {
-                return Err(RemoteError::Server {
+                return Err(Error::OpenhexaServer {
                     server,
                     detail: format!(
                         "its answer is not what ohx expects ({})",
@@ -220,12 +156,12 @@ impl Client {
                 .and_then(|x| x.code.as_deref())
                 .unwrap_or_default();
             return Err(match code {
-                "UNAUTHENTICATED" => RemoteError::Unauthenticated { server },
-                "FORBIDDEN" | "PERMISSION_DENIED" => RemoteError::Denied {
+                "UNAUTHENTICATED" => Error::OpenhexaBadToken { server },
+                "FORBIDDEN" | "PERMISSION_DENIED" => Error::OpenhexaDenied {
                     server,
                     what: first_line(&first.message),
                 },
-                _ => RemoteError::Server {
+                _ => Error::OpenhexaServer {
                     server,
                     detail: first_line(&first.message),
                 },
@@ -233,65 +169,65 @@ impl Client {
         }
         match answer.data {
             Some(data) if status == 200 => Ok(data),
-            _ => Err(RemoteError::Server {
+            _ => Err(Error::OpenhexaServer {
                 server,
                 detail: format!("HTTP {status} without data"),
             }),
         }
     }
 
-    fn transport(&self, e: ureq::Error) -> RemoteError {
+    fn transport(&self, e: ureq::Error) -> Error {
         let server = self.server.clone();
         match e {
-            ureq::Error::Timeout(_) => RemoteError::Timeout {
+            ureq::Error::Timeout(_) => Error::OpenhexaTimeout {
                 server,
                 seconds: self.timeout.as_secs_f64().ceil() as u64,
             },
             ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
-                RemoteError::Timeout {
+                Error::OpenhexaTimeout {
                     server,
                     seconds: self.timeout.as_secs_f64().ceil() as u64,
                 }
             }
-            ureq::Error::Rustls(tls) => RemoteError::Tls {
+            ureq::Error::Rustls(tls) => Error::OpenhexaTls {
                 server,
                 detail: tls.to_string(),
             },
-            ureq::Error::Tls(what) => RemoteError::Tls {
+            ureq::Error::Tls(what) => Error::OpenhexaTls {
                 server,
                 detail: what.to_string(),
             },
-            ureq::Error::HostNotFound => RemoteError::Unreachable {
+            ureq::Error::HostNotFound => Error::OpenhexaUnreachable {
                 server,
                 detail: "the host name does not resolve".into(),
             },
-            ureq::Error::ConnectionFailed => RemoteError::Unreachable {
+            ureq::Error::ConnectionFailed => Error::OpenhexaUnreachable {
                 server,
                 detail: "the connection failed".into(),
             },
             ureq::Error::Io(io) => match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => RemoteError::Unreachable {
+                std::io::ErrorKind::ConnectionRefused => Error::OpenhexaUnreachable {
                     server,
                     detail: "the connection was refused".into(),
                 },
-                std::io::ErrorKind::InvalidData => RemoteError::Tls {
+                std::io::ErrorKind::InvalidData => Error::OpenhexaTls {
                     server,
                     detail: first_line(&io.to_string()),
                 },
-                _ => RemoteError::Unreachable {
+                _ => Error::OpenhexaUnreachable {
                     server,
                     detail: first_line(&io.to_string()),
                 },
             },
-            ureq::Error::BadUri(uri) => RemoteError::Unreachable {
+            ureq::Error::BadUri(uri) => Error::OpenhexaUnreachable {
                 server,
                 detail: format!("'{uri}' is not a valid URL"),
             },
-            ureq::Error::StatusCode(code) => RemoteError::Server {
+            ureq::Error::StatusCode(code) => Error::OpenhexaServer {
                 server,
                 detail: format!("HTTP {code}"),
             },
-            other => RemoteError::Server {
+            other => Error::OpenhexaServer {
                 server,
                 detail: first_line(&other.to_string()),
             },
@@ -299,28 +235,28 @@ impl Client {
     }
 
     /// The workspace `slug`, which proves the token works.
-    pub fn workspace(&self, slug: &str) -> Result<doc::WorkspaceInfo, RemoteError> {
+    pub fn workspace(&self, slug: &str) -> Result<doc::WorkspaceInfo, Error> {
         let data: doc::WorkspaceData =
             self.request(&doc::workspace_query(), serde_json::json!({ "s": slug }))?;
-        data.workspace.ok_or_else(|| RemoteError::NoWorkspace {
+        data.workspace.ok_or_else(|| Error::OpenhexaNoWorkspace {
             server: self.server.clone(),
             workspace: slug.to_string(),
         })
     }
 
     /// Every connection of the workspace, in one request.
-    pub fn connections(&self, slug: &str) -> Result<Vec<RemoteConnection>, RemoteError> {
+    pub fn connections(&self, slug: &str) -> Result<Vec<RemoteConnection>, Error> {
         let data: doc::ConnectionsData =
             self.request(&doc::connections_query(), serde_json::json!({ "s": slug }))?;
         data.workspace
             .map(|w| w.connections)
-            .ok_or_else(|| RemoteError::NoWorkspace {
+            .ok_or_else(|| Error::OpenhexaNoWorkspace {
                 server: self.server.clone(),
                 workspace: slug.to_string(),
             })
     }
 
-    pub fn create(&self, input: &doc::CreateInput<'_>) -> Result<RemoteConnection, RemoteError> {
+    pub fn create(&self, input: &doc::CreateInput<'_>) -> Result<RemoteConnection, Error> {
         let data: doc::CreateData = self.request(
             &doc::create_mutation(),
             serde_json::json!({ "input": input }),
@@ -328,7 +264,7 @@ impl Client {
         self.mutated(data.create_connection)
     }
 
-    pub fn update(&self, input: &doc::UpdateInput<'_>) -> Result<RemoteConnection, RemoteError> {
+    pub fn update(&self, input: &doc::UpdateInput<'_>) -> Result<RemoteConnection, Error> {
         let data: doc::UpdateData = self.request(
             &doc::update_mutation(),
             serde_json::json!({ "input": input }),
@@ -336,7 +272,7 @@ impl Client {
         self.mutated(data.update_connection)
     }
 
-    pub fn delete(&self, id: &str) -> Result<(), RemoteError> {
+    pub fn delete(&self, id: &str) -> Result<(), Error> {
         let data: doc::DeleteData = self.request(
             &doc::delete_mutation(),
             serde_json::json!({ "input": { "id": id } }),
@@ -348,10 +284,7 @@ impl Client {
         }
     }
 
-    fn mutated(
-        &self,
-        result: Option<doc::MutationResult>,
-    ) -> Result<RemoteConnection, RemoteError> {
+    fn mutated(&self, result: Option<doc::MutationResult>) -> Result<RemoteConnection, Error> {
         match result {
             Some(doc::MutationResult {
                 success: true,
@@ -363,15 +296,15 @@ impl Client {
         }
     }
 
-    fn refused(&self, codes: &[String]) -> RemoteError {
+    fn refused(&self, codes: &[String]) -> Error {
         let server = self.server.clone();
         if codes.iter().any(|c| c == "PERMISSION_DENIED") {
-            return RemoteError::Denied {
+            return Error::OpenhexaDenied {
                 server,
                 what: "PERMISSION_DENIED".into(),
             };
         }
-        RemoteError::Refused {
+        Error::OpenhexaRefused {
             server,
             codes: if codes.is_empty() {
                 "no reason given".into()
@@ -381,8 +314,8 @@ impl Client {
         }
     }
 
-    fn empty_answer(&self) -> RemoteError {
-        RemoteError::Server {
+    fn empty_answer(&self) -> Error {
+        Error::OpenhexaServer {
             server: self.server.clone(),
             detail: "an empty answer".into(),
         }
@@ -411,7 +344,7 @@ mod tests {
         )
     }
 
-    fn classify(status: u16, body: &str) -> Option<RemoteError> {
+    fn classify(status: u16, body: &str) -> Option<Error> {
         client().interpret::<serde_json::Value>(status, body).err()
     }
 
@@ -420,7 +353,7 @@ mod tests {
         let body = r#"{"errors":[{"message":"Resolver requires an authenticated user","extensions":{"code":"UNAUTHENTICATED"}}],"data":{"workspace":null}}"#;
         assert!(matches!(
             classify(200, body),
-            Some(RemoteError::Unauthenticated { .. })
+            Some(Error::OpenhexaBadToken { .. })
         ));
     }
 
@@ -428,11 +361,11 @@ mod tests {
     fn permission_and_server_errors() {
         assert!(matches!(
             classify(403, "Forbidden"),
-            Some(RemoteError::Denied { .. })
+            Some(Error::OpenhexaDenied { .. })
         ));
         assert!(matches!(
             classify(500, "<html>boom</html>"),
-            Some(RemoteError::Server { .. })
+            Some(Error::OpenhexaServer { .. })
         ));
         let body =
             r#"{"errors":[{"message":"line one\nsecret stack","extensions":{}}],"data":null}"#;
@@ -448,11 +381,11 @@ mod tests {
         let c = client();
         assert!(matches!(
             c.refused(&["PERMISSION_DENIED".into()]),
-            RemoteError::Denied { .. }
+            Error::OpenhexaDenied { .. }
         ));
         assert!(matches!(
             c.refused(&["INVALID_SLUG".into()]),
-            RemoteError::Refused { .. }
+            Error::OpenhexaRefused { .. }
         ));
     }
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Fail;
+use crate::error::Error;
 use crate::fsutil::{self, Entry};
 
 /// One login: a server, a workspace on it, and the encrypted token.
@@ -42,32 +42,24 @@ impl Logins {
         let shown = path.display();
         match fsutil::inspect(path).with_context(|| format!("cannot read {shown}"))? {
             Entry::Missing => return Ok(Logins::default()),
-            Entry::Symlink => {
-                return Err(Fail::failure(format!(
-                    "{shown} is a symbolic link; refusing to use it"
-                ))
-                .hint("replace it with the real file, or log in again after removing it")
-                .into())
-            }
-            Entry::Other => {
-                return Err(Fail::failure(format!("{shown} is not a regular file")).into())
+            Entry::Symlink | Entry::Other => {
+                return Err(Error::LoginFileSymlink(path.into()).into())
             }
             Entry::File { mode, .. } if fsutil::is_shared(mode) => {
-                return Err(Fail::failure(format!(
-                    "{shown} is unprotected: mode {mode:04o} lets other users read it"
-                ))
-                .hint(format!("run `chmod 600 {shown}`"))
+                return Err(Error::LoginFileUnprotected {
+                    path: path.into(),
+                    mode,
+                }
                 .into())
             }
             Entry::File { .. } => {}
         }
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {shown}"))?;
         toml::from_str(&text).map_err(|e| {
-            Fail::failure(format!(
-                "{shown} is not a valid login file: {}",
-                e.message()
-            ))
-            .hint("remove it and run `ohx openhexa login` again")
+            Error::LoginFileInvalid {
+                path: path.into(),
+                message: e.message().to_string(),
+            }
             .into()
         })
     }
@@ -113,11 +105,7 @@ impl Logins {
     /// the local workspace's, or else the only one.
     pub fn choose(&self, wanted: Option<&str>, local_workspace: Option<&str>) -> Result<&Login> {
         if self.entries.is_empty() {
-            return Err(
-                Fail::usage("you are not logged in to any OpenHEXA workspace")
-                    .hint("run `ohx openhexa login URL --workspace SLUG`")
-                    .into(),
-            );
+            return Err(Error::NotLoggedIn.into());
         }
         if let Some(slug) = wanted {
             return self
@@ -125,10 +113,10 @@ impl Logins {
                 .iter()
                 .find(|l| l.workspace == slug)
                 .ok_or_else(|| {
-                    Fail::not_found(format!(
-                        "you are not logged in to an OpenHEXA workspace '{slug}'"
-                    ))
-                    .hint(format!("you are logged in to: {}", self.names()))
+                    Error::NoSuchLogin {
+                        workspace: slug.to_string(),
+                        known: self.names(),
+                    }
                     .into()
                 });
         }
@@ -140,12 +128,7 @@ impl Logins {
         {
             return Ok(found);
         }
-        Err(Fail::usage(format!(
-            "which OpenHEXA workspace? you are logged in to: {}",
-            self.names()
-        ))
-        .hint("pass --remote SLUG")
-        .into())
+        Err(Error::WhichLogin(self.names()).into())
     }
 
     fn names(&self) -> String {

@@ -18,7 +18,7 @@ use crate::domain::ConnectionType;
 pub struct Entry<'a> {
     pub identifier: &'a str,
     pub kind: ConnectionType,
-    pub fields: &'a [(String, Zeroizing<String>)],
+    pub fields: Vec<(&'a str, &'a str)>,
 }
 
 /// The SDK's key for a field code, or `None` when the SDK reads it under the same name.
@@ -49,7 +49,7 @@ pub fn render(entries: &[Entry<'_>]) -> Result<Zeroizing<String>, String> {
         let _ = writeln!(out, "  {}:", quote(entry.identifier).as_str());
         let _ = writeln!(out, "    \"type\": {}", quote(entry.kind.as_str()).as_str());
         let mut written: Vec<&str> = vec!["type"];
-        for (code, value) in entry.fields {
+        for (code, value) in &entry.fields {
             let key = sdk_key(entry.kind, code);
             if written.contains(&key) {
                 return Err(format!(
@@ -121,11 +121,11 @@ mod tests {
 
     #[test]
     fn sdk_key_names() {
-        let fields = vec![("bucket_name".to_string(), Zeroizing::new("b".to_string()))];
+        let fields = vec![("bucket_name", "b")];
         let doc = render(&[Entry {
             identifier: "archive",
             kind: ConnectionType::S3,
-            fields: &fields,
+            fields: fields.clone(),
         }]);
         let doc = doc.map(|d| d.to_string()).unwrap_or_default();
         assert!(doc.contains("\"secret_access_key\": \"\""));
@@ -138,11 +138,11 @@ mod tests {
 
     #[test]
     fn a_custom_field_named_type_is_refused() {
-        let fields = vec![("type".to_string(), Zeroizing::new("x".to_string()))];
+        let fields = vec![("type", "x")];
         assert!(render(&[Entry {
             identifier: "c",
             kind: ConnectionType::Custom,
-            fields: &fields,
+            fields: fields.clone(),
         }])
         .is_err());
     }

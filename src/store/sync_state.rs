@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::StoreError;
+use crate::error::Error as StoreError;
 
 /// One row. The hashes are MACs made with the workspace key of `key_version`, never plain
 /// hashes of content that holds secrets.

@@ -11,13 +11,12 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::credentials;
+use super::use_secrets::open_for_use;
 use crate::domain::Action;
-use crate::error::Fail;
+use crate::error::Error;
 use crate::openhexa::workspace_yaml::{self, Entry};
 use crate::output;
 use crate::session::Session;
-use crate::store::connections;
 
 pub fn run(
     session: &mut Session,
@@ -26,33 +25,26 @@ pub fn run(
     target: Option<&Path>,
 ) -> Result<()> {
     if format != "workspace-yaml" {
-        return Err(Fail::usage(format!("unknown export format '{format}'"))
-            .hint("use --format workspace-yaml")
-            .into());
+        return Err(Error::WorkspaceYaml(format!("unknown format '{format}'")).into());
     }
     let references = if ids.is_empty() {
         let slug = session.workspace_slug(None)?;
-        let conn = session.store.conn();
-        let ws = session
-            .me
-            .membership(conn, &slug, Action::UseSecrets)?
-            .workspace;
-        connections::list(conn, ws.id)?
-            .into_iter()
-            .map(|row| format!("{slug}/{}", row.slug))
-            .collect()
+        session.access.read(&slug, Action::UseSecrets, |ws| {
+            let mut all = Vec::new();
+            ws.each_connection(|row| {
+                all.push(format!("{slug}/{}", row.slug));
+                Ok(())
+            })?;
+            Ok(all)
+        })?
     } else {
         ids.to_vec()
     };
-    let opened = credentials::open_for_use(session, &references)?;
+    let opened = open_for_use(session, &references)?;
     let mut seen: Vec<&str> = Vec::new();
     for c in &opened {
         if seen.contains(&c.identifier.as_str()) {
-            return Err(Fail::usage(format!(
-                "two connections are named '{}'; workspace.yaml has one entry per identifier",
-                c.identifier
-            ))
-            .into());
+            return Err(Error::WorkspaceYamlClash(c.identifier.clone()).into());
         }
         seen.push(&c.identifier);
     }
@@ -61,25 +53,23 @@ pub fn run(
         .map(|c| Entry {
             identifier: &c.identifier,
             kind: c.kind,
-            fields: &c.fields,
+            fields: c
+                .fields
+                .iter()
+                .map(|(code, value)| (code.as_str(), value.expose_secret()))
+                .collect(),
         })
         .collect();
-    let document = workspace_yaml::render(&entries).map_err(|why| {
-        Fail::usage(format!("cannot write workspace.yaml: {why}"))
-            .hint("rename that field of the custom connection")
-    })?;
+    let document = workspace_yaml::render(&entries).map_err(Error::WorkspaceYaml)?;
     match target {
         None => output::write_stdout(&document),
         Some(path) => {
             write_private(path, document.as_bytes())?;
-            output::notice(
-                &session.globals,
-                &format!(
-                    "Wrote {} connection(s) to {} (0600). It holds secrets in clear: delete it when done; `ohx run` needs no file.",
-                    opened.len(),
-                    path.display()
-                ),
-            );
+            session.printer.notice(&format!(
+                "Wrote {} connection(s) to {} (0600). It holds secrets in clear: delete it when done; `ohx run` needs no file.",
+                opened.len(),
+                path.display()
+            ));
             Ok(())
         }
     }
@@ -91,7 +81,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| Fail::usage(format!("--output {shown} is not a file name")))?;
+        .ok_or_else(|| Error::WorkspaceYaml(format!("--output {shown} is not a file name")))?;
     let tmp = path.with_file_name(format!(".{name}.ohx-{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     let written = (|| -> std::io::Result<()> {

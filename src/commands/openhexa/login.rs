@@ -8,64 +8,45 @@ use serde_json::json;
 
 use super::{client_for, logins_path};
 use crate::crypto::personal;
-use crate::error::Fail;
+use crate::error::Error;
 use crate::openhexa::client::{self, server_base, Client};
 use crate::openhexa::logins::{Login, Logins};
 use crate::output;
 use crate::secret_input::{self, SecretSource};
 use crate::session::Session;
 
-const TOKEN_SOURCES: &str =
-    "--token takes - (stdin), env:VAR or file:PATH; without it, ohx asks on the terminal";
-
 fn token_source(arg: Option<&str>) -> Result<SecretSource> {
     Ok(match arg {
         None => SecretSource::Prompt,
         Some("-") => SecretSource::Stdin,
         Some(s) if s.starts_with("env:") => SecretSource::Env(s["env:".len()..].to_string()),
-        Some(s) if s.starts_with("file:") => {
-            SecretSource::File(PathBuf::from(&s["file:".len()..]))
-        }
-        Some(_) => {
-            return Err(Fail::usage(
-                "--token is not a source: ohx never takes a token from the command line, where other users and your shell history can see it",
-            )
-            .hint(TOKEN_SOURCES)
-            .into())
-        }
+        Some(s) if s.starts_with("file:") => SecretSource::File(PathBuf::from(&s["file:".len()..])),
+        Some(_) => return Err(Error::TokenLiteral.into()),
     })
 }
 
 pub fn login(session: &mut Session, url: &str, source: Option<&str>) -> Result<()> {
     let Some(workspace) = session.globals.workspace.clone() else {
-        return Err(
-            Fail::usage("which OpenHEXA workspace? name it with --workspace SLUG")
-                .hint("the slug is in the workspace's address on OpenHEXA: /workspaces/SLUG/")
-                .into(),
-        );
+        return Err(Error::OpenhexaWorkspaceNeeded.into());
     };
     let server = server_base(url);
     let lower = server.to_ascii_lowercase();
     if !(lower.starts_with("https://") || lower.starts_with("http://"))
         || server.len() <= "https://".len()
     {
-        return Err(
-            Fail::usage(format!("'{url}' is not an OpenHEXA server address"))
-                .hint("give it as https://HOST (for example https://app.openhexa.org)")
-                .into(),
-        );
+        return Err(Error::OpenhexaBadUrl(url.to_string()).into());
     }
     let source = token_source(source)?;
     let raw = secret_input::read("token", &source, session.globals.interactive())?;
     let token = SecretString::from(raw.expose_secret().trim().to_string());
     drop(raw);
     if token.expose_secret().is_empty() {
-        return Err(Fail::usage("the token is empty").hint(TOKEN_SOURCES).into());
+        return Err(Error::EmptyToken.into());
     }
     // Saved only once the server accepts it.
     let client = Client::new(&server, token.clone(), client::configured_timeout());
-    let info = client.workspace(&workspace).map_err(Fail::from)?;
-    let sealed = personal::seal_to_self(session.me.identity(), &token)?;
+    let info = client.workspace(&workspace)?;
+    let sealed = personal::seal_to_self(session.access.actor().identity(), &token)?;
     drop(token);
     let path = logins_path(session);
     let mut logins = Logins::load(&path)?;
@@ -75,8 +56,7 @@ pub fn login(session: &mut Session, url: &str, source: Option<&str>) -> Result<(
         token: sealed,
     });
     logins.save(&path)?;
-    output::done(
-        &session.globals,
+    session.printer.done(
         &format!(
             "Logged in to OpenHEXA workspace '{}' ({}) on {}. The token is in {}, encrypted to your identity.",
             info.slug,
@@ -95,21 +75,18 @@ pub fn logout(session: &mut Session, remote: Option<&str>) -> Result<()> {
         .entries
         .retain(|l| !(l.server == chosen.server && l.workspace == chosen.workspace));
     if logins.entries.is_empty() {
-        std::fs::remove_file(&path).or_else(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Ok(())
-            } else {
-                Err(Fail::failure(format!(
-                    "cannot remove {}: {e}",
-                    path.display()
-                )))
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(
+                    anyhow::Error::new(e).context(format!("cannot remove {}", path.display()))
+                )
             }
-        })?;
+            _ => {}
+        }
     } else {
         logins.save(&path)?;
     }
-    output::done(
-        &session.globals,
+    session.printer.done(
         &format!(
             "Logged out of OpenHEXA workspace '{}' ({}); its token is forgotten here (revoke it on OpenHEXA if it may have leaked).",
             chosen.workspace, chosen.server
@@ -121,20 +98,14 @@ pub fn status(session: &mut Session, remote: Option<&str>) -> Result<()> {
     let logins = Logins::load(&logins_path(session))?;
     let chosen: Vec<Login> = match remote {
         Some(_) => vec![logins.choose(remote, None)?.clone()],
-        None if logins.entries.is_empty() => {
-            return Err(logins.choose(None, None).err().unwrap_or_else(|| {
-                Fail::usage("you are not logged in to any OpenHEXA workspace").into()
-            }))
-        }
+        None if logins.entries.is_empty() => return Err(Error::NotLoggedIn.into()),
         None => logins.entries.clone(),
     };
     let mut rows = Vec::new();
     let mut first_failure: Option<anyhow::Error> = None;
     for login in &chosen {
-        let outcome = client_for(session, login).and_then(|c| {
-            c.workspace(&login.workspace)
-                .map_err(|e| Fail::from(e).into())
-        });
+        let outcome = client_for(session, login)
+            .and_then(|c| c.workspace(&login.workspace).map_err(anyhow::Error::from));
         let (works, detail) = match outcome {
             Ok(info) => (true, format!("works ({})", info.name)),
             Err(e) => {

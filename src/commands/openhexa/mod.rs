@@ -63,7 +63,7 @@ fn client_for(session: &Session, login: &Login) -> Result<Client> {
         "the token for OpenHEXA workspace '{}' ({})",
         login.workspace, login.server
     );
-    let token = personal::open_by_self(session.me.identity(), &login.token, &what)?;
+    let token = personal::open_by_self(session.access.actor().identity(), &login.token, &what)?;
     Ok(Client::new(
         &login.server,
         token,

@@ -6,15 +6,14 @@
 use std::collections::HashMap;
 
 use anyhow::Result;
-use rusqlite::Connection;
 use serde_json::json;
 
 use super::{connect, local};
+use crate::access::Workspace;
 use crate::commands::confirm_or_yes;
-use crate::crypto::WorkspaceKey;
 use crate::domain::Action as Permission;
-use crate::error::Fail;
-use crate::openhexa::client::{Client, RemoteError};
+use crate::error::Error;
+use crate::openhexa::client::Client;
 use crate::openhexa::documents::{CreateInput, RemoteConnection, UpdateInput};
 use crate::openhexa::logins::Login;
 use crate::openhexa::mapping::{self, Mapped};
@@ -22,8 +21,7 @@ use crate::openhexa::plan::{self, Action, Prefer, Step};
 use crate::output;
 use crate::session::Session;
 use crate::store::connections::ConnectionRow;
-use crate::store::sync_state::{self, SyncRow};
-use crate::store::workspaces::Workspace;
+use crate::store::sync_state::SyncRow;
 
 /// The local side, read in one transaction.
 struct LocalSide {
@@ -31,36 +29,32 @@ struct LocalSide {
     locals: Vec<plan::Local>,
 }
 
-fn read_local(
-    tx: &Connection,
-    ws: &Workspace,
-    key: &WorkspaceKey,
-    login: &Login,
-) -> Result<LocalSide> {
-    let states: HashMap<i64, SyncRow> =
-        sync_state::for_remote(tx, ws.id, &login.server, &login.workspace)?
-            .into_iter()
-            .map(|s| (s.connection_id, s))
-            .collect();
+fn read_local(ws: &Workspace<'_>, login: &Login) -> Result<LocalSide> {
+    let states: HashMap<i64, SyncRow> = ws
+        .sync_links(&login.server, &login.workspace)?
+        .into_iter()
+        .map(|s| (s.connection_id, s))
+        .collect();
     let mut rows = Vec::new();
     let mut locals = Vec::new();
-    for (row, content) in local::read_all(tx, ws, key)? {
+    for (row, content) in local::read_all(ws)? {
         let sync = states.get(&row.id).map(|s| plan::SyncState {
             remote_id: s.remote_id.clone(),
             remote_slug: s.remote_slug.clone(),
             remote_updated_at: s.remote_updated_at.clone(),
-            key_current: s.key_version == ws.key_version,
+            key_current: s.key_version == ws.key_version(),
             local_hash: s.local_hash.clone(),
             remote_hash: s.remote_hash.clone(),
         });
         let elsewhere = match sync {
             Some(_) => None,
-            None => sync_state::linked_elsewhere(tx, row.id)?
+            None => ws
+                .sync_link_of(row.id)?
                 .map(|(server, workspace)| format!("OpenHEXA workspace '{workspace}' on {server}")),
         };
         locals.push(plan::Local {
             slug: row.slug.clone(),
-            hash: local::content_hash(key, &content),
+            hash: local::content_hash(ws, &content)?,
             content,
             sync,
             elsewhere,
@@ -72,31 +66,30 @@ fn read_local(
 
 /// The server's connections in ohx's form (or why not), hashed with the workspace key.
 fn remote_side(
-    key: &WorkspaceKey,
+    ws: &Workspace<'_>,
     raw: &[RemoteConnection],
     mapped: Vec<Result<Mapped, String>>,
-) -> Vec<plan::Remote> {
-    raw.iter()
-        .zip(mapped)
-        .map(|(r, m)| {
-            let content = m.map(|m| m.content);
-            plan::Remote {
-                id: r.id.clone(),
-                slug: r.slug.clone(),
-                updated_at: r.updated_at.clone().unwrap_or_default(),
-                hash: content
-                    .as_ref()
-                    .map(|c| local::content_hash(key, c))
-                    .unwrap_or_default(),
-                content,
-            }
-        })
-        .collect()
+) -> Result<Vec<plan::Remote>> {
+    let mut out = Vec::with_capacity(raw.len());
+    for (r, m) in raw.iter().zip(mapped) {
+        let content = m.map(|m| m.content);
+        let hash = match &content {
+            Ok(c) => local::content_hash(ws, c)?,
+            Err(_) => Vec::new(),
+        };
+        out.push(plan::Remote {
+            id: r.id.clone(),
+            slug: r.slug.clone(),
+            updated_at: r.updated_at.clone().unwrap_or_default(),
+            hash,
+            content,
+        });
+    }
+    Ok(out)
 }
 
 fn record(
-    tx: &Connection,
-    ws: &Workspace,
+    ws: &Workspace<'_>,
     login: &Login,
     connection_id: i64,
     remote: (&str, &str, &str),
@@ -104,21 +97,17 @@ fn record(
     remote_hash: Vec<u8>,
 ) -> Result<()> {
     let (remote_id, remote_slug, remote_updated_at) = remote;
-    sync_state::record(
-        tx,
-        ws.id,
-        &SyncRow {
-            connection_id,
-            server: login.server.clone(),
-            remote_workspace: login.workspace.clone(),
-            remote_id: remote_id.to_string(),
-            remote_slug: remote_slug.to_string(),
-            remote_updated_at: remote_updated_at.to_string(),
-            key_version: ws.key_version,
-            local_hash,
-            remote_hash,
-        },
-    )?;
+    ws.record_sync(&SyncRow {
+        connection_id,
+        server: login.server.clone(),
+        remote_workspace: login.workspace.clone(),
+        remote_id: remote_id.to_string(),
+        remote_slug: remote_slug.to_string(),
+        remote_updated_at: remote_updated_at.to_string(),
+        key_version: ws.key_version(),
+        local_hash,
+        remote_hash,
+    })?;
     Ok(())
 }
 
@@ -201,23 +190,20 @@ fn show(session: &Session, title: &str, lines: &[Line]) -> Result<()> {
 }
 
 /// Conflicts and refusals left undone make the command fail, after everything else was done.
-fn unsettled(lines: &[Line], verb: &str) -> Result<()> {
+fn unsettled(lines: &[Line], verb: &'static str) -> Result<()> {
     let conflicts = lines.iter().filter(|l| l.action == "conflict").count();
     let refused = lines
         .iter()
         .filter(|l| l.action == "refused" || l.action == "failed")
         .count();
     if conflicts > 0 {
-        return Err(Fail::failure(format!(
-            "{conflicts} connection(s) changed on both sides and were left alone; the rest was {verb}"
-        ))
-        .hint("look at the differences above, then run again with --prefer local or --prefer remote")
-        .into());
+        return Err(Error::SyncConflicts(conflicts).into());
     }
     if refused > 0 {
-        return Err(Fail::failure(format!(
-            "{refused} connection(s) could not be {verb} (the reason is beside each); the rest was {verb}"
-        ))
+        return Err(Error::SyncIncomplete {
+            count: refused,
+            verb,
+        }
         .into());
     }
     Ok(())
@@ -231,13 +217,11 @@ pub fn pull(
 ) -> Result<()> {
     let ws_slug = session.workspace_slug(None)?;
     // Refuse before any network traffic when the role does not allow the writes.
-    session.me.membership(
-        session.store.conn(),
-        &ws_slug,
-        Permission::ManageConnections,
-    )?;
+    session
+        .access
+        .read(&ws_slug, Permission::ManageConnections, |_| Ok(()))?;
     let (login, client) = connect(session, remote, Some(&ws_slug))?;
-    let raw = client.connections(&login.workspace).map_err(Fail::from)?;
+    let raw = client.connections(&login.workspace)?;
     let mut notices = Vec::new();
     let mapped: Vec<Result<Mapped, String>> = raw
         .iter()
@@ -251,90 +235,79 @@ pub fn pull(
         .iter()
         .map(|m| m.as_ref().ok().map(|m| m.slug.clone()))
         .collect();
-    let me = &session.me;
-    let lines = session.store.write(|tx| -> Result<Vec<Line>> {
-        let m = me.membership(tx, &ws_slug, Permission::ManageConnections)?;
-        let key = me.unlock(&m)?;
-        let ws = m.workspace;
-        let side = read_local(tx, &ws, &key, &login)?;
-        let remotes = remote_side(&key, &raw, mapped);
-        let steps = plan::pull(&side.locals, &remotes, prefer);
-        let lines: Vec<Line> = steps
-            .iter()
-            .map(|s| line_for(s, &side.locals, &remotes))
-            .collect();
-        if dry_run {
-            return Ok(lines);
-        }
-        for step in &steps {
-            let Some(ri) = step.remote else { continue };
-            let (r, remote) = (&raw[ri], &remotes[ri]);
-            let Ok(content) = &remote.content else {
-                continue;
-            };
-            let at = (r.id.as_str(), r.slug.as_str(), remote.updated_at.as_str());
-            match (&step.action, step.local) {
-                (Action::Create, _) => {
-                    let slug = creates[ri].as_deref().unwrap_or(&r.slug);
-                    let id = local::create(tx, &ws, &key, slug, content)?;
-                    record(
-                        tx,
-                        &ws,
-                        &login,
-                        id,
-                        at,
-                        remote.hash.clone(),
-                        remote.hash.clone(),
-                    )?;
-                }
-                (Action::Update, Some(li)) => {
-                    local::replace(tx, &ws, &key, &side.rows[li], content)?;
-                    record(
-                        tx,
-                        &ws,
-                        &login,
-                        side.rows[li].id,
-                        at,
-                        remote.hash.clone(),
-                        remote.hash.clone(),
-                    )?;
-                }
-                (Action::Unchanged, Some(li)) => {
-                    let l = &side.locals[li];
-                    record(
-                        tx,
-                        &ws,
-                        &login,
-                        side.rows[li].id,
-                        at,
-                        l.hash.clone(),
-                        remote.hash.clone(),
-                    )?;
-                }
-                (Action::Kept, Some(li)) => {
-                    // The server's version is seen; the local change stays pending for a push.
-                    let old = side.locals[li]
-                        .sync
-                        .as_ref()
-                        .map(|s| s.local_hash.clone())
-                        .unwrap_or_default();
-                    record(
-                        tx,
-                        &ws,
-                        &login,
-                        side.rows[li].id,
-                        at,
-                        old,
-                        remote.hash.clone(),
-                    )?;
-                }
-                _ => {}
+    let lines = session.access.write(
+        &ws_slug,
+        Permission::ManageConnections,
+        |ws| -> Result<Vec<Line>> {
+            let side = read_local(ws, &login)?;
+            let remotes = remote_side(ws, &raw, mapped)?;
+            let steps = plan::pull(&side.locals, &remotes, prefer);
+            let lines: Vec<Line> = steps
+                .iter()
+                .map(|s| line_for(s, &side.locals, &remotes))
+                .collect();
+            if dry_run {
+                return Ok(lines);
             }
-        }
-        Ok(lines)
-    })?;
+            for step in &steps {
+                let Some(ri) = step.remote else { continue };
+                let (r, remote) = (&raw[ri], &remotes[ri]);
+                let Ok(content) = &remote.content else {
+                    continue;
+                };
+                let at = (r.id.as_str(), r.slug.as_str(), remote.updated_at.as_str());
+                match (&step.action, step.local) {
+                    (Action::Create, _) => {
+                        let slug = creates[ri].as_deref().unwrap_or(&r.slug);
+                        let row = local::create(ws, slug, content)?;
+                        record(
+                            ws,
+                            &login,
+                            row.id,
+                            at,
+                            remote.hash.clone(),
+                            remote.hash.clone(),
+                        )?;
+                    }
+                    (Action::Update, Some(li)) => {
+                        local::replace(ws, &side.rows[li], &side.locals[li].content, content)?;
+                        record(
+                            ws,
+                            &login,
+                            side.rows[li].id,
+                            at,
+                            remote.hash.clone(),
+                            remote.hash.clone(),
+                        )?;
+                    }
+                    (Action::Unchanged, Some(li)) => {
+                        let l = &side.locals[li];
+                        record(
+                            ws,
+                            &login,
+                            side.rows[li].id,
+                            at,
+                            l.hash.clone(),
+                            remote.hash.clone(),
+                        )?;
+                    }
+                    (Action::Kept, Some(li)) => {
+                        // The server's version is seen; the local change stays pending for a push.
+                        let old = side.locals[li]
+                            .sync
+                            .as_ref()
+                            .map(|s| s.local_hash.clone())
+                            .unwrap_or_default();
+                        record(ws, &login, side.rows[li].id, at, old, remote.hash.clone())?;
+                    }
+                    _ => {}
+                }
+            }
+            Ok(lines)
+        },
+    )?;
     for notice in &notices {
-        output::notice(&session.globals, &format!("note: {notice}"));
+        session.printer.notice(&format!("note: {notice}"));
     }
     let title = if dry_run {
         format!(
@@ -361,36 +334,35 @@ pub struct PushOptions {
 }
 
 /// Whether an error ends the push (the server or the token), or concerns one connection only.
-fn stops_the_push(e: &RemoteError) -> bool {
-    !matches!(e, RemoteError::Refused { .. })
+fn stops_the_push(e: &Error) -> bool {
+    !matches!(e, Error::OpenhexaRefused { .. })
 }
 
 pub fn push(session: &mut Session, options: &PushOptions) -> Result<()> {
     let ws_slug = session.workspace_slug(None)?;
     session
-        .me
-        .membership(session.store.conn(), &ws_slug, Permission::UseSecrets)?;
+        .access
+        .read(&ws_slug, Permission::UseSecrets, |_| Ok(()))?;
     let (login, client) = connect(session, options.remote.as_deref(), Some(&ws_slug))?;
-    let raw = client.connections(&login.workspace).map_err(Fail::from)?;
+    let raw = client.connections(&login.workspace)?;
     let mapped: Vec<Result<Mapped, String>> = raw.iter().map(mapping::to_local).collect();
-    let me = &session.me;
-    let (ws, key, side, remotes) = session.store.read(|tx| -> Result<_> {
-        let m = me.membership(tx, &ws_slug, Permission::UseSecrets)?;
-        let key = me.unlock(&m)?;
-        let ws = m.workspace;
-        let side = read_local(tx, &ws, &key, &login)?;
-        let remotes = remote_side(&key, &raw, mapped);
-        Ok((ws, key, side, remotes))
-    })?;
+    let (side, remotes) =
+        session
+            .access
+            .read(&ws_slug, Permission::UseSecrets, |ws| -> Result<_> {
+                let side = read_local(ws, &login)?;
+                let remotes = remote_side(ws, &raw, mapped)?;
+                Ok((side, remotes))
+            })?;
     let mut selected = Vec::new();
     for id in &options.ids {
         let found = side
             .locals
             .iter()
             .position(|l| &l.slug == id)
-            .ok_or_else(|| {
-                Fail::not_found(format!("no connection '{id}' in workspace '{ws_slug}'"))
-                    .hint(format!("see them with `ohx connection list -w {ws_slug}`"))
+            .ok_or_else(|| Error::NoSuchConnection {
+                workspace: ws_slug.clone(),
+                id: id.clone(),
             })?;
         if !selected.contains(&found) {
             selected.push(found);
@@ -457,7 +429,7 @@ pub fn push(session: &mut Session, options: &PushOptions) -> Result<()> {
             report.push(line);
             continue;
         }
-        let outcome = execute(session, &client, &login, &ws, &key, &side, &remotes, step);
+        let outcome = execute(session, &client, &login, &ws_slug, &side, &remotes, step);
         let line = match outcome {
             Ok(done) => Line {
                 action: done.0,
@@ -466,17 +438,14 @@ pub fn push(session: &mut Session, options: &PushOptions) -> Result<()> {
             },
             Err(e) => {
                 let text = crate::error::render(&e);
-                let fatal = e.downcast_ref::<RemoteError>().is_none_or(stops_the_push);
+                let fatal = e.downcast_ref::<Error>().is_none_or(stops_the_push);
                 let line = Line {
                     action: "failed".into(),
                     notes: vec![text],
                     ..planned
                 };
                 if fatal {
-                    stopped = Some(match e.downcast::<RemoteError>() {
-                        Ok(remote) => Fail::from(remote).into(),
-                        Err(other) => other,
-                    });
+                    stopped = Some(e);
                 }
                 line
             }
@@ -526,13 +495,11 @@ fn announce(session: &Session, line: &Line) -> Result<()> {
 }
 
 /// Carries out one step of a push; returns the word for what was done and extra notes.
-#[allow(clippy::too_many_arguments)]
 fn execute(
     session: &mut Session,
     client: &Client,
     login: &Login,
-    ws: &Workspace,
-    key: &WorkspaceKey,
+    ws_slug: &str,
     side: &LocalSide,
     remotes: &[plan::Remote],
     step: &Step,
@@ -572,17 +539,20 @@ fn execute(
                     sent.slug, l.slug
                 ));
             }
-            let remote_hash = mapping::to_local(&sent)
-                .map(|m| local::content_hash(key, &m.content))
-                .unwrap_or_default();
             let at = (
                 sent.id.as_str(),
                 sent.slug.as_str(),
                 sent.updated_at.as_deref().unwrap_or_default(),
             );
             session
-                .store
-                .write(|tx| record(tx, ws, login, row.id, at, l.hash.clone(), remote_hash))?;
+                .access
+                .write(ws_slug, Permission::UseSecrets, |ws| {
+                    let remote_hash = match mapping::to_local(&sent) {
+                        Ok(m) => local::content_hash(ws, &m.content)?,
+                        Err(_) => Vec::new(),
+                    };
+                    record(ws, login, row.id, at, l.hash.clone(), remote_hash)
+                })?;
             Ok((word(verb), notes))
         }
         (Action::Unchanged | Action::Kept, Some(li)) => {
@@ -601,8 +571,10 @@ fn execute(
             };
             let at = (r.id.as_str(), r.slug.as_str(), r.updated_at.as_str());
             session
-                .store
-                .write(|tx| record(tx, ws, login, row.id, at, l.hash.clone(), remote_hash))?;
+                .access
+                .write(ws_slug, Permission::UseSecrets, |ws| {
+                    record(ws, login, row.id, at, l.hash.clone(), remote_hash)
+                })?;
             Ok((word(step.action.label()), Vec::new()))
         }
         (Action::Prune, _) => {
