@@ -6,7 +6,12 @@ use std::net::TcpListener;
 
 use crate::harness::{file_mode, random_canary, Env};
 
-use super::support::{assert_no_canary, login, new_remote, require_server};
+use serde_json::json;
+
+use super::support::{
+    assert_no_canary, create_remote, login, new_remote, new_user_token, remote_connections,
+    require_server, Remote,
+};
 
 fn login_cmd(env: &Env, url: &str, ws: &str) -> crate::harness::Cmd {
     env.ohx()
@@ -125,4 +130,56 @@ fn pull_without_login_or_role_is_refused_before_any_request() {
     let out = env.ohx().args(["openhexa", "pull"]).fails(2);
     assert!(out.stderr.contains("not logged in"), "{out}");
     assert!(out.stderr.contains("ohx openhexa login"), "{out}");
+}
+
+#[test]
+fn a_token_that_may_only_read_gets_withheld_secrets_and_a_refused_push() {
+    let Some(server) = require_server() else {
+        return;
+    };
+    let (own, other) = (new_remote(&server), new_remote(&server));
+    let secret = random_canary();
+    create_remote(
+        &server,
+        &other,
+        json!({"name": "Kobo", "slug": "kobo", "type": "CUSTOM",
+        "fields": [{"code": "token", "value": secret, "secret": true}]}),
+    );
+    // An editor of their own workspace, a viewer of `other`: OpenHEXA tokens are not limited to
+    // their workspace, so theirs reads `other`, but may not see its secrets or change it.
+    let token = new_user_token(&server, &[(&own.slug, "EDITOR"), (&other.slug, "VIEWER")]);
+    let viewer = Remote {
+        slug: other.slug.clone(),
+        token,
+    };
+    let env = Env::new();
+    env.admin_with_workspace("ws");
+    login(&env, &server, &viewer);
+    let pulled = env.ohx().args(["openhexa", "pull"]).fails(1);
+    assert!(pulled.stdout.contains("withheld"), "{pulled}");
+    assert_no_canary(&pulled, &[&secret]);
+    let listed = env.ohx().args(["--json", "connection", "list"]).ok().json();
+    assert_eq!(
+        listed.as_array().map(Vec::len),
+        Some(0),
+        "nothing was pulled"
+    );
+
+    crate::credentials::support::add_connection(
+        &env,
+        "custom",
+        "mine",
+        &[("url", "https://x.org")],
+        &[],
+    );
+    let pushed = env.ohx().args(["openhexa", "push", "mine"]).fails(4);
+    assert!(
+        pushed.stderr.contains("refused: PERMISSION_DENIED"),
+        "{pushed}"
+    );
+    assert!(
+        pushed.stdout.contains("failed") && pushed.stdout.contains("mine"),
+        "{pushed}"
+    );
+    assert_eq!(remote_connections(&server, &other).len(), 1);
 }

@@ -16,6 +16,8 @@ pub struct Server {
     pub url: String,
     /// The fixture superuser's token: it may act on every workspace.
     pub admin_token: String,
+    /// The fixture's state folder (its `logs/server.log` holds the e-mails it "sends").
+    pub state: Option<PathBuf>,
 }
 
 /// A fresh OpenHEXA workspace and a token for it.
@@ -37,6 +39,7 @@ fn parse(info: &str) -> Result<Server, String> {
     Ok(Server {
         url: v["url"].as_str().ok_or("no url")?.to_string(),
         admin_token: v["token"].as_str().ok_or("no token")?.to_string(),
+        state: v["state"].as_str().map(PathBuf::from),
     })
 }
 
@@ -254,4 +257,84 @@ pub fn assert_no_canary_on_disk(env: &Env, canaries: &[&str]) {
             );
         }
     }
+}
+
+/// A new OpenHEXA user, invited by the superuser with `roles` (workspace slug, `VIEWER`,
+/// `EDITOR` or `ADMIN`), registered through the invitation e-mail the server printed to its log,
+/// and a token of theirs for the first workspace (which must grant at least `EDITOR`).
+#[track_caller]
+pub fn new_user_token(server: &Server, roles: &[(&str, &str)]) -> String {
+    let email = format!("u-{}@openhexa.test", &random_canary()[7..19]);
+    for (slug, role) in roles {
+        let data = gql(
+            server,
+            &server.admin_token,
+            "mutation($input: InviteWorkspaceMemberInput!) { inviteWorkspaceMember(input: $input) { success errors } }",
+            json!({ "input": { "workspaceSlug": slug, "userEmail": email, "role": role } }),
+        );
+        assert_eq!(data["inviteWorkspaceMember"]["success"], true, "{data}");
+    }
+    let log = server
+        .state
+        .as_ref()
+        .expect("the fixture's state folder (OPENHEXA_FIXTURE has a \"state\")")
+        .join("logs/server.log");
+    let needle = format!("register?email={}&amp;token=", email.replace('@', "%40"));
+    let mut invitation = None;
+    for _ in 0..50 {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(at) = text.find(&needle) {
+            let rest = &text[at + needle.len()..];
+            let token: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-'))
+                .collect();
+            invitation = Some(token);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let invitation = invitation.expect("the invitation e-mail in the server log");
+    // Registering logs the new user in: keep the session cookies for the next request.
+    let body = json!({
+        "query": "mutation($input: RegisterInput!) { register(input: $input) { success errors } }",
+        "variables": { "input": {
+            "password1": "Fixture-user-pass-1!", "password2": "Fixture-user-pass-1!",
+            "firstName": "Test", "lastName": "User", "invitationToken": invitation,
+        } },
+    })
+    .to_string();
+    let response = ureq::post(format!("{}/graphql/", server.url))
+        .header("Content-Type", "application/json")
+        .send(body.as_bytes())
+        .expect("register");
+    let cookies: Vec<String> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next().map(str::to_string))
+        .collect();
+    let csrf = cookies
+        .iter()
+        .find_map(|c| c.strip_prefix("csrftoken=").map(str::to_string))
+        .unwrap_or_default();
+    let body = json!({
+        "query": "mutation($input: GenerateWorkspaceTokenInput!) { generateWorkspaceToken(input: $input) { success errors token } }",
+        "variables": { "input": { "slug": roles[0].0 } },
+    })
+    .to_string();
+    let mut response = ureq::post(format!("{}/graphql/", server.url))
+        .header("Content-Type", "application/json")
+        .header("Cookie", cookies.join("; "))
+        .header("X-CSRFToken", csrf)
+        .header("Referer", &server.url)
+        .send(body.as_bytes())
+        .expect("generateWorkspaceToken");
+    let text = response.body_mut().read_to_string().expect("read");
+    let answer: Value = serde_json::from_str(&text).expect("JSON");
+    answer["data"]["generateWorkspaceToken"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token for the new user: {answer}"))
+        .to_string()
 }
