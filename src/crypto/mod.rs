@@ -7,8 +7,8 @@
 //! used.
 
 pub mod identity;
-pub mod xeddsa;
 pub mod personal;
+pub mod xeddsa;
 
 use std::str::FromStr;
 
