@@ -125,6 +125,14 @@ pub enum Command {
     /// admins can read them back.
     #[command(subcommand)]
     Connection(ConnectionCommand),
+    /// Pull and push connections with an OpenHEXA workspace
+    ///
+    /// `login` keeps a personal OpenHEXA token, encrypted to your identity. `pull` brings the
+    /// OpenHEXA workspace's connections into the local workspace (-w); `push` sends local ones
+    /// to the server. A connection changed on both sides since the last sync is a conflict,
+    /// shown field by field, until --prefer local|remote settles it.
+    #[command(subcommand)]
+    Openhexa(OpenhexaCommand),
     /// Run a command with connections in its environment (editor or admin)
     ///
     /// Starts COMMAND directly (no shell) with the OpenHEXA SDK variables of each connection,
@@ -453,6 +461,23 @@ pub enum ConnectionCommand {
         #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_timeout)]
         timeout: std::time::Duration,
     },
+    /// Write the workspace.yaml the OpenHEXA SDK and `openhexa pipelines run` read (editor or admin)
+    ///
+    /// Keys are the SDK's own (database_name, secret_access_key, ...), every value quoted. The
+    /// file holds secrets in clear: --output creates it 0600; `ohx run` needs no file at all.
+    #[command(
+        after_help = "Examples:\n  ohx connection export --format workspace-yaml --output pipelines/workspace.yaml\n  ohx connection export warehouse dhis2-prod --format workspace-yaml --output workspace.yaml"
+    )]
+    Export {
+        /// IDENTIFIER or WORKSPACE/IDENTIFIER [default: every connection of the workspace]
+        #[arg(value_name = "ID", add = ArgValueCandidates::new(connection_candidates))]
+        ids: Vec<String>,
+        #[arg(long, value_parser = ["workspace-yaml"])]
+        format: String,
+        /// Write to FILE (created 0600, replaced atomically) instead of stdout
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Print a connection's URL: postgresql://..., the DHIS2/IASO URL, s3://..., gs://... (editor or admin)
     ///
     /// For PostgreSQL, user, password and database are percent-encoded, so any password works
@@ -601,4 +626,81 @@ mod tests {
         assert_eq!(parse("DHIS2"), Some(ConnectionType::Dhis2));
         assert!(parse("mysql").is_none());
     }
+}
+
+const LOGIN_HELP: &str = "\
+The token is a workspace token from OpenHEXA (workspace settings). It never comes from the
+command line: ohx asks for it, or reads it with --token - (stdin), env:VAR or file:PATH. It is
+kept in openhexa.toml next to config.toml, encrypted to your ohx identity.
+
+Examples:
+  ohx openhexa login https://app.openhexa.org --workspace malaria
+  printf '%s' \"$HEXA_TOKEN\" | ohx openhexa login https://app.openhexa.org -w malaria --token -";
+
+#[derive(Debug, Subcommand)]
+pub enum OpenhexaCommand {
+    /// Keep a token for an OpenHEXA workspace (--workspace names the OpenHEXA workspace)
+    ///
+    /// The token is checked against the server before it is saved, encrypted to your own
+    /// identity: it is yours, not shared with the members of any ohx workspace.
+    #[command(after_help = LOGIN_HELP)]
+    Login {
+        /// The OpenHEXA server, e.g. https://app.openhexa.org
+        url: String,
+        /// Where the token comes from: - (stdin), env:VAR or file:PATH [default: ask]
+        #[arg(long, value_name = "SOURCE")]
+        token: Option<String>,
+    },
+    /// Forget a saved token
+    Logout {
+        /// The OpenHEXA workspace [default: your only login]
+        #[arg(long, value_name = "SLUG")]
+        remote: Option<String>,
+    },
+    /// Show your logins and whether each token works
+    Status {
+        /// Only this OpenHEXA workspace
+        #[arg(long, value_name = "SLUG")]
+        remote: Option<String>,
+    },
+    /// Bring the OpenHEXA workspace's connections into the local workspace (admin)
+    ///
+    /// Creates what is new, updates what changed on the server only, and leaves the rest
+    /// untouched, in one transaction after the whole server read succeeded. Secrets are sealed
+    /// like any other.
+    Pull {
+        /// The OpenHEXA workspace [default: your only login, or the one named like -w]
+        #[arg(long, value_name = "SLUG")]
+        remote: Option<String>,
+        /// Print the plan (create, update, unchanged, conflict) and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Settle conflicts: keep the local version or take the server's
+        #[arg(long, value_parser = ["local", "remote"])]
+        prefer: Option<String>,
+    },
+    /// Create or update connections on the server (editor or admin)
+    ///
+    /// Sends each connection with its full field list (the server deletes fields left out).
+    /// Connections only on the server are deleted only with --prune, after they are shown.
+    Push {
+        /// IDENTIFIER [default: every connection of the workspace]
+        #[arg(value_name = "ID", add = ArgValueCandidates::new(connection_candidates))]
+        ids: Vec<String>,
+        /// The OpenHEXA workspace [default: your only login, or the one named like -w]
+        #[arg(long, value_name = "SLUG")]
+        remote: Option<String>,
+        /// Print the plan and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Settle conflicts: send the local version or keep the server's
+        #[arg(long, value_parser = ["local", "remote"])]
+        prefer: Option<String>,
+        /// Delete server connections that have no local counterpart
+        #[arg(long)]
+        prune: bool,
+        /// Do not ask before deleting with --prune (needed without a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
 }

@@ -406,6 +406,56 @@ pub enum Error {
     #[error("a key rotation worker stopped unexpectedly; nothing was changed")]
     RotationWorkerLost,
 
+    // ---- OpenHEXA: the server, the login file, sync ----
+    #[error("cannot reach the OpenHEXA server {server}: {detail}")]
+    OpenhexaUnreachable { server: String, detail: String },
+    #[error("TLS failure talking to the OpenHEXA server {server}: {detail}")]
+    OpenhexaTls { server: String, detail: String },
+    #[error("the OpenHEXA server {server} did not answer within {seconds} s")]
+    OpenhexaTimeout { server: String, seconds: u64 },
+    #[error("the OpenHEXA server {server} does not accept your token (wrong, expired or revoked)")]
+    OpenhexaBadToken { server: String },
+    #[error("the OpenHEXA server {server} refused: {what}")]
+    OpenhexaDenied { server: String, what: String },
+    #[error("the OpenHEXA server {server} has no workspace '{workspace}' that your token can see")]
+    OpenhexaNoWorkspace { server: String, workspace: String },
+    #[error("the OpenHEXA server {server} refused the change: {codes}")]
+    OpenhexaRefused { server: String, codes: String },
+    #[error("the OpenHEXA server {server} failed: {detail}")]
+    OpenhexaServer { server: String, detail: String },
+    #[error("which OpenHEXA workspace? name it with --workspace SLUG")]
+    OpenhexaWorkspaceNeeded,
+    #[error("'{0}' is not an OpenHEXA server address")]
+    OpenhexaBadUrl(String),
+    #[error("--token is not a source: ohx never takes a token from the command line, where other users and your shell history can see it")]
+    TokenLiteral,
+    #[error("the token is empty")]
+    EmptyToken,
+    #[error("you are not logged in to any OpenHEXA workspace")]
+    NotLoggedIn,
+    #[error("you are not logged in to an OpenHEXA workspace '{workspace}'")]
+    NoSuchLogin { workspace: String, known: String },
+    #[error("which OpenHEXA workspace? you are logged in to: {0}")]
+    WhichLogin(String),
+    #[error("{0} is a symbolic link; refusing to use it")]
+    LoginFileSymlink(PathBuf),
+    #[error("{path} is unprotected: mode {mode:04o} lets other users read it")]
+    LoginFileUnprotected { path: PathBuf, mode: u32 },
+    #[error("{path} is not a valid login file: {message}")]
+    LoginFileInvalid { path: PathBuf, message: String },
+    #[error("{0} was encrypted to another identity than the one loaded")]
+    TokenOtherIdentity(String),
+    #[error("{0} cannot be decrypted: it is damaged")]
+    TokenDamaged(String),
+    #[error("{0} connection(s) changed on both sides and were left alone; the rest was done")]
+    SyncConflicts(usize),
+    #[error("{count} connection(s) could not be {verb} (the reason is beside each); the rest was {verb}")]
+    SyncIncomplete { count: usize, verb: &'static str },
+    #[error("cannot write workspace.yaml: {0}")]
+    WorkspaceYaml(String),
+    #[error("two connections are named '{0}'; workspace.yaml has one entry per identifier")]
+    WorkspaceYamlClash(String),
+
     // ---- the store (status 6) ----
     #[error("no store at {0}")]
     StoreMissing(PathBuf),
@@ -555,6 +605,28 @@ impl Error {
             | BadSecret { .. }
             | BadRecord(_) => Status::Key,
             Encrypt(_) | RotationWorkerLost => Status::Failure,
+
+            OpenhexaUnreachable { .. }
+            | OpenhexaTls { .. }
+            | OpenhexaTimeout { .. }
+            | OpenhexaRefused { .. }
+            | OpenhexaServer { .. }
+            | LoginFileSymlink(_)
+            | LoginFileUnprotected { .. }
+            | LoginFileInvalid { .. }
+            | SyncConflicts(_)
+            | SyncIncomplete { .. } => Status::Failure,
+            OpenhexaBadToken { .. } | TokenOtherIdentity(_) | TokenDamaged(_) => Status::Key,
+            OpenhexaDenied { .. } => Status::Denied,
+            OpenhexaNoWorkspace { .. } | NoSuchLogin { .. } => Status::NotFound,
+            OpenhexaWorkspaceNeeded
+            | OpenhexaBadUrl(_)
+            | TokenLiteral
+            | EmptyToken
+            | NotLoggedIn
+            | WhichLogin(_)
+            | WorkspaceYaml(_)
+            | WorkspaceYamlClash(_) => Status::Usage,
 
             StoreMissing(_)
             | StoreSymlink(_)
@@ -736,11 +808,49 @@ impl Error {
             VerifyFailed { workspace, .. } => format!(
                 "find out who could write the store file; an admin of '{workspace}' can delete what fails and add it again"
             ),
+            OpenhexaUnreachable { .. } => {
+                "check the URL given to `ohx openhexa login` and that the server is up".into()
+            }
+            OpenhexaTls { .. } => "check that the URL's scheme (https:// or http://) is right and that the server's certificate is valid".into(),
+            OpenhexaTimeout { .. } => {
+                "try again; set OHX_OPENHEXA_TIMEOUT=SECONDS for a slow server".into()
+            }
+            OpenhexaBadToken { .. } => "make a new token in the OpenHEXA workspace settings and run `ohx openhexa login` again".into(),
+            OpenhexaDenied { .. } => {
+                "ask an admin of the OpenHEXA workspace for the role this needs".into()
+            }
+            OpenhexaNoWorkspace { .. } => {
+                "check the workspace slug (it is in the workspace's address on OpenHEXA)".into()
+            }
+            OpenhexaRefused { .. } => "fix what the server names and try again".into(),
+            OpenhexaServer { .. } => "try again later; the server's log says more".into(),
+            OpenhexaWorkspaceNeeded => {
+                "the slug is in the workspace's address on OpenHEXA: /workspaces/SLUG/".into()
+            }
+            OpenhexaBadUrl(_) => {
+                "give it as https://HOST (for example https://app.openhexa.org)".into()
+            }
+            TokenLiteral | EmptyToken => TOKEN_SOURCES.into(),
+            NotLoggedIn => "run `ohx openhexa login URL --workspace SLUG`".into(),
+            NoSuchLogin { known, .. } => format!("you are logged in to: {known}"),
+            WhichLogin(_) => "pass --remote SLUG".into(),
+            LoginFileSymlink(_) => "replace it with the real file, or remove it and log in again".into(),
+            LoginFileUnprotected { path, .. } => format!("run `chmod 600 {}`", path.display()),
+            LoginFileInvalid { .. } => "remove it and run `ohx openhexa login` again".into(),
+            TokenOtherIdentity(_) => {
+                "use the identity you logged in with (--identity), or log in again".into()
+            }
+            TokenDamaged(_) => "run `ohx openhexa login` again".into(),
+            SyncConflicts(_) => "look at the differences above, then run again with --prefer local or --prefer remote".into(),
+            WorkspaceYaml(_) => "rename that field of the custom connection".into(),
             _ => return None,
         };
         Some(text)
     }
 }
+
+const TOKEN_SOURCES: &str =
+    "--token takes - (stdin), env:VAR or file:PATH; without it, ohx asks on the terminal";
 
 const SOURCES_HINT: &str = "give secrets as --secret CODE (asks on the terminal), CODE=- (stdin), CODE=env:VAR or CODE=file:PATH";
 

@@ -16,6 +16,7 @@ pub mod error;
 pub mod fsutil;
 pub mod harden;
 pub mod keyfiles;
+pub mod openhexa;
 pub mod output;
 pub mod paths;
 pub mod probe;
@@ -76,6 +77,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Log => commands::log::run(&mut Session::open(globals)?),
         Command::Connection(command) => {
             commands::connection::run(&mut Session::open(globals)?, command)
+        }
+        Command::Openhexa(command) => {
+            commands::openhexa::run(&mut Session::open(globals)?, command)
         }
     };
     done.map(|()| 0)

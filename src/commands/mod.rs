@@ -6,6 +6,7 @@ pub mod generate;
 pub mod init;
 pub mod log;
 pub mod member;
+pub mod openhexa;
 pub mod run;
 pub mod whoami;
 pub mod workspace;

@@ -59,7 +59,9 @@ pub fn run(session: &mut Session, request: &Request<'_>) -> Result<u8> {
         .filter(|v| key_files.is_memory_path(v.value.expose_secret()))
         .map(|v| v.name.clone())
         .collect();
-    let environment = child_environment(vars);
+    let mut environment = child_environment(vars);
+    // A `@pipeline` script then reads ohx's variables instead of asking for a workspace.yaml.
+    crate::openhexa::local_mode::apply(&session.printer, &mut environment, request.command);
     check_total_size(program, args, &environment)?;
     let status = start_and_wait(program, args, environment, &descriptor_vars);
     drop(key_files);

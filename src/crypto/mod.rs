@@ -7,6 +7,7 @@
 //! used.
 
 pub mod identity;
+pub mod personal;
 pub mod xeddsa;
 
 use std::str::FromStr;

@@ -162,9 +162,11 @@ impl ConnectionType {
                 check_http_url(value).map_err(|rule| invalid(&rule))?;
                 let normalised = normalise_dhis2_url(value);
                 let notice = (normalised != value).then(|| {
-                    format!(
-                        "using the DHIS2 base URL {normalised} (trailing '/' and '/api' removed)"
-                    )
+                    if normalised.ends_with("/api") {
+                        format!("using the DHIS2 URL {normalised}: its base already contains '/api', and the OpenHEXA toolbox adds '/api' only to URLs without one")
+                    } else {
+                        format!("using the DHIS2 base URL {normalised} (trailing '/' and '/api' removed)")
+                    }
                 });
                 Ok((normalised, notice))
             }
@@ -257,11 +259,17 @@ fn check_http_url(value: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Removes trailing slashes and a trailing `/api`, which the DHIS2 client adds itself.
+/// Removes trailing slashes and a trailing `/api`, which the DHIS2 client adds itself. The
+/// OpenHEXA toolbox's client adds `/api` only when the URL has no `/api` anywhere, so a base
+/// that already contains one (an `api.` host, whose `//api` matches, or a path like `/apis`)
+/// keeps an explicit trailing `/api`: every client then reaches `<base>/api/...`.
 fn normalise_dhis2_url(value: &str) -> String {
     let mut url = value.trim_end_matches('/');
     if let Some(base) = url.strip_suffix("/api") {
         url = base.trim_end_matches('/');
+    }
+    if url.contains("/api") {
+        return format!("{url}/api");
     }
     url.to_string()
 }
@@ -335,7 +343,19 @@ mod tests {
         assert_eq!(check("https://x.org//").as_deref(), Some("https://x.org"));
         assert_eq!(
             check("https://x.org/apis").as_deref(),
-            Some("https://x.org/apis")
+            Some("https://x.org/apis/api")
+        );
+        assert_eq!(
+            check("https://api.dhis2.example/").as_deref(),
+            Some("https://api.dhis2.example/api")
+        );
+        assert_eq!(
+            check("https://api.dhis2.example/api").as_deref(),
+            Some("https://api.dhis2.example/api")
+        );
+        assert_eq!(
+            check("https://x.org/hmis/dhis/").as_deref(),
+            Some("https://x.org/hmis/dhis")
         );
         assert!(check("play.dhis2.org").is_none());
         assert!(check("ftp://x.org").is_none());

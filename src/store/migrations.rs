@@ -70,6 +70,23 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (workspace_id, seq)
     ) WITHOUT ROWID;
     ALTER TABLE connections ADD COLUMN signature BLOB;",
+    // 3: the link of a local connection to an OpenHEXA one, as of their last sync
+    // (`ohx openhexa pull|push`): the server's id, slug and updatedAt, and keyed hashes of both
+    // sides' content then, made with the workspace key of `key_version`.
+    "CREATE TABLE openhexa_sync (
+        connection_id     INTEGER PRIMARY KEY REFERENCES connections(id) ON DELETE CASCADE,
+        workspace_id      INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        server            TEXT NOT NULL,
+        remote_workspace  TEXT NOT NULL,
+        remote_id         TEXT NOT NULL,
+        remote_slug       TEXT NOT NULL,
+        remote_updated_at TEXT NOT NULL,
+        key_version       INTEGER NOT NULL,
+        local_hash        BLOB NOT NULL,
+        remote_hash       BLOB NOT NULL,
+        synced_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        UNIQUE (workspace_id, server, remote_id)
+    );",
 ];
 
 /// The schema version this ohx writes.

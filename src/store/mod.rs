@@ -11,6 +11,7 @@ mod file_check;
 pub mod members;
 mod migrations;
 pub mod schema_check;
+pub mod sync_state;
 mod types;
 pub mod users;
 pub mod workspaces;

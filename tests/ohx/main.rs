@@ -22,6 +22,7 @@ mod harness;
 mod identity;
 mod leaks;
 mod member;
+mod openhexa;
 mod pg_server;
 mod store;
 mod store_probe;

@@ -2,6 +2,7 @@
 
 mod add;
 mod edit;
+mod export;
 mod input;
 mod test;
 mod use_secrets;
@@ -38,6 +39,11 @@ pub fn run(session: &mut Session, command: ConnectionCommand) -> Result<()> {
         } => use_secrets::env(session, &ids, format, native),
         ConnectionCommand::Url { id } => use_secrets::url(session, &id),
         ConnectionCommand::Test { ids, timeout } => test::run(session, &ids, timeout),
+        ConnectionCommand::Export {
+            ids,
+            format,
+            output,
+        } => export::run(session, &ids, &format, output.as_deref()),
     }
 }
 
