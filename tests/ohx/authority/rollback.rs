@@ -10,15 +10,28 @@ use crate::authority::support::{
 };
 use crate::fixtures::{assert_says, join};
 
-/// `connection env warehouse` and `workspace verify` as `person` are refused as a rollback.
+/// Who looks at the rolled-back store, and how.
+#[derive(Clone, Copy)]
+enum Check {
+    /// `connection env warehouse`, as carol and alice.
+    Readers,
+    /// `workspace verify`, as carol and alice.
+    Verify,
+}
+
+/// `check` as carol and alice is refused as a rollback: status 5, naming the workspace and
+/// saying it was rolled back.
 #[track_caller]
-fn sees_a_rollback(team: &Team, person: &str, canaries: &[String]) {
-    let env = &team.env;
-    for args in [
-        vec!["connection", "env", "warehouse"],
-        vec!["workspace", "verify"],
-    ] {
-        let out = refused(env.ohx_as(person).args(["-w", WS]).args(&args), canaries);
+fn sees_a_rollback(team: &Team, check: Check) {
+    let args = match check {
+        Check::Readers => vec!["connection", "env", "warehouse"],
+        Check::Verify => vec!["workspace", "verify"],
+    };
+    for person in ["carol", "alice"] {
+        let out = refused(
+            team.env.ohx_as(person).args(["-w", WS]).args(&args),
+            &team.canaries(),
+        );
         assert_says(&out, &[WS, "rolled back"]);
     }
 }
@@ -26,7 +39,7 @@ fn sees_a_rollback(team: &Team, person: &str, canaries: &[String]) {
 /// Alice removes dave (an editor); carol has used the workspace before and after. Then the copy
 /// from before the removal is put back. `checkpointed`: the copy is taken after a checkpoint
 /// (one file), else as it lies (with its `-wal` and `-shm`).
-fn removal_rolled_back(checkpointed: bool) {
+fn removal_rolled_back(checkpointed: bool, check: Check) {
     let team = Team::new();
     let env = &team.env;
     join(env, "dave", "editor", Some(WS));
@@ -41,29 +54,41 @@ fn removal_rolled_back(checkpointed: bool) {
     // Carol runs one command after the removal: her pin moves to the new head.
     team.assert_reads("carol");
     restore_store_files(&before_removal);
-    let canaries = team.canaries();
-    sees_a_rollback(&team, "carol", &canaries);
-    sees_a_rollback(&team, "alice", &canaries);
+    sees_a_rollback(&team, check);
 }
 
 #[test]
 fn a_store_copy_from_before_a_removal_put_back_is_a_rollback_for_who_saw_the_removal() {
-    removal_rolled_back(true);
+    removal_rolled_back(true, Check::Readers);
 }
 
 #[test]
 fn a_store_copy_with_its_wal_from_before_a_removal_put_back_is_a_rollback() {
-    removal_rolled_back(false);
+    removal_rolled_back(false, Check::Readers);
 }
 
 #[test]
-fn the_last_log_entry_removed_is_a_rollback_for_a_reader_who_pinned_it() {
+fn a_store_copy_from_before_a_removal_put_back_is_reported_by_workspace_verify() {
+    removal_rolled_back(true, Check::Verify);
+}
+
+/// Carol reads (her pin moves to the head), then the last entry of the log is deleted.
+fn last_entry_removed(check: Check) {
     let team = Team::new();
     let env = &team.env;
     team.assert_reads("carol");
     let log = signed_log(env, WS, 3);
     let head = log.last().map(|(seq, _)| *seq).expect("head");
     delete_log_entry(env, WS, head);
-    sees_a_rollback(&team, "carol", &team.canaries());
-    sees_a_rollback(&team, "alice", &team.canaries());
+    sees_a_rollback(&team, check);
+}
+
+#[test]
+fn the_last_log_entry_removed_is_a_rollback_for_a_reader_who_pinned_it() {
+    last_entry_removed(Check::Readers);
+}
+
+#[test]
+fn the_last_log_entry_removed_is_reported_by_workspace_verify() {
+    last_entry_removed(Check::Verify);
 }

@@ -25,21 +25,34 @@ fn store_with_planted_object_is_refused(object: &str) {
         ("carol", vec!["connection", "get", "warehouse", "password"]),
         ("bob", vec!["workspace", "list"]),
     ];
+    let mut problems = Vec::new();
     for (person, args) in attempts {
         let cmd = env.ohx_as(person).args(&args).args(["-w", WS]);
         let what = cmd.describe();
         refused_with(cmd, &[6], &team.canaries());
         let after = store_files(env);
         for ((path, was), (_, is)) in before.iter().zip(&after) {
-            assert!(
-                was == is,
-                "`{what}` as {person} changed {} (planted: {object})",
-                path.display()
-            );
+            if was != is {
+                let size = |b: &Option<Vec<u8>>| match b {
+                    Some(bytes) => format!("{} bytes", bytes.len()),
+                    None => "absent".to_string(),
+                };
+                problems.push(format!(
+                    "`{what}` as {person}: {} was {}, is {}",
+                    path.display(),
+                    size(was),
+                    size(is)
+                ));
+            }
         }
         // Whatever happened, the next attempt starts from the planted store.
         restore_store_files(&before);
     }
+    assert!(
+        problems.is_empty(),
+        "the refused store was not left as it was (planted: {object}):\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
