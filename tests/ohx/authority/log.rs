@@ -7,8 +7,8 @@
 use serde_json::Value;
 
 use crate::authority::support::{
-    delete_log_entry, last_entry_of_kind, refused, refused_with, set_log_entry, signed_log, Team,
-    WS,
+    delete_log_entry, last_entry_of_kind, refused, refused_with, set_log_entry, signed_log,
+    verify_fails, Team, WS,
 };
 use crate::fixtures::{add_postgresql, join};
 use crate::harness::{random_canary, Env};
@@ -16,7 +16,7 @@ use crate::harness::{random_canary, Env};
 /// `workspace verify` as alice fails with status 5.
 #[track_caller]
 fn verify_refused(team: &Team) {
-    refused(
+    verify_fails(
         team.env.ohx().args(["-w", WS, "workspace", "verify"]),
         &team.canaries(),
     );
@@ -69,22 +69,27 @@ fn an_entry_removed_from_the_middle_of_the_log_is_reported_by_workspace_verify()
     let team = Team::new();
     let env = &team.env;
     signed_log(env, WS, 4);
+    team.assert_reads("carol");
     // Entry 1 adds carol: without it, the log skips from 0 to 2.
     delete_log_entry(env, WS, 1);
-    // A reader who never saw the workspace gets nothing from it (the log no longer makes her a
-    // member, or fails its checks).
-    crate::authority::support::forget_pins(env, "carol");
-    refused_with(
-        env.ohx_as("carol")
-            .args(["connection", "env", "warehouse", "-w", WS]),
-        &[4, 5],
-        &team.canaries(),
-    );
     verify_refused(&team);
-    refused(
+    verify_fails(
         env.ohx_as("carol").args(["-w", WS, "workspace", "verify"]),
         &team.canaries(),
     );
+    // A reader who never saw the workspace gets nothing from it (the log no longer makes her a
+    // member, or fails its checks).
+    crate::authority::support::forget_pins(env, "carol");
+    for args in [
+        vec!["connection", "env", "warehouse"],
+        vec!["workspace", "verify"],
+    ] {
+        refused_with(
+            env.ohx_as("carol").args(&args).args(["-w", WS]),
+            &[4, 5],
+            &team.canaries(),
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

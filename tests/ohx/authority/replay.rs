@@ -5,7 +5,9 @@
 //! compares every live record with the last digest the signed log gives it and reports the
 //! connection, status 5, for every member.
 
-use crate::authority::support::{put_back_record, refused, save_record, Team, WS};
+use crate::authority::support::{
+    assert_mentions, put_back_record, save_record, verify_fails, Team, WS,
+};
 use crate::harness::random_canary;
 use crate::store_probe::connection_id;
 
@@ -13,16 +15,13 @@ use crate::store_probe::connection_id;
 #[track_caller]
 fn verify_reports(team: &Team, connection: &str, canaries: &[String]) {
     for person in ["alice", "carol", "bob"] {
-        let out = refused(
+        let out = verify_fails(
             team.env
                 .ohx_as(person)
                 .args(["-w", WS, "workspace", "verify"]),
             canaries,
         );
-        assert!(
-            out.stderr.contains(connection),
-            "`workspace verify` as {person} does not name '{connection}'\n{out}"
-        );
+        assert_mentions(&out, connection);
     }
 }
 

@@ -6,7 +6,8 @@
 //! SQL on one row.
 
 use crate::authority::support::{
-    checkpoint, delete_log_entry, refused, restore_store_files, signed_log, store_files, Team, WS,
+    checkpoint, delete_log_entry, refused, restore_store_files, signed_log, store_files,
+    verify_fails, Team, WS,
 };
 use crate::fixtures::{assert_says, join};
 
@@ -28,10 +29,11 @@ fn sees_a_rollback(team: &Team, check: Check) {
         Check::Verify => vec!["workspace", "verify"],
     };
     for person in ["carol", "alice"] {
-        let out = refused(
-            team.env.ohx_as(person).args(["-w", WS]).args(&args),
-            &team.canaries(),
-        );
+        let cmd = team.env.ohx_as(person).args(["-w", WS]).args(&args);
+        let out = match check {
+            Check::Readers => refused(cmd, &team.canaries()),
+            Check::Verify => verify_fails(cmd, &team.canaries()),
+        };
         assert_says(&out, &[WS, "rolled back"]);
     }
 }

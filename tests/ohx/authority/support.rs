@@ -86,6 +86,30 @@ pub fn refused(cmd: Cmd, canaries: &[String]) -> Outcome {
     refused_with(cmd, &[5], canaries)
 }
 
+/// `workspace verify` found a problem: status 5, an `error:` line on stderr, no panic, no canary
+/// anywhere. Unlike a command that hands out credentials, it may print its report of each problem
+/// on stdout, and warnings before its error: that report is what the command is for, and it holds
+/// no secret.
+#[track_caller]
+pub fn verify_fails(cmd: Cmd, canaries: &[String]) -> Outcome {
+    let what = cmd.describe();
+    let out = cmd.run();
+    assert!(
+        out.status == 5,
+        "`{what}`: expected status 5, got {}\n{out}",
+        out.status
+    );
+    assert!(
+        out.stderr.lines().any(|l| l.starts_with("error: ")),
+        "`{what}`: no `error: ` line on stderr\n{out}"
+    );
+    for bad in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
+        assert!(!out.stderr.contains(bad), "`{what}`: {bad:?}\n{out}");
+    }
+    assert_no_canary(canaries, &out, &what);
+    out
+}
+
 /// None of `canaries` on stdout or stderr of `out`.
 #[track_caller]
 pub fn assert_no_canary(canaries: &[String], out: &Outcome, what: &str) {
