@@ -215,8 +215,9 @@ fn history_of_commands(env: &Env) -> Vec<&'static str> {
         "connection-created",
         "connection-edited",
         "connection-deleted",
-        "member-removed",
+        // A removal rotates first, then removes (docs/SECURITY.md, "Order of a removal").
         "key-rotated",
+        "member-removed",
         "workspace-renamed",
         "key-rotated",
     ]
@@ -271,7 +272,7 @@ fn ohx_log_prints_the_verified_history_of_a_real_sequence_of_commands() {
         for (i, who) in [(1, "carol"), (2, "bob"), (3, "bob"), (4, "warehouse")] {
             assert!(summary(i).contains(who), "event {i} names {who}\n{out}");
         }
-        for (i, who) in [(5, "warehouse"), (6, "warehouse"), (7, "carol")] {
+        for (i, who) in [(5, "warehouse"), (6, "warehouse"), (8, "carol")] {
             assert!(summary(i).contains(who), "event {i} names {who}\n{out}");
         }
     }
