@@ -9,6 +9,7 @@
 // how it reports, so the crate's lints against them do not apply here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod authority;
 mod cli;
 mod connection;
 mod connection_test;

@@ -1,0 +1,18 @@
+//! Attacks on authority by someone who can write the store file but holds no admin's identity
+//! (issue 11): each file is one attack, written with SQL on the store and, where the attacker
+//! needs it, the age library and ohx's public API; each says in its doc comment which attack it
+//! is. docs/SECURITY.md describes what signed authority protects; docs/RELIABILITY.md maps
+//! these tests to it.
+
+mod forged_key;
+mod junk_row;
+mod log;
+mod pins;
+mod promote;
+mod recipients;
+mod replay;
+mod rollback;
+mod support;
+mod swaps;
+mod trigger;
+mod upgrade;
