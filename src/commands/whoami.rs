@@ -3,8 +3,22 @@
 use anyhow::Result;
 use serde_json::json;
 
+use crate::domain::UserName;
 use crate::output;
 use crate::session::Session;
+
+/// `ohx whoami --rename NAME`: the name others know you by in this store.
+pub fn rename(session: &mut Session, name: &str) -> Result<()> {
+    let old = session.access.actor().user()?.name.clone();
+    let user = session.access.rename_me(&UserName::new(name)?)?;
+    if session.globals.json {
+        return output::json(&json!({"user": user.name, "previous": old}));
+    }
+    session.printer.done(&format!(
+        "You are now '{}' in this store (were '{old}').",
+        user.name
+    ))
+}
 
 pub fn run(session: &Session, recipient_only: bool) -> Result<()> {
     let recipient = session.access.actor().identity().recipient();
