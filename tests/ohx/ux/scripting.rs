@@ -201,6 +201,10 @@ fn edit_slug_renames_a_connection_and_its_secrets_follow() {
         .json();
     assert_eq!(vars["DWH_PASSWORD"], password.as_str());
     env.ohx().args(["connection", "show", "warehouse"]).fails(3);
+    // The signed history follows: the old identifier ended, the new one began.
+    env.ohx().args(["workspace", "verify"]).ok();
+    let log = env.ohx().args(["log", "--json"]).ok();
+    assert!(log.stdout.contains("dwh"), "{log}");
     // The same checks as `add`: the shape, a name taken, a variable that shadows a sensitive one.
     env.ohx()
         .args([
@@ -256,6 +260,9 @@ fn copy_puts_the_same_connection_under_another_identifier_or_workspace() {
             .ok()
             .json();
         assert_eq!(vars[var], password.as_str(), "{ws}/{id}");
+    }
+    for ws in ["ws", "tb"] {
+        env.ohx().args(["workspace", "verify", ws]).ok();
     }
     // A taken identifier is refused, and so is a viewer copying secrets they may not read.
     env.ohx()
