@@ -10,6 +10,12 @@ use crate::session::Session;
 /// `ohx whoami --rename NAME`: the name others know you by in this store.
 pub fn rename(session: &mut Session, name: &str) -> Result<()> {
     let old = session.access.actor().user()?.name.clone();
+    if old == name {
+        return session.printer.changed(
+            &json!({"user": old, "previous": old, "workspaces_keeping_old_name": []}),
+            &format!("You are '{old}' already; nothing changed."),
+        );
+    }
     let user = session.access.rename_me(&UserName::new(name)?)?;
     // A signed workspace's log names its members as they were added; that history is not
     // rewritten, so those workspaces still show the old name.
