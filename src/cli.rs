@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use clap_complete::engine::ArgValueCandidates;
 
-use crate::completion::{connection_candidates, workspace_candidates};
 use crate::domain::export::Format;
 use crate::domain::{ConnectionType, Role};
+
+/// The shells `ohx completions` knows.
+pub const SHELLS: [&str; 5] = ["bash", "zsh", "fish", "elvish", "powershell"];
 
 const ABOUT: &str = "Workspaces and typed, encrypted connections for OpenHEXA-style pipelines";
 
@@ -63,8 +64,7 @@ pub struct GlobalArgs {
         global = true,
         env = "OHX_WORKSPACE",
         hide_env_values = true,
-        value_name = "SLUG",
-        add = ArgValueCandidates::new(workspace_candidates)
+        value_name = "SLUG"
     )]
     pub workspace: Option<String>,
     /// Print one JSON document (read commands)
@@ -84,7 +84,8 @@ pub enum Command {
     #[command(
         long_about = "Create the store, your age identity and your user record.\n\n\
         Safe to run again: nothing that exists is replaced. With --store, creates a store at that \
-        path; with an existing identity, registers it in the store."
+        path; with an existing identity, registers it in the store.",
+        after_help = "Examples:\n  ohx init --name amina\n  ohx init --name amina --passphrase    # asks for a passphrase twice\n  ohx init --store /srv/team/ohx.db"
     )]
     Init {
         /// Your name in this store [default: $USER]
@@ -100,10 +101,16 @@ pub enum Command {
     /// public half of your identity, safe to share), the store and identity paths in use, and
     /// your role in each workspace. `--recipient` prints only the recipient, for sending to an
     /// admin.
+    #[command(
+        after_help = "Examples:\n  ohx whoami\n  ohx whoami --recipient        # send this to a workspace admin\n  ohx whoami --rename amina     # the name others know you by in this store"
+    )]
     Whoami {
         /// Print only your age recipient, to give to a workspace admin
-        #[arg(long)]
+        #[arg(long, conflicts_with = "rename")]
         recipient: bool,
+        /// Change the name you are known by in this store
+        #[arg(long, value_name = "NAME")]
+        rename: Option<String>,
     },
     /// Create and manage workspaces
     ///
@@ -143,8 +150,7 @@ pub enum Command {
     #[command(after_help = RUN_EXAMPLES)]
     Run {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER; repeat for several
-        #[arg(short = 'c', long = "connection", value_name = "ID", required = true,
-              add = ArgValueCandidates::new(connection_candidates))]
+        #[arg(short = 'c', long = "connection", value_name = "ID", required = true)]
         connections: Vec<String>,
         /// Do not add PGHOST..., AWS_..., GOOGLE_APPLICATION_CREDENTIALS
         #[arg(long)]
@@ -166,13 +172,35 @@ pub enum Command {
         after_help = "Examples:\n  ohx log -w malaria\n  ohx log --json | jq '.[] | select(.kind == \"member-removed\")'"
     )]
     Log,
+    /// Keep your passphrase-protected identity unlocked for a while (like ssh-agent)
+    ///
+    /// Asks for the passphrase once and starts a small agent process that holds the unlocked key
+    /// in memory only (never on disk) and answers later ohx commands of yours through a private
+    /// socket in the runtime folder. It forgets the key after DURATION or at `ohx lock`.
+    #[command(after_help = UNLOCK_EXAMPLES)]
+    Unlock {
+        /// How long to stay unlocked: 90s, 30m, 8h, 1d, 1h30m
+        #[arg(long = "for", value_name = "DURATION", default_value = "8h")]
+        duration: String,
+    },
+    /// Forget the unlocked identity: stop the agent that `ohx unlock` started
+    #[command(after_help = "Example:\n  ohx lock")]
+    Lock,
+    /// The agent process behind `ohx unlock` (started by ohx itself)
+    #[command(hide = true)]
+    Agent {
+        #[arg(long, value_name = "SOCKET")]
+        socket: PathBuf,
+        #[arg(long, value_name = "SECONDS")]
+        seconds: u64,
+    },
     /// Print the shell completion script for SHELL
     ///
     /// The script asks ohx itself for candidates, so it completes subcommands and flags as well
     /// as the workspace slugs and connection identifiers in your store.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions {
-        #[arg(value_parser = crate::completion::SHELLS)]
+        #[arg(value_parser = SHELLS)]
         shell: String,
     },
     /// Write completions/ and man/ into a folder (for ohx's developers)
@@ -184,14 +212,21 @@ pub enum Command {
 }
 
 const COMPLETIONS_HELP: &str = "\
-Completes subcommands, flags, workspace slugs and connection identifiers (from your store).
+Completes subcommands, flags, workspace slugs and connection identifiers (from your store),
+following the line: -w, --store and --identity typed before TAB choose where they come from.
 
-Install:
+Examples (install):
   bash:        ohx completions bash > ~/.local/share/bash-completion/completions/ohx
   zsh:         ohx completions zsh > \"${fpath[1]}/_ohx\"
   fish:        ohx completions fish > ~/.config/fish/completions/ohx.fish
   elvish:      ohx completions elvish >> ~/.config/elvish/rc.elv
   powershell:  ohx completions powershell >> $PROFILE";
+
+const UNLOCK_EXAMPLES: &str = "\
+Examples:
+  ohx unlock              # asks once; later commands need no passphrase for 8 hours
+  ohx unlock --for 30m
+  ohx lock                # forget it now";
 
 const RUN_EXAMPLES: &str = "\
 The command runs without a shell, with the connections' variables (OpenHEXA SDK names plus
@@ -229,42 +264,47 @@ pub enum WorkspaceCommand {
     /// Shows slug, name, your role, the number of connections and members; `*` marks the
     /// default workspace. Workspaces you do not belong to are not shown.
     #[command(visible_alias = "ls")]
+    #[command(after_help = "Examples:\n  ohx workspace list\n  ohx workspace list --json")]
     List,
     /// Show a workspace's details
     ///
     /// Shows name, description, your role, counts, the key version and the workspace's public
     /// recipient.
+    #[command(after_help = "Examples:\n  ohx workspace show\n  ohx workspace show malaria --json")]
     Show {
         /// [default: the current workspace]
-        #[arg(add = ArgValueCandidates::new(workspace_candidates))]
         slug: Option<String>,
     },
     /// Rename a workspace or change its description (admin)
     ///
     /// The slug never changes, so scripts that name the workspace keep working.
+    #[command(
+        after_help = "Examples:\n  ohx workspace edit malaria --name \"Malaria Programme (HMIS)\"\n  ohx workspace edit malaria --description \"Monthly extracts\""
+    )]
     Edit {
-        #[arg(add = ArgValueCandidates::new(workspace_candidates))]
         slug: String,
+        /// The new display name
         #[arg(long)]
         name: Option<String>,
+        /// The new description ("" clears it)
         #[arg(long)]
         description: Option<String>,
     },
     /// Make a workspace the default for later commands (saved in config.toml)
     ///
     /// Writes default_workspace to the config file. -w and OHX_WORKSPACE still take precedence.
-    Use {
-        #[arg(add = ArgValueCandidates::new(workspace_candidates))]
-        slug: String,
-    },
+    #[command(
+        after_help = "Examples:\n  ohx workspace use malaria\n  ohx connection list            # now lists malaria's connections"
+    )]
+    Use { slug: String },
     /// Replace the workspace key and re-encrypt every secret (admin)
     ///
     /// Makes a new key pair, re-encrypts every secret of the workspace, and wraps the new key
     /// for every editor and admin, in one transaction. ohx does this by itself when a key
     /// holder is removed or demoted.
+    #[command(after_help = "Examples:\n  ohx workspace rotate-key malaria")]
     RotateKey {
         /// [default: the current workspace]
-        #[arg(add = ArgValueCandidates::new(workspace_candidates))]
         slug: Option<String>,
     },
     /// Check a whole workspace: its signed log, every connection and your key
@@ -278,7 +318,6 @@ pub enum WorkspaceCommand {
     )]
     Verify {
         /// [default: the current workspace]
-        #[arg(add = ArgValueCandidates::new(workspace_candidates))]
         slug: Option<String>,
     },
     /// Delete a workspace with all its connections (admin)
@@ -286,8 +325,10 @@ pub enum WorkspaceCommand {
     /// Asks for confirmation on a terminal; scripts must pass --yes. Connections and
     /// memberships go with it.
     #[command(visible_alias = "rm")]
+    #[command(
+        after_help = "Examples:\n  ohx workspace delete old-project\n  ohx workspace delete old-project --yes    # in a script"
+    )]
     Delete {
-        #[arg(add = ArgValueCandidates::new(workspace_candidates))]
         slug: String,
         /// Do not ask for confirmation (needed without a terminal)
         #[arg(long)]
@@ -306,14 +347,16 @@ pub enum MemberCommand {
         after_help = "Roles: viewer (sees connections, not secrets), editor (also uses secrets), \
         admin (also manages connections and members).\n\n\
         Examples:\n  # your colleague runs: ohx whoami --recipient\n  \
-        ohx member add amina --recipient age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq --role editor -w malaria"
+        ohx member add amina --recipient age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq --role editor -w malaria\n  \
+        ohx member add amina --role viewer -w tb      # amina is known in this store already"
     )]
     Add {
         /// Their name in this store
         name: String,
-        /// Their age recipient (from `ohx whoami --recipient`)
+        /// Their age recipient (from `ohx whoami --recipient`); not needed for someone already
+        /// known in this store
         #[arg(long, value_name = "AGE1...")]
-        recipient: String,
+        recipient: Option<String>,
         #[arg(long, ignore_case = true)]
         role: Role,
     },
@@ -321,11 +364,15 @@ pub enum MemberCommand {
     ///
     /// Shows each member's name, role and recipient; `(you)` marks you.
     #[command(visible_alias = "ls")]
+    #[command(after_help = "Examples:\n  ohx member list -w malaria\n  ohx member list --json")]
     List,
     /// Change a member's role (admin); demoting a key holder rotates the key
     ///
     /// Promotion to editor or admin wraps the key for the member. Demotion to viewer rotates
     /// the key and marks secrets "rotate at source". The last admin can never be demoted.
+    #[command(
+        after_help = "Examples:\n  ohx member set-role amina admin\n  ohx member set-role bob viewer -w malaria    # rotates the key"
+    )]
     SetRole {
         name: String,
         #[arg(ignore_case = true)]
@@ -337,6 +384,9 @@ pub enum MemberCommand {
     /// secrets, the workspace key is rotated and connections with secrets are marked "rotate at
     /// source". The last admin can never be removed.
     #[command(visible_alias = "rm")]
+    #[command(
+        after_help = "Examples:\n  ohx member remove bob\n  ohx member remove bob --yes -w malaria    # in a script"
+    )]
     Remove {
         name: String,
         /// Do not ask for confirmation (needed without a terminal)
@@ -379,14 +429,27 @@ pub enum ConnectionCommand {
     /// connections whose secrets a removed member could have copied. Secret values are never
     /// listed.
     #[command(visible_alias = "ls")]
+    #[command(
+        after_help = "Examples:\n  ohx connection list\n  ohx connection list -w malaria --json"
+    )]
     List,
+    /// List the connection types and their fields (code, required, secret, default)
+    ///
+    /// The field codes are OpenHEXA's; they name the environment variables too (`db_name` gives
+    /// MY_DB_DB_NAME). Custom connections have the fields you declare.
+    #[command(
+        after_help = "Examples:\n  ohx connection types\n  ohx connection types --json\n  ohx connection add dhis2 --help    # one type's fields"
+    )]
+    Types,
     /// Show a connection; secrets stay masked unless --reveal (editor or admin)
     ///
     /// Non-secret fields are shown to every member; secret fields show as ******** unless
     /// --reveal is given by an editor or admin.
+    #[command(
+        after_help = "Examples:\n  ohx connection show warehouse\n  ohx connection show malaria/warehouse --reveal\n  ohx connection show warehouse --json"
+    )]
     Show {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER
-        #[arg(add = ArgValueCandidates::new(connection_candidates))]
         id: String,
         /// Show secret values too
         #[arg(long)]
@@ -397,14 +460,32 @@ pub enum ConnectionCommand {
     /// A new secret value is encrypted to the current workspace key and clears the "rotate at
     /// source" mark. --unset removes optional fields of a typed connection or any field of a
     /// custom one.
+    #[command(
+        after_help = "Examples:\n  ohx connection edit warehouse --set host=db2.example.org\n  ohx connection edit warehouse --secret password     # asks for the new one\n  ohx connection edit kobo --unset token --description \"\""
+    )]
     Edit(EditArgs),
+    /// Copy a connection, secrets included, under another identifier (admin where it goes)
+    ///
+    /// NEW is an identifier or WORKSPACE/IDENTIFIER; without a workspace the copy goes where -w
+    /// (or the default) says. Reading the secrets needs the editor role in the source workspace.
+    #[command(
+        after_help = "Examples:\n  ohx connection copy warehouse warehouse-staging\n  ohx connection copy malaria/warehouse tb/warehouse\n  ohx connection copy malaria/dhis2-prod dhis2-prod -w tb"
+    )]
+    Copy {
+        /// IDENTIFIER or WORKSPACE/IDENTIFIER of the connection to copy
+        id: String,
+        /// IDENTIFIER or WORKSPACE/IDENTIFIER of the copy
+        new: String,
+    },
     /// Delete a connection (admin)
     ///
     /// Asks for confirmation on a terminal; scripts must pass --yes.
     #[command(visible_alias = "rm")]
+    #[command(
+        after_help = "Examples:\n  ohx connection delete old-db\n  ohx connection delete malaria/old-db --yes    # in a script"
+    )]
     Delete {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER
-        #[arg(add = ArgValueCandidates::new(connection_candidates))]
         id: String,
         /// Do not ask for confirmation (needed without a terminal)
         #[arg(long)]
@@ -419,7 +500,6 @@ pub enum ConnectionCommand {
     )]
     Get {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER
-        #[arg(add = ArgValueCandidates::new(connection_candidates))]
         id: String,
         /// Field code, such as password or db_name
         field: String,
@@ -435,13 +515,19 @@ pub enum ConnectionCommand {
     #[command(after_help = ENV_EXAMPLES)]
     Env {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER, one or more
-        #[arg(value_name = "ID", required = true, add = ArgValueCandidates::new(connection_candidates))]
+        #[arg(value_name = "ID", required = true)]
         ids: Vec<String>,
-        #[arg(long, default_value = "sh", ignore_case = true)]
-        format: Format,
+        /// sh, fish, powershell, json, or a .env file for one reader: dotenv (python-dotenv),
+        /// direnv, node (the dotenv package), node-env-file (node --env-file), docker (--env-file)
+        /// [default: sh; json with --json]
+        #[arg(long, ignore_case = true)]
+        format: Option<Format>,
         /// Also set the variables the usual tools read (PGHOST..., AWS_...)
         #[arg(long)]
         native: bool,
+        /// Write to FILE (replaced atomically, mode 0600) instead of stdout
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Check connections against their systems with the stored credentials (editor or admin)
     ///
@@ -455,7 +541,7 @@ pub enum ConnectionCommand {
     #[command(after_help = TEST_EXAMPLES)]
     Test {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER, one or more
-        #[arg(value_name = "ID", required = true, add = ArgValueCandidates::new(connection_candidates))]
+        #[arg(value_name = "ID", required = true)]
         ids: Vec<String>,
         /// The longest each check may take: 10s, 500ms, 1m (up to 1h)
         #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_timeout)]
@@ -470,7 +556,7 @@ pub enum ConnectionCommand {
     )]
     Export {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER [default: every connection of the workspace]
-        #[arg(value_name = "ID", add = ArgValueCandidates::new(connection_candidates))]
+        #[arg(value_name = "ID")]
         ids: Vec<String>,
         #[arg(long, value_parser = ["workspace-yaml"])]
         format: String,
@@ -489,7 +575,6 @@ pub enum ConnectionCommand {
     )]
     Url {
         /// IDENTIFIER or WORKSPACE/IDENTIFIER
-        #[arg(add = ArgValueCandidates::new(connection_candidates))]
         id: String,
     },
 }
@@ -513,7 +598,8 @@ and AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (S3).
 Examples:
   env=$(ohx connection env warehouse) || exit; eval \"$env\"   # sh, bash, zsh
   ohx connection env warehouse --format fish | source     # fish
-  ohx connection env warehouse dhis2-prod --format dotenv > .env
+  ohx connection env warehouse dhis2-prod --format dotenv --output .env
+  ohx connection env warehouse --format docker --output app.env   # docker run --env-file app.env
   ohx connection env malaria/warehouse --native --format json";
 
 #[derive(Debug, Args)]
@@ -546,12 +632,17 @@ pub struct AddArgs {
 #[derive(Debug, Args)]
 pub struct EditArgs {
     /// IDENTIFIER or WORKSPACE/IDENTIFIER
-    #[arg(add = ArgValueCandidates::new(connection_candidates))]
     pub id: String,
+    /// A new identifier (renames the connection and its variables), unique in the workspace
+    #[arg(long)]
+    pub slug: Option<String>,
+    /// A new display name (1 to 40 characters); the identifier stays
     #[arg(long)]
     pub name: Option<String>,
+    /// A new description ("" clears it)
     #[arg(long)]
     pub description: Option<String>,
+    /// A new value for a non-secret field (for custom connections, adds a plain field)
     #[arg(long, value_name = "CODE=VALUE")]
     pub set: Vec<String>,
     /// A new secret value, read from the prompt, - (stdin), env:VAR or file:PATH
@@ -609,7 +700,12 @@ impl ValueEnum for Format {
             Format::Sh => value.aliases(["bash", "zsh"]),
             Format::Dotenv => value.alias("env"),
             Format::Powershell => value.alias("pwsh"),
-            Format::Fish | Format::Json => value,
+            Format::Fish
+            | Format::Direnv
+            | Format::Node
+            | Format::NodeEnvFile
+            | Format::Docker
+            | Format::Json => value,
         })
     }
 }
@@ -685,7 +781,7 @@ pub enum OpenhexaCommand {
     /// Connections only on the server are deleted only with --prune, after they are shown.
     Push {
         /// IDENTIFIER [default: every connection of the workspace]
-        #[arg(value_name = "ID", add = ArgValueCandidates::new(connection_candidates))]
+        #[arg(value_name = "ID")]
         ids: Vec<String>,
         /// The OpenHEXA workspace [default: your only login, or the one named like -w]
         #[arg(long, value_name = "SLUG")]

@@ -224,6 +224,8 @@ pub enum Error {
     NameHasOtherRecipient { name: String, recipient: String },
     #[error("that recipient already belongs to '{0}' in this store")]
     RecipientTaken(String),
+    #[error("nobody is known as '{0}' in this store")]
+    UnknownPerson(String),
     #[error("'{0}' is not an age recipient")]
     BadRecipient(String),
 
@@ -383,6 +385,33 @@ pub enum Error {
     EnvironmentTooLarge { total: usize, limit: usize },
     #[error("{0} is not a private folder of yours; refusing to put a key there")]
     RuntimeFolderUnsafe(PathBuf),
+
+    // ---- export formats and --output ----
+    /// A format whose reader would alter some values: the message names the variables.
+    #[error("{0}")]
+    FormatRefused(String),
+    #[error("--json has no meaning for `ohx {0}`")]
+    JsonMeaningless(&'static str),
+    #[error("--json prints JSON, and --format {0} asks for something else")]
+    JsonAndFormat(String),
+    #[error("--output {0} names no file")]
+    OutputNoFileName(PathBuf),
+    #[error("cannot write {path}: the folder {folder} does not exist")]
+    OutputFolderMissing { path: PathBuf, folder: PathBuf },
+
+    // ---- unlock agent ----
+    #[error("'{0}' is not a duration")]
+    BadDuration(String),
+    #[error("{0} is longer than a week")]
+    DurationTooLong(String),
+    #[error("the agent did not start")]
+    AgentDidNotStart(PathBuf),
+    #[error("cannot make the agent non-dumpable; refusing to hold a key in it")]
+    AgentDumpable,
+    #[error("the agent was handed no key")]
+    AgentWithoutKey,
+    #[error("`ohx agent` is started by `ohx unlock`, not by hand")]
+    AgentByHand,
 
     // ---- confirmation ----
     #[error("refusing to delete without confirmation (no terminal to ask on)")]
@@ -547,9 +576,11 @@ impl Error {
             | PassphraseNeeded => Status::Key,
             NewPassphraseNeeded | EmptyPassphrase => Status::Usage,
 
-            NameTaken(_) | NameHasOtherRecipient { .. } | RecipientTaken(_) | BadRecipient(_) => {
-                Status::Usage
-            }
+            NameTaken(_)
+            | NameHasOtherRecipient { .. }
+            | RecipientTaken(_)
+            | BadRecipient(_)
+            | UnknownPerson(_) => Status::Usage,
             NotRegistered(_) => Status::Denied,
 
             NoWorkspaceYet | WhichWorkspace(_) | UnknownRole(_) => Status::Usage,
@@ -594,6 +625,11 @@ impl Error {
             CommandNotFound(_) => Status::Exec(127),
             CommandNotExecutable(_) | CommandFailedToStart { .. } => Status::Exec(126),
             RuntimeFolderUnsafe(_) => Status::Failure,
+
+            FormatRefused(_) | OutputFolderMissing { .. } => Status::Failure,
+            OutputNoFileName(_) | JsonAndFormat(_) | JsonMeaningless(_) => Status::Usage,
+            BadDuration(_) | DurationTooLong(_) | AgentByHand => Status::Usage,
+            AgentDidNotStart(_) | AgentDumpable | AgentWithoutKey => Status::Failure,
 
             ConfirmationNeeded { .. } => Status::Usage,
             Cancelled(_) => Status::Failure,
@@ -692,6 +728,7 @@ impl Error {
                 "check the recipient, or add this person under another name".into()
             }
             RecipientTaken(name) => format!("add them by that name: `ohx member add {name} ...`"),
+            UnknownPerson(_) => "give their recipient with --recipient AGE1...; they get it with `ohx whoami --recipient`".into(),
             BadRecipient(_) => "a recipient looks like age1... ; the person gets theirs with `ohx whoami --recipient`".into(),
             NoWorkspaceYet => "create one with `ohx workspace create NAME`".into(),
             WhichWorkspace(_) => {
@@ -761,6 +798,23 @@ impl Error {
             RuntimeFolderUnsafe(_) => {
                 "remove it, or set XDG_RUNTIME_DIR to a private folder".into()
             }
+            FormatRefused(_) => "`ohx run` hands every value over exactly; the README's table of formats says which reader takes what".into(),
+            OutputNoFileName(_) => "give a file name, such as --output .env".into(),
+            JsonAndFormat(_) => "give one of them: --json is --format json".into(),
+            JsonMeaningless("run") => "the command's own output is what `ohx run` prints; drop --json".into(),
+            JsonMeaningless(_) => "drop --json".into(),
+            OutputFolderMissing { .. } => {
+                "create the folder first, or choose another --output".into()
+            }
+            BadDuration(_) => "write it like 90s, 30m, 8h, 1d or 1h30m".into(),
+            DurationTooLong(_) => {
+                "unlock for at most 7d; run `ohx unlock` again when it ends".into()
+            }
+            AgentDidNotStart(folder) => format!(
+                "check that {} is a private folder of yours",
+                folder.display()
+            ),
+            AgentByHand => "run `ohx unlock`".into(),
             ConfirmationNeeded { command } => format!("add --yes: `{command} --yes`"),
             NotARecipient(_) => {
                 "check that --identity / OHX_IDENTITY points at your own identity file".into()

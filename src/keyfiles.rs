@@ -27,7 +27,7 @@ pub fn folder() -> PathBuf {
 }
 
 /// Creates the folder if needed and checks it is a real folder, ours, private.
-fn prepare(dir: &Path) -> Result<()> {
+pub fn prepare(dir: &Path) -> Result<()> {
     fsutil::create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let meta =
         std::fs::symlink_metadata(dir).with_context(|| format!("cannot read {}", dir.display()))?;

@@ -3,6 +3,7 @@
 //! The layers and what may import what are described in docs/ARCHITECTURE.md.
 
 pub mod access;
+pub mod agent;
 pub mod authority;
 pub mod child;
 pub mod cli;
@@ -15,9 +16,11 @@ pub mod domain;
 pub mod error;
 pub mod fsutil;
 pub mod harden;
+pub mod help;
 pub mod keyfiles;
 pub mod openhexa;
 pub mod output;
+pub mod output_file;
 pub mod paths;
 pub mod probe;
 pub mod prompt;
@@ -49,6 +52,16 @@ pub fn run(cli: Cli) -> Result<u8> {
     // Every file ohx creates (store, WAL, SHM, identity, config) is private to the user.
     harden::private_umask();
     let globals = Globals::from(&cli.globals);
+    // A flag is never ignored silently: these commands have no JSON to print.
+    match &cli.command {
+        Command::Run { .. } if globals.json => {
+            return Err(error::Error::JsonMeaningless("run").into())
+        }
+        Command::Completions { .. } if globals.json => {
+            return Err(error::Error::JsonMeaningless("completions").into())
+        }
+        _ => {}
+    }
     let done = match cli.command {
         Command::Run {
             connections,
@@ -64,17 +77,32 @@ pub fn run(cli: Cli) -> Result<u8> {
             };
             return commands::run::run(&mut Session::open(globals)?, &request);
         }
+        Command::Unlock { duration } => commands::unlock::unlock(&globals, &duration),
+        Command::Lock => commands::unlock::lock(&globals),
+        Command::Agent { socket, seconds } => {
+            agent::server::serve(&agent::server::checked_socket(socket)?, seconds)
+        }
         Command::Completions { shell } => commands::generate::completions(&shell),
         Command::Generate { out_dir } => commands::generate::generate(&out_dir),
         Command::Init { name, passphrase } => {
             commands::init::run(&globals, name.as_deref(), passphrase)
         }
-        Command::Whoami { recipient } => commands::whoami::run(&Session::open(globals)?, recipient),
+        Command::Whoami {
+            recipient,
+            rename: Some(name),
+        } if !recipient => commands::whoami::rename(&mut Session::open(globals)?, &name),
+        Command::Whoami { recipient, .. } => {
+            commands::whoami::run(&Session::open(globals)?, recipient)
+        }
         Command::Workspace(command) => {
             commands::workspace::run(&mut Session::open(globals)?, command)
         }
         Command::Member(command) => commands::member::run(&mut Session::open(globals)?, command),
         Command::Log => commands::log::run(&mut Session::open(globals)?),
+        // The types need no store, so they can be read before `ohx init`.
+        Command::Connection(cli::ConnectionCommand::Types) => {
+            commands::connection::types::run(globals.json)
+        }
         Command::Connection(command) => {
             commands::connection::run(&mut Session::open(globals)?, command)
         }

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 fn main() -> ExitCode {
     // Before anything can hold a key: no core dumps, no reading of this process's memory.
@@ -11,9 +11,19 @@ fn main() -> ExitCode {
         return ExitCode::from(status);
     }
     ohx::completion::answer_if_asked();
-    let cli = match ohx::cli::Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let parsed = ohx::help::command_for(&args)
+        .try_get_matches_from(&args)
+        .and_then(|matches| ohx::cli::Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
-        Err(err) => return clap_exit(&err),
+        Err(err) => {
+            let status = clap_exit(&err);
+            if let Some(hint) = ohx::help::hint_for(&err, &args) {
+                eprintln!("hint: {hint}");
+            }
+            return status;
+        }
     };
     match ohx::run(cli) {
         Ok(status) => ExitCode::from(status),

@@ -43,6 +43,15 @@ impl Printer {
         }
     }
 
+    /// What a write did: with `--json` the changed object as one document (even with
+    /// `--quiet`, which silences messages, not data), else `line` as [`Printer::done`] prints it.
+    pub fn changed(&self, object: &serde_json::Value, line: &str) -> Result<()> {
+        if self.json {
+            return json(object);
+        }
+        self.done(line)
+    }
+
     /// A message on stdout that confirms a write (silenced by `--quiet`).
     pub fn done(&self, line: &str) -> Result<()> {
         if self.quiet {

@@ -107,9 +107,37 @@ pub fn initialise(
     name: Option<&str>,
     protect: Option<SecretString>,
 ) -> Result<(Access, InitReport)> {
-    // The identity is made before the store, so a concurrent first run that sees the store also
-    // sees a complete identity.
+    // A name that cannot be used fails before anything is created, so a failed init leaves no
+    // new identity behind. The identity is made before the store, so a concurrent first run
+    // that sees the store also sees a complete identity.
+    if let Some(name) = name {
+        let name = UserName::new(name)?;
+        let new_identity = std::fs::symlink_metadata(&setup.identity.path).is_err();
+        if new_identity && std::fs::symlink_metadata(&setup.store.path).is_ok() {
+            let store = Store::open(&setup.store.path)?;
+            if crate::store::users::find_by_name(store.conn(), &name)?.is_some() {
+                return Err(Error::NameTaken(name.to_string()).into());
+            }
+        }
+    }
     let (identity, created_identity) = identity_or_new(setup, globals, protect)?;
+    let done = store_and_user(setup, globals, name, identity, created_identity);
+    let no_store = std::fs::symlink_metadata(&setup.store.path).is_err();
+    if done.is_err() && created_identity && no_store {
+        // Without a store nobody can have registered the new identity: it goes too.
+        let _ = std::fs::remove_file(&setup.identity.path);
+    }
+    done
+}
+
+/// The store, created when missing, with the identity registered in it.
+fn store_and_user(
+    setup: &Setup,
+    globals: &Globals,
+    name: Option<&str>,
+    identity: UserIdentity,
+    created_identity: bool,
+) -> Result<(Access, InitReport)> {
     let store_path = &setup.store.path;
     let created_store = std::fs::symlink_metadata(store_path).is_err();
     let store = if created_store {
@@ -143,8 +171,9 @@ fn identity_or_new(
             return Ok((fresh, true));
         }
     }
+    // A protected identity comes from the agent of `ohx unlock` when one holds it.
     Ok((
-        UserIdentity::load(path, &mut passphrase_source(globals))?,
+        crate::agent::load_identity(path, &mut passphrase_source(globals))?,
         false,
     ))
 }
@@ -203,13 +232,26 @@ impl Session {
         let printer = globals.printer();
         let store_missing = std::fs::symlink_metadata(&setup.store.path).is_err();
         let access = if store_missing && setup.store.is_default {
-            let (access, report) = initialise(&setup, &globals, None, None)?;
+            // On a terminal, the first run asks who you are rather than taking $USER silently.
+            let asked = if globals.interactive() {
+                Some(prompt::text(
+                    "Your name in ohx (shown to people you share workspaces with)",
+                    Some(&default_user_name()),
+                    false,
+                )?)
+            } else {
+                None
+            };
+            let (access, report) = initialise(&setup, &globals, asked.as_deref(), None)?;
             announce_first_run(&printer, &setup, &report);
             access
         } else {
             let store = Store::open(&setup.store.path)?;
-            let keys =
-                UserIdentity::load_all(&setup.identity.path, &mut passphrase_source(&globals))?;
+            // A protected identity comes from the agent of `ohx unlock` when one holds it.
+            let keys = crate::agent::load_identities(
+                &setup.identity.path,
+                &mut passphrase_source(&globals),
+            )?;
             Access::with_known_key(store, keys, &setup.pins_path(), printer)?
         };
         Ok(Session {

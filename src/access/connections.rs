@@ -27,6 +27,8 @@ pub struct NewConnection {
 
 /// Changes to one connection; `None` keeps what is stored.
 pub struct ConnectionEdit {
+    /// A new identifier (`edit --slug`); every secret is sealed again to its new place.
+    pub identifier: Option<ConnectionIdentifier>,
     pub name: Option<String>,
     pub description: Option<String>,
     pub set: Vec<(String, Value)>,
@@ -152,11 +154,31 @@ impl Workspace<'_> {
         records::verify(self.tx, self.slug(), key, &current, &record)?;
         self.check_record_signature(&current, &record)?;
         let recipient = self.sealing_recipient();
+        // The secrets as they were, to tell a new value from the same one typed again.
+        let before = fields::open(
+            Some(key),
+            ws,
+            &current,
+            connections::fields(self.tx, current.id)?,
+        )?;
+        let renamed = edit
+            .identifier
+            .as_ref()
+            .filter(|new| new.to_string() != current.slug);
+        let slug = match renamed {
+            Some(new) => {
+                // The log knows connections by identifier: the old one ends, the new one starts.
+                self.log_connection(ConnectionChange::Deleted, &current.slug, &record)?;
+                self.rename_connection(&current, new, &before, &recipient)?;
+                new.to_string()
+            }
+            None => current.slug.clone(),
+        };
         let existing: Vec<&str> = stored.iter().map(|f| f.code.as_str()).collect();
         for (offset, (code, value)) in edit.set.iter().enumerate() {
             let slot = Slot {
                 connection_id: current.id,
-                connection_slug: &current.slug,
+                connection_slug: &slug,
                 code,
                 position: position_of(current.kind, &existing, code, offset),
             };
@@ -166,11 +188,22 @@ impl Workspace<'_> {
             connections::remove_field(self.tx, current.id, code)?;
         }
         // The rotation mark clears once every secret that remains has a new value: one changed
-        // password does not make another, possibly copied, secret safe.
-        let replaced = |code: &str| {
-            edit.set
+        // password does not make another, possibly copied, secret safe, and the same value typed
+        // again is not a new one.
+        let old_value = |code: &str| {
+            before
                 .iter()
-                .any(|(c, v)| c == code && matches!(v, Value::Secret(_)))
+                .find(|f| f.code == code)
+                .and_then(|f| match &f.value {
+                    Value::Secret(s) => Some(s.expose_secret()),
+                    _ => None,
+                })
+        };
+        let replaced = |code: &str| {
+            edit.set.iter().any(|(c, v)| {
+                c == code
+                    && matches!(v, Value::Secret(new) if old_value(code) != Some(new.expose_secret()))
+            })
         };
         let stale_secret_left = stored
             .iter()
@@ -182,7 +215,46 @@ impl Workspace<'_> {
             edit.description.as_deref().unwrap_or(&current.description),
             current.needs_rotation && stale_secret_left,
         )?;
-        self.seal(key, current.id, ConnectionChange::Edited)
+        let change = if renamed.is_some() {
+            ConnectionChange::Created
+        } else {
+            ConnectionChange::Edited
+        };
+        self.seal(key, current.id, change)
+    }
+
+    /// Gives a connection a new identifier, free in the workspace, and seals each of its secrets
+    /// (`before`, already opened) again, since a sealed value is bound to its identifier.
+    fn rename_connection(
+        &self,
+        current: &ConnectionRow,
+        new: &ConnectionIdentifier,
+        before: &[Field],
+        recipient: &str,
+    ) -> Result<()> {
+        if let Some(existing) = connections::find(self.tx, self.row().id, new)? {
+            return Err(Error::IdentifierTaken {
+                workspace: self.slug().into(),
+                id: new.to_string(),
+                name: existing.name,
+                kind: existing.kind.to_string(),
+            });
+        }
+        connections::rename(self.tx, current.id, new)?;
+        for (position, field) in before.iter().enumerate() {
+            if !field.secret {
+                continue;
+            }
+            // An existing field keeps its position: set_field changes only the value.
+            let slot = Slot {
+                connection_id: current.id,
+                connection_slug: new,
+                code: &field.code,
+                position: position as i64,
+            };
+            fields::store(self.tx, self.row(), recipient, &slot, &field.value)?;
+        }
+        Ok(())
     }
 
     /// Deletes connection `id` (admin).

@@ -152,6 +152,29 @@ impl Access {
         Ok((user, new))
     }
 
+    /// Renames the current user: the name others know them by in this store (`whoami --rename`).
+    pub fn rename_me(&mut self, name: &UserName) -> Result<User> {
+        let me = self.actor.user()?.clone();
+        let renamed = self.store.write(|tx| -> Result<User> {
+            match users::find_by_name(tx, name)? {
+                Some(other) if other.id != me.id => return Err(Error::NameTaken(name.to_string())),
+                _ => {}
+            }
+            users::rename(tx, me.id, name)?;
+            Ok(User {
+                name: name.to_string(),
+                ..me
+            })
+        })?;
+        self.actor.user = Some(renamed.clone());
+        Ok(renamed)
+    }
+
+    /// The recipient of the person known as `name` in this store, if anyone is.
+    pub fn recipient_of(&self, name: &str) -> Result<Option<String>> {
+        Ok(users::find_by_name(self.store.conn(), name)?.map(|u| u.recipient))
+    }
+
     /// Every workspace the user belongs to, with their role.
     pub fn my_workspaces(&self) -> Result<Vec<(String, Role)>> {
         let user = self.actor.user()?;

@@ -51,6 +51,12 @@ pub fn run(globals: &Globals, name: Option<&str>, passphrase: bool) -> Result<()
     lines.push(format!("recipient {recipient}"));
     if !(report.created_store || report.created_identity || report.registered) {
         lines.push("Already initialised; nothing changed.".into());
+        if let Some(wanted) = name.filter(|n| *n != report.user.name) {
+            lines.push(format!(
+                "You are registered as '{}'; to be '{wanted}', run `ohx whoami --rename {wanted}`.",
+                report.user.name
+            ));
+        }
     } else {
         lines.push(
             "Next: `ohx workspace create NAME`, or share your recipient with an admin.".into(),

@@ -8,6 +8,7 @@ use crate::access::{self, Rotated};
 use crate::cli::MemberCommand;
 use crate::commands::confirm_or_yes;
 use crate::domain::{Action, Role, UserName};
+use crate::error::Error;
 use crate::output;
 use crate::session::Session;
 
@@ -17,26 +18,41 @@ pub fn run(session: &mut Session, command: MemberCommand) -> Result<()> {
             name,
             recipient,
             role,
-        } => add(session, &name, &recipient, role),
+        } => add(session, &name, recipient.as_deref(), role),
         MemberCommand::List => list(session),
         MemberCommand::SetRole { name, role } => set_role(session, &name, role),
         MemberCommand::Remove { name, yes } => remove(session, &name, yes),
     }
 }
 
-fn add(session: &mut Session, name: &str, recipient: &str, role: Role) -> Result<()> {
+fn add(session: &mut Session, name: &str, recipient: Option<&str>, role: Role) -> Result<()> {
     let name = &UserName::new(name)?;
+    // Someone already known in this store (a member elsewhere) is added by name alone.
+    let known = session.access.recipient_of(name)?;
+    let recipient = match (recipient, known.as_deref()) {
+        (Some(given), _) => given,
+        (None, Some(known)) => known,
+        (None, None) => return Err(Error::UnknownPerson(name.to_string()).into()),
+    };
     access::check_recipient(recipient)?;
     let slug = session.workspace_slug(None)?;
     let fingerprint = session.access.write(&slug, Action::ManageMembers, |ws| {
         ws.add_member(name, recipient, role)?;
         Ok(ws.fingerprint())
     })?;
-    session.printer.done(&format!(
-        "Added '{name}' to '{slug}' as {}.\nFingerprint of '{slug}': {} (ask {name} to compare it with `ohx workspace show`)",
-        role.with_article(),
-        fingerprint.as_deref().unwrap_or("none")
-    ))
+    session.printer.changed(
+        &json!({
+            "workspace": slug,
+            "name": name.to_string(),
+            "role": role.as_str(),
+            "fingerprint": fingerprint,
+        }),
+        &format!(
+            "Added '{name}' to '{slug}' as {}.\nFingerprint of '{slug}': {} (ask {name} to compare it with `ohx workspace show`)",
+            role.with_article(),
+            fingerprint.as_deref().unwrap_or("none")
+        ),
+    )
 }
 
 fn list(session: &mut Session) -> Result<()> {
@@ -71,12 +87,26 @@ fn set_role(session: &mut Session, name: &str, role: Role) -> Result<()> {
     let rotated = session.access.write(&slug, Action::ManageMembers, |ws| {
         Ok(ws.set_role(name, role)?)
     })?;
-    session.printer.done(&format!(
-        "'{name}' is now {} of '{slug}'.",
-        role.with_article()
-    ))?;
+    let object = json!({
+        "workspace": slug,
+        "name": name,
+        "role": role.as_str(),
+        "rotated": rotated_json(rotated.as_ref()),
+    });
+    session.printer.changed(
+        &object,
+        &format!("'{name}' is now {} of '{slug}'.", role.with_article()),
+    )?;
     report_rotation(session, rotated.as_ref());
     Ok(())
+}
+
+/// The key rotation a change caused, for `--json`; `null` when there was none.
+fn rotated_json(rotated: Option<&Rotated>) -> serde_json::Value {
+    rotated.map_or(
+        serde_json::Value::Null,
+        |r| json!({"key_version": r.new_version, "secrets": r.secrets, "marked": r.marked}),
+    )
 }
 
 fn remove(session: &mut Session, name: &str, yes: bool) -> Result<()> {
@@ -90,9 +120,15 @@ fn remove(session: &mut Session, name: &str, yes: bool) -> Result<()> {
     let rotated = session.access.write(&slug, Action::ManageMembers, |ws| {
         Ok(ws.remove_member(name)?)
     })?;
+    let object = json!({
+        "workspace": slug,
+        "name": name,
+        "removed": true,
+        "rotated": rotated_json(rotated.as_ref()),
+    });
     session
         .printer
-        .done(&format!("Removed '{name}' from '{slug}'."))?;
+        .changed(&object, &format!("Removed '{name}' from '{slug}'."))?;
     report_rotation(session, rotated.as_ref());
     Ok(())
 }

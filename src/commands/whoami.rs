@@ -3,8 +3,45 @@
 use anyhow::Result;
 use serde_json::json;
 
+use crate::domain::UserName;
 use crate::output;
 use crate::session::Session;
+
+/// `ohx whoami --rename NAME`: the name others know you by in this store.
+pub fn rename(session: &mut Session, name: &str) -> Result<()> {
+    let old = session.access.actor().user()?.name.clone();
+    if old == name {
+        return session.printer.changed(
+            &json!({"user": old, "previous": old, "workspaces_keeping_old_name": []}),
+            &format!("You are '{old}' already; nothing changed."),
+        );
+    }
+    let user = session.access.rename_me(&UserName::new(name)?)?;
+    // A signed workspace's log names its members as they were added; that history is not
+    // rewritten, so those workspaces still show the old name.
+    let joined: Vec<String> = session
+        .access
+        .my_workspaces()?
+        .into_iter()
+        .map(|(slug, _)| slug)
+        .collect();
+    if session.globals.json {
+        return output::json(
+            &json!({"user": user.name, "previous": old, "workspaces_keeping_old_name": joined}),
+        );
+    }
+    session.printer.done(&format!(
+        "You are now '{}' in this store (were '{old}').",
+        user.name
+    ))?;
+    if !joined.is_empty() {
+        session.printer.notice(&format!(
+            "note: the signed history of {} names you '{old}' as you joined; members there may still see that name",
+            joined.join(", ")
+        ));
+    }
+    Ok(())
+}
 
 pub fn run(session: &Session, recipient_only: bool) -> Result<()> {
     let recipient = session.access.actor().identity().recipient();

@@ -50,15 +50,33 @@ fn create(
     domain::validate_description(description)?;
     let slug = WorkspaceSlug::for_name(explicit, name)?;
     let fingerprint = session.access.create_workspace(&slug, name, description)?;
+    // Scripts written when the user had one workspace relied on "your only one": the first
+    // workspace becomes the default, so creating a second one does not break them.
+    let became_default = session.setup.config.default_workspace.is_none();
+    if became_default {
+        let path = session.setup.config_path.clone();
+        session.setup.config.save_default_workspace(&path, &slug)?;
+    }
     if session.globals.json {
         return output::json(&json!({
-            "slug": &*slug, "name": name, "description": description, "role": "admin",
+            "slug": &*slug,
+            "name": name,
+            "description": description,
+            "role": "admin",
             "fingerprint": fingerprint,
+            "default": became_default,
         }));
     }
-    session.printer.done(&format!(
+    let mut line = format!(
         "Created workspace '{slug}' ({name}); you are its admin.\nFingerprint: {fingerprint} (members compare it with `ohx workspace show`)"
-    ))
+    );
+    if became_default {
+        line.push_str(&format!(
+            "\nIt is your default workspace now (saved in {}; change it with `ohx workspace use SLUG`).",
+            session.setup.config_path.display()
+        ));
+    }
+    session.printer.done(&line)
 }
 
 fn workspace_json(ws: &Workspace, role: Role) -> serde_json::Value {
@@ -179,9 +197,10 @@ fn edit(
     let new_name = session.access.write(slug, Action::ManageWorkspace, |ws| {
         Ok(ws.edit(name, description)?)
     })?;
-    session
-        .printer
-        .done(&format!("Updated workspace '{slug}' ({new_name})."))
+    session.printer.changed(
+        &json!({"slug": slug, "name": new_name, "description": description}),
+        &format!("Updated workspace '{slug}' ({new_name})."),
+    )
 }
 
 fn use_workspace(session: &mut Session, slug: &str) -> Result<()> {
@@ -190,10 +209,13 @@ fn use_workspace(session: &mut Session, slug: &str) -> Result<()> {
         .read(slug, Action::ListConnections, |_| Ok(()))?;
     let path = session.setup.config_path.clone();
     session.setup.config.save_default_workspace(&path, slug)?;
-    session.printer.done(&format!(
-        "Default workspace is now '{slug}' (saved in {}).",
-        path.display()
-    ))
+    session.printer.changed(
+        &json!({"default_workspace": slug, "config": path}),
+        &format!(
+            "Default workspace is now '{slug}' (saved in {}).",
+            path.display()
+        ),
+    )
 }
 
 fn rotate_key(session: &mut Session, slug: Option<&str>) -> Result<()> {
@@ -277,7 +299,8 @@ fn delete(session: &mut Session, slug: &str, yes: bool) -> Result<()> {
     session
         .access
         .write(slug, Action::ManageWorkspace, |ws| Ok(ws.delete()?))?;
-    session
-        .printer
-        .done(&format!("Deleted workspace '{slug}'."))
+    session.printer.changed(
+        &json!({"slug": slug, "deleted": true, "connections": count}),
+        &format!("Deleted workspace '{slug}'."),
+    )
 }

@@ -35,6 +35,11 @@ impl UserIdentity {
         self.identity.to_public().to_string()
     }
 
+    /// The secret key, `AGE-SECRET-KEY-1...`: only for handing to the unlock agent (src/agent/).
+    pub fn expose_secret_key(&self) -> SecretString {
+        self.identity.to_string()
+    }
+
     pub(super) fn age_identity(&self) -> &age::x25519::Identity {
         &self.identity
     }

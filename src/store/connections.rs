@@ -177,6 +177,15 @@ pub fn update(
     Ok(())
 }
 
+/// Gives connection `id` a new identifier (the caller checked it is free in the workspace).
+pub fn rename(c: &Connection, id: i64, slug: &str) -> Result<(), Error> {
+    c.execute(
+        "UPDATE connections SET slug = ?2 WHERE id = ?1",
+        params![id, slug],
+    )?;
+    Ok(())
+}
+
 /// The stored record MAC, `None` when the row has none.
 pub fn mac(c: &Connection, id: i64) -> Result<Option<Vec<u8>>, Error> {
     let mut stmt = c.prepare_cached("SELECT mac FROM connections WHERE id = ?1")?;

@@ -48,3 +48,12 @@ pub fn insert(c: &Connection, name: &str, recipient: &str) -> Result<User, Error
         recipient: recipient.into(),
     })
 }
+
+/// Gives user `id` a new name (the caller checked that nobody has it).
+pub fn rename(c: &Connection, id: i64, name: &str) -> Result<(), Error> {
+    c.execute(
+        "UPDATE users SET name = ?1 WHERE id = ?2",
+        params![name, id],
+    )?;
+    Ok(())
+}

@@ -41,10 +41,18 @@ pub fn run(session: &mut Session, args: AddArgs) -> Result<()> {
     for notice in &notices {
         session.printer.notice(&format!("note: {notice}"));
     }
-    session.printer.done(&format!(
-        "Added {kind} connection '{}' to '{ws_slug}'. Use it with `ohx run -c {} -- COMMAND`.",
-        new.identifier, new.identifier
-    ))
+    let added = session
+        .access
+        .read(&ws_slug, Action::ListConnections, |ws| {
+            Ok(ws.connection(&new.identifier)?)
+        })?;
+    session.printer.changed(
+        &super::summary_json(&ws_slug, &added),
+        &format!(
+            "Added {kind} connection '{}' to '{ws_slug}'. Use it with `ohx run -c {} -- COMMAND`.",
+            new.identifier, new.identifier
+        ),
+    )
 }
 
 /// The connection the arguments (and, on a terminal, the answers) describe, checked against

@@ -7,7 +7,7 @@ use super::add::NAME_MAX;
 use super::input::{self, Gathered};
 use crate::access::ConnectionEdit;
 use crate::cli::EditArgs;
-use crate::domain::{self, env, Action, ConnectionType};
+use crate::domain::{self, env, Action, ConnectionIdentifier, ConnectionType};
 use crate::error::Error;
 use crate::session::Session;
 use crate::store::connections::ConnectionRow;
@@ -33,9 +33,20 @@ pub fn run(session: &mut Session, args: EditArgs) -> Result<()> {
     for notice in &notices {
         session.printer.notice(&format!("note: {notice}"));
     }
+    let now = edit.identifier.as_deref().unwrap_or(&id).to_string();
+    let edited = session
+        .access
+        .read(&ws_slug, Action::ListConnections, |ws| {
+            Ok(ws.connection(&now)?)
+        })?;
+    let line = if now == id {
+        format!("Updated connection '{id}' in '{ws_slug}'.")
+    } else {
+        format!("Updated connection '{id}' in '{ws_slug}'; it is '{now}' now.")
+    };
     session
         .printer
-        .done(&format!("Updated connection '{id}' in '{ws_slug}'."))
+        .changed(&super::summary_json(&ws_slug, &edited), &line)
 }
 
 /// The edit the arguments describe, checked against the type's schema and what the connection
@@ -49,13 +60,14 @@ fn plan(
     let kind = row.kind;
     let lookup = |code: &str| existing.iter().find(|(c, _)| c == code).map(|(_, s)| *s);
     let nothing = args.name.is_none()
+        && args.slug.is_none()
         && args.description.is_none()
         && args.set.is_empty()
         && args.secret.is_empty()
         && args.unset.is_empty();
     if nothing {
         return Err(Error::NothingToChange(
-            "give --name, --description, --set CODE=VALUE, --secret CODE[=SOURCE] or --unset CODE",
+            "give --slug, --name, --description, --set CODE=VALUE, --secret CODE[=SOURCE] or --unset CODE",
         )
         .into());
     }
@@ -68,10 +80,18 @@ fn plan(
     if let Some(d) = &args.description {
         domain::validate_description(d)?;
     }
+    // A new identifier follows the rules of `add`: its shape, and variables that shadow none.
+    let identifier = args
+        .slug
+        .as_deref()
+        .map(|slug| ConnectionIdentifier::for_name(Some(slug), slug))
+        .transpose()?;
     let mut gathered = input::gather(kind, &args.set, &args.secret, interactive, &lookup)?;
-    check_result(row, existing, &args.unset, &gathered)?;
+    let slug = identifier.as_deref().unwrap_or(&row.slug);
+    check_result(row, slug, existing, &args.unset, &gathered)?;
     let notices = std::mem::take(&mut gathered.notices);
     let edit = ConnectionEdit {
+        identifier,
         name: args.name.clone(),
         description: args.description.clone(),
         set: gathered
@@ -88,6 +108,7 @@ fn plan(
 /// connection keeps a field, and no variable name would shadow a sensitive one.
 fn check_result(
     row: &ConnectionRow,
+    slug: &str,
     existing: &[(String, bool)],
     unset: &[String],
     gathered: &Gathered,
@@ -114,7 +135,7 @@ fn check_result(
     if row.kind == ConnectionType::Custom && final_codes.is_empty() {
         return Err(Error::CustomWithoutFields { hint: false }.into());
     }
-    env::check_names(&row.slug, &final_codes)?;
+    env::check_names(slug, &final_codes)?;
     Ok(())
 }
 

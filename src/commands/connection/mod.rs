@@ -1,10 +1,12 @@
 //! `ohx connection ...`: add, list, show, edit, delete; `test` lives in its own module.
 
 mod add;
+mod copy;
 mod edit;
 mod export;
 mod input;
 mod test;
+pub mod types;
 mod use_secrets;
 
 pub use use_secrets::open_for_use;
@@ -24,6 +26,8 @@ pub fn run(session: &mut Session, command: ConnectionCommand) -> Result<()> {
     match command {
         ConnectionCommand::Add(args) => add::run(session, args),
         ConnectionCommand::List => list(session),
+        ConnectionCommand::Types => types::run(session.globals.json),
+        ConnectionCommand::Copy { id, new } => copy::run(session, &id, &new),
         ConnectionCommand::Show { id, reveal } => show(session, &id, reveal),
         ConnectionCommand::Edit(args) => edit::run(session, args),
         ConnectionCommand::Delete { id, yes } => delete(session, &id, yes),
@@ -36,7 +40,8 @@ pub fn run(session: &mut Session, command: ConnectionCommand) -> Result<()> {
             ids,
             format,
             native,
-        } => use_secrets::env(session, &ids, format, native),
+            output,
+        } => use_secrets::env(session, &ids, format, native, output.as_deref()),
         ConnectionCommand::Url { id } => use_secrets::url(session, &id),
         ConnectionCommand::Test { ids, timeout } => test::run(session, &ids, timeout),
         ConnectionCommand::Export {
@@ -193,7 +198,8 @@ fn delete(session: &mut Session, reference: &str, yes: bool) -> Result<()> {
         .write(&slug, Action::ManageConnections, |ws| {
             Ok(ws.delete_connection(&id)?)
         })?;
-    session
-        .printer
-        .done(&format!("Deleted connection '{id}' from '{slug}'."))
+    session.printer.changed(
+        &json!({"workspace": slug, "identifier": id, "deleted": true}),
+        &format!("Deleted connection '{id}' from '{slug}'."),
+    )
 }

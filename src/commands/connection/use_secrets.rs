@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use zeroize::Zeroizing;
 
-use crate::access::Opened;
+use crate::access::{Opened, Value};
 use crate::credentials::{self, Native};
 use crate::domain::export::{self, Format};
-use crate::domain::{ConnectionType, Secret};
+use crate::domain::{Action, ConnectionType, Secret};
 use crate::error::Error;
 use crate::output;
 use crate::session::Session;
@@ -23,6 +23,11 @@ pub fn open_for_use(session: &mut Session, references: &[String]) -> Result<Vec<
 }
 
 pub fn get(session: &mut Session, reference: &str, field: &str, no_newline: bool) -> Result<()> {
+    // A plain field is what `show` displays to every member, viewers included: it needs no
+    // right to use secrets. Anything else goes the way of secrets, and their checks.
+    if let Some(value) = plain_field(session, reference, field) {
+        return print_field(session, reference, field, &value, no_newline);
+    }
     let opened = open_for_use(session, &[reference.to_string()])?;
     let Some(connection) = opened.first() else {
         return Ok(());
@@ -45,12 +50,56 @@ pub fn get(session: &mut Session, reference: &str, field: &str, no_newline: bool
     output::write_stdout(text.expose_secret())
 }
 
+/// The value of `field` of the connection when it is a plain (non-secret) field the user may see.
+fn plain_field(session: &mut Session, reference: &str, field: &str) -> Option<String> {
+    let (slug, id) = session.resolve(reference).ok()?;
+    let view = session
+        .access
+        .read(&slug, Action::ShowFields, |ws| Ok(ws.view(&id, false)?))
+        .ok()?;
+    view.fields.into_iter().find_map(|f| match f.value {
+        Value::Plain(v) if f.code == field => Some(v),
+        _ => None,
+    })
+}
+
+fn print_field(
+    session: &Session,
+    reference: &str,
+    field: &str,
+    value: &str,
+    no_newline: bool,
+) -> Result<()> {
+    if session.globals.json {
+        let (workspace, identifier) = session.resolve(reference)?;
+        return output::json(&serde_json::json!({
+            "workspace": workspace,
+            "identifier": identifier,
+            "field": field,
+            "value": value,
+        }));
+    }
+    let newline = if no_newline { "" } else { "\n" };
+    output::write_stdout(&format!("{value}{newline}"))
+}
+
 pub fn env(
     session: &mut Session,
     references: &[String],
-    format: Format,
+    format: Option<Format>,
     native: bool,
+    output_file: Option<&std::path::Path>,
 ) -> Result<()> {
+    // `--json` is `--format json`, the same document; a different --format with it is a
+    // contradiction, not something to ignore.
+    let format = match (format, session.globals.json) {
+        (Some(f), true) if f != Format::Json => {
+            return Err(Error::JsonAndFormat(f.as_str().into()).into())
+        }
+        (Some(f), _) => f,
+        (None, true) => Format::Json,
+        (None, false) => Format::Sh,
+    };
     let opened = open_for_use(session, references)?;
     let no_files = BTreeMap::new();
     let vars = credentials::variables(
@@ -82,7 +131,20 @@ pub fn env(
         .iter()
         .map(|v| (v.name.as_str(), v.value.expose_secret()))
         .collect();
-    output::write_stdout(&export::render(format, &pairs))
+    let text = export::render(format, &pairs)
+        .map_err(|refusal| Error::FormatRefused(refusal.to_string()))?;
+    match output_file {
+        Some(path) => {
+            crate::output_file::replace_private(path, text.as_bytes())?;
+            session.printer.notice(&format!(
+                "wrote {} variables to {} (mode 0600)",
+                pairs.len(),
+                path.display()
+            ));
+            Ok(())
+        }
+        None => output::write_stdout(&text),
+    }
 }
 
 pub fn url(session: &mut Session, reference: &str) -> Result<()> {

@@ -83,6 +83,7 @@ pub fn replace(
         &row.slug,
         row,
         &ConnectionEdit {
+            identifier: None,
             name: Some(content.name.clone()),
             description: Some(content.description.clone()),
             set: content

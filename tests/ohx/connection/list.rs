@@ -52,6 +52,8 @@ fn every_type_appears_in_the_list_table() {
 #[test]
 fn list_without_a_default_among_two_workspaces_names_the_choices() {
     let env = two_workspaces();
+    // The first workspace became the default when it was created; without one, ohx asks.
+    std::fs::remove_file(env.home().join("config.toml")).unwrap();
     let out = env.ohx().args(["connection", "list"]).fails(2);
     assert_says(&out, &["malaria", "tb"]);
     assert!(out.stdout.is_empty(), "{out}");

@@ -27,6 +27,8 @@ fn a_fifo_at_the_config_path_is_refused_at_once() {
     let env = Env::new();
     one_connection(&env);
     let config = env.home().join("config.toml");
+    // The first workspace wrote the default into the config; the FIFO takes its place.
+    let _ = std::fs::remove_file(&config);
     mkfifo(&config);
     let started = Instant::now();
     let out = env.ohx().args(["connection", "list"]).fails_somehow();
@@ -59,6 +61,8 @@ fn a_config_symlink_is_refused() {
     let real = env.root().join("real-config.toml");
     std::fs::write(&real, format!("default_workspace = \"{WS}\"\n")).unwrap();
     set_mode(&real, 0o600);
+    // The first workspace wrote the default into the config; the link takes its place.
+    let _ = std::fs::remove_file(env.home().join("config.toml"));
     std::os::unix::fs::symlink(&real, env.home().join("config.toml")).unwrap();
     let out = env.ohx().args(["connection", "list"]).fails_somehow();
     assert!(out.stderr.contains("symbolic link"), "{out}");

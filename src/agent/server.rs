@@ -1,0 +1,228 @@
+//! The agent process (`ohx agent`, started by `ohx unlock`): made non-dumpable before it reads
+//! the key from its stdin, it serves its socket until its time is up, `ohx lock` asks it to end,
+//! or its socket is removed, and then exits, taking the key with it.
+//!
+//! Requests, one line each: `KEY <sha256 of the identity file>` gives `KEY AGE-SECRET-KEY-1...`
+//! (the file's keys, separated by spaces)
+//! when the digest is the one the agent was unlocked with (else `NO`); `STATUS` gives
+//! `UNLOCKED <seconds left> pid=<pid> dumpable=<0|1>`; `LOCK` gives `OK` and ends the agent.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+use crate::crypto::identity::parse_identity_text;
+use crate::error::Error;
+
+/// How often the agent checks that its time is not up and its socket is still there.
+const TICK: Duration = Duration::from_secs(1);
+
+/// Starts an agent for `socket` that keeps `keys` (unlocked from the file whose SHA-256 is
+/// `digest`) for `duration`; returns once it listens.
+pub fn start(socket: &Path, duration: Duration, digest: &str, keys: &[SecretString]) -> Result<()> {
+    let exe = std::env::current_exe().context("cannot find the ohx program to start the agent")?;
+    let mut command = Command::new(exe);
+    // An empty environment: the agent must not hold OHX_PASSPHRASE, or anything else; only what
+    // places the runtime folder.
+    command.env_clear();
+    for name in ["XDG_RUNTIME_DIR", "TMPDIR"] {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    let mut child = command
+        .arg("agent")
+        .arg("--socket")
+        .arg(socket)
+        .arg("--seconds")
+        .arg(duration.as_secs().to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        // Its own process group, so the terminal's Ctrl-C for the shell does not reach it.
+        .process_group(0)
+        .spawn()
+        .context("cannot start the agent")?;
+    let handed = child.stdin.take().map(|mut pipe| {
+        let mut text = Zeroizing::new(format!("{digest}\n"));
+        for key in keys {
+            text.push_str(key.expose_secret());
+            text.push(' ');
+        }
+        text.push('\n');
+        pipe.write_all(text.as_bytes())
+    });
+    let mut ready = String::new();
+    if let Some(out) = child.stdout.take() {
+        let _ = BufReader::new(out.take(64)).read_line(&mut ready);
+    }
+    if !matches!(handed, Some(Ok(()))) || ready != "ready\n" {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(Error::AgentDidNotStart(crate::keyfiles::folder()).into());
+    }
+    // The agent lives on without us; it is not our child to wait for.
+    drop(child);
+    Ok(())
+}
+
+/// The agent itself.
+pub fn serve(socket: &Path, seconds: u64) -> Result<()> {
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+        .map_err(|_| Error::AgentDumpable)?;
+    let mut handed = Zeroizing::new(String::new());
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut handed)
+        .context("cannot read the key")?;
+    let (digest, key) = handed
+        .split_once('\n')
+        .map(|(d, k)| (d.to_string(), Zeroizing::new(k.trim().to_string())))
+        .filter(|(_, k)| {
+            !k.is_empty() && k.split(' ').all(|key| parse_identity_text(key).is_some())
+        })
+        .ok_or(Error::AgentWithoutKey)?;
+    drop(handed);
+
+    let folder = socket.parent().unwrap_or(Path::new("."));
+    crate::keyfiles::prepare(folder)?;
+    remove_if_socket(socket);
+    let listener = UnixListener::bind(socket)
+        .with_context(|| format!("cannot listen on {}", socket.display()))?;
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
+    let inode = std::fs::symlink_metadata(socket)?.ino();
+    let mut out = std::io::stdout();
+    out.write_all(b"ready\n")?;
+    out.flush()?;
+
+    let ends = Instant::now() + Duration::from_secs(seconds);
+    watch(socket.to_path_buf(), inode, ends);
+    let agent = Agent {
+        digest,
+        key,
+        ends,
+        me: rustix::process::getuid().as_raw(),
+    };
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        if agent.answer(stream) == Next::End {
+            break;
+        }
+    }
+    remove_if_ours(socket, inode);
+    Ok(())
+}
+
+/// Ends the process when its time is up or its socket was removed or replaced (by a newer agent,
+/// or with the folder of a test): checked every [`TICK`] by a thread of its own, so the agent
+/// sleeps in `accept` the rest of the time. The key goes with the process's memory.
+fn watch(socket: PathBuf, inode: u64, ends: Instant) {
+    std::thread::spawn(move || loop {
+        std::thread::sleep(TICK);
+        let still_ours = std::fs::symlink_metadata(&socket).is_ok_and(|m| m.ino() == inode);
+        if Instant::now() >= ends || !still_ours {
+            remove_if_ours(&socket, inode);
+            std::process::exit(0);
+        }
+    });
+}
+
+fn remove_if_ours(socket: &Path, inode: u64) {
+    if std::fs::symlink_metadata(socket).is_ok_and(|m| m.ino() == inode) {
+        let _ = std::fs::remove_file(socket);
+    }
+}
+
+/// A stale socket from an agent that was killed is removed; anything else is left alone (bind
+/// then fails and says so).
+fn remove_if_socket(path: &Path) {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+#[derive(PartialEq, Eq)]
+enum Next {
+    Serve,
+    End,
+}
+
+struct Agent {
+    digest: String,
+    key: Zeroizing<String>,
+    ends: Instant,
+    me: u32,
+}
+
+impl Agent {
+    /// Answers one client. Another user's connection is closed unanswered.
+    fn answer(&self, stream: UnixStream) -> Next {
+        let peer = rustix::net::sockopt::socket_peercred(&stream);
+        if !peer.is_ok_and(|p| p.uid.as_raw() == self.me) {
+            return Next::Serve;
+        }
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+        let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
+        let mut request = String::new();
+        let Ok(mut reader) = stream.try_clone().map(|s| BufReader::new(s.take(256))) else {
+            return Next::Serve;
+        };
+        if reader.read_line(&mut request).is_err() {
+            return Next::Serve;
+        }
+        let (reply, next) = self.reply(request.trim_end());
+        let mut stream = stream;
+        let _ = stream.write_all(reply.as_bytes());
+        next
+    }
+
+    fn reply(&self, request: &str) -> (Zeroizing<String>, Next) {
+        let text = |s: String| Zeroizing::new(s);
+        match request.split_once(' ') {
+            Some(("KEY", digest)) if digest == self.digest => {
+                (text(format!("KEY {}\n", self.key.as_str())), Next::Serve)
+            }
+            Some(("KEY", _)) => (text("NO\n".into()), Next::Serve),
+            _ if request == "STATUS" => {
+                let left = self
+                    .ends
+                    .saturating_duration_since(Instant::now())
+                    .as_secs();
+                let dumpable = rustix::process::dumpable_behavior()
+                    .map(|d| d != rustix::process::DumpableBehavior::NotDumpable)
+                    .unwrap_or(true);
+                (
+                    text(format!(
+                        "UNLOCKED {left} pid={} dumpable={}\n",
+                        std::process::id(),
+                        u8::from(dumpable)
+                    )),
+                    Next::Serve,
+                )
+            }
+            _ if request == "LOCK" => (text("OK\n".into()), Next::End),
+            _ => (text("ERR\n".into()), Next::Serve),
+        }
+    }
+}
+
+/// Where `ohx agent` was told to listen, checked to be an agent socket name in the runtime
+/// folder, so the hidden command cannot be pointed at another file.
+pub fn checked_socket(socket: PathBuf) -> Result<PathBuf> {
+    let named_like_one = socket
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("agent-") && n.ends_with(".sock"));
+    if !named_like_one || socket.parent() != Some(crate::keyfiles::folder().as_path()) {
+        return Err(Error::AgentByHand.into());
+    }
+    Ok(socket)
+}
