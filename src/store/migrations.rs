@@ -7,84 +7,91 @@ use std::path::Path;
 
 use rusqlite::{Connection, TransactionBehavior};
 
+use super::engine::Dialect;
+
 use crate::error::Error;
 
+/// The schema, one step per entry, written once for every engine. DDL differences are the
+/// placeholders of [`Dialect::ddl`]: `{id}` (an integer key the engine assigns), `{int}` (a 64-bit
+/// integer), `{blob}` (bytes), `{now}` (SQLite's default time stamp, which ohx no longer relies
+/// on but shipped stores have) and `{without_rowid}`. On SQLite each step renders to exactly the
+/// text it shipped with, so existing stores keep their schema.
 pub(super) const MIGRATIONS: &[&str] = &[
     // 1: users, workspaces, memberships, connections and their fields.
     "CREATE TABLE users (
-        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        id         {id},
         name       TEXT NOT NULL UNIQUE,
         recipient  TEXT NOT NULL UNIQUE,
-        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        created_at TEXT NOT NULL{now}
     );
     CREATE TABLE workspaces (
-        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        id          {id},
         slug        TEXT NOT NULL UNIQUE,
         name        TEXT NOT NULL,
         description TEXT NOT NULL DEFAULT '',
         recipient   TEXT NOT NULL,
-        key_version INTEGER NOT NULL,
-        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
-        updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        key_version {int} NOT NULL,
+        created_at  TEXT NOT NULL{now},
+        updated_at  TEXT NOT NULL{now}
     );
     CREATE TABLE memberships (
-        workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
-        user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        workspace_id {int} NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        user_id      {int} NOT NULL REFERENCES users(id) ON DELETE CASCADE,
         role         TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')),
-        wrapped_key  BLOB,
-        key_version  INTEGER,
+        wrapped_key  {blob},
+        key_version  {int},
         PRIMARY KEY (workspace_id, user_id),
         CHECK ((role = 'viewer') = (wrapped_key IS NULL))
-    ) WITHOUT ROWID;
+    ){without_rowid};
     CREATE INDEX memberships_by_user ON memberships(user_id);
     CREATE TABLE connections (
-        id             INTEGER PRIMARY KEY AUTOINCREMENT,
-        workspace_id   INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        id             {id},
+        workspace_id   {int} NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
         slug           TEXT NOT NULL,
         name           TEXT NOT NULL,
         description    TEXT NOT NULL DEFAULT '',
         type           TEXT NOT NULL,
-        needs_rotation INTEGER NOT NULL DEFAULT 0,
-        mac            BLOB,
-        created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
-        updated_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        needs_rotation {int} NOT NULL DEFAULT 0,
+        mac            {blob},
+        created_at     TEXT NOT NULL{now},
+        updated_at     TEXT NOT NULL{now},
         UNIQUE (workspace_id, slug)
     );
     CREATE TABLE fields (
-        connection_id INTEGER NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+        connection_id {int} NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
         code          TEXT NOT NULL,
-        position      INTEGER NOT NULL,
-        secret        INTEGER NOT NULL CHECK (secret IN (0, 1)),
+        position      {int} NOT NULL,
+        secret        {int} NOT NULL CHECK (secret IN (0, 1)),
         value         TEXT,
-        ciphertext    BLOB,
-        key_version   INTEGER,
+        ciphertext    {blob},
+        key_version   {int},
         PRIMARY KEY (connection_id, code),
         CHECK ((secret = 1) = (ciphertext IS NOT NULL AND value IS NULL))
-    ) WITHOUT ROWID;",
+    ){without_rowid};",
     // 2: the signed log of every workspace (one canonical entry per row, numbered from its
     // genesis), and the admin's signature over each connection record (docs/SECURITY.md).
     "CREATE TABLE authority_log (
-        workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
-        seq          INTEGER NOT NULL CHECK (seq >= 0),
-        entry        BLOB NOT NULL,
+        workspace_id {int} NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        seq          {int} NOT NULL CHECK (seq >= 0),
+        entry        {blob} NOT NULL,
         PRIMARY KEY (workspace_id, seq)
-    ) WITHOUT ROWID;
-    ALTER TABLE connections ADD COLUMN signature BLOB;",
+    ){without_rowid};
+    ALTER TABLE connections ADD COLUMN signature {blob};",
     // 3: the link of a local connection to an OpenHEXA one, as of their last sync
     // (`ohx openhexa pull|push`): the server's id, slug and updatedAt, and keyed hashes of both
     // sides' content then, made with the workspace key of `key_version`.
     "CREATE TABLE openhexa_sync (
-        connection_id     INTEGER PRIMARY KEY REFERENCES connections(id) ON DELETE CASCADE,
-        workspace_id      INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        connection_id     {int} PRIMARY KEY REFERENCES connections(id) ON DELETE CASCADE,
+        workspace_id      {int} NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
         server            TEXT NOT NULL,
         remote_workspace  TEXT NOT NULL,
         remote_id         TEXT NOT NULL,
         remote_slug       TEXT NOT NULL,
         remote_updated_at TEXT NOT NULL,
-        key_version       INTEGER NOT NULL,
-        local_hash        BLOB NOT NULL,
-        remote_hash       BLOB NOT NULL,
-        synced_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        key_version       {int} NOT NULL,
+        local_hash        {blob} NOT NULL,
+        remote_hash       {blob} NOT NULL,
+        synced_at         TEXT NOT NULL{now},
         UNIQUE (workspace_id, server, remote_id)
     );",
 ];
@@ -115,10 +122,42 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), Error> {
             known: LATEST,
         });
     }
-    for sql in &MIGRATIONS[current as usize..] {
-        tx.execute_batch(sql)?;
+    for step in &MIGRATIONS[current as usize..] {
+        tx.execute_batch(&Dialect::Sqlite.ddl(step))?;
     }
     tx.execute_batch(&format!("PRAGMA user_version = {LATEST}"))?;
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Dialect, MIGRATIONS};
+    use sha2::{Digest, Sha256};
+
+    /// What each migration renders to on SQLite, as shipped: an existing store's schema text is
+    /// compared with these by SQLite itself, so they must never change.
+    const SHIPPED_SQLITE: &[&str] = &[
+        "f719ad41d783474d34152098153a105ee6b084b6d5909858bdf9ff390126fef6",
+        "f110f13f782da04ca8369f644f8d54dd10537dee33e4f3849f3777b93ced71db",
+        "8ca3cb0bbd21417e9b9cc260ae58b424b5e6230a23869f07f17b1189889d70b6",
+    ];
+
+    #[test]
+    fn sqlite_renders_every_migration_as_shipped() {
+        for (step, shipped) in MIGRATIONS.iter().zip(SHIPPED_SQLITE) {
+            let digest = Sha256::digest(Dialect::Sqlite.ddl(step).as_bytes());
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(&hex, shipped);
+        }
+    }
+
+    #[test]
+    fn every_placeholder_is_known() {
+        for step in MIGRATIONS {
+            for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+                assert!(!dialect.ddl(step).contains('{'), "{step}");
+            }
+        }
+    }
 }

@@ -1,11 +1,14 @@
-//! The store: one SQLite file, the only place with SQL.
+//! The store, the only place with SQL: its queries are written once and run through
+//! [`engine::Db`], whichever engine holds the store (docs/ARCHITECTURE.md, "The store layer").
 //!
 //! Opening checks the file before SQLite touches it (symbolic link, permissions, size, header,
 //! `application_id`, a `user_version` from a newer ohx), so that a foreign, damaged or newer file is
 //! refused and left byte-for-byte untouched. Every write is one `BEGIN IMMEDIATE` transaction.
 
 pub mod authority_log;
+mod clock;
 pub mod connections;
+pub mod engine;
 mod fault;
 mod file_check;
 pub mod members;
@@ -20,10 +23,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::Error;
 use crate::fsutil;
+use engine::Db;
 
 /// "OHX1" in the SQLite header's application id field.
 pub const APPLICATION_ID: u32 = 0x4F48_5831;
@@ -117,22 +121,38 @@ impl Store {
         &self.path
     }
 
-    /// The connection, for reads outside a transaction.
-    pub fn conn(&self) -> &Connection {
-        &self.conn
+    /// Runs `work` for one short read outside any transaction (each statement sees the store as
+    /// it is then).
+    pub fn peek<T, E: From<Error>>(
+        &self,
+        work: impl FnOnce(&Db<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        work(&Db::sqlite(&self.conn))
+    }
+
+    /// The SQLite connection itself, for unit tests that change a store as an attacker would.
+    #[cfg(test)]
+    pub(crate) fn sqlite(&self) -> Result<&Connection, Error> {
+        Ok(&self.conn)
+    }
+
+    /// A handle outside any transaction, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn db(&self) -> Db<'_> {
+        Db::sqlite(&self.conn)
     }
 
     /// Runs `work` in one `BEGIN IMMEDIATE` transaction, committed only if it succeeds.
     pub fn write<T, E: From<Error>>(
         &mut self,
-        work: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+        work: impl FnOnce(&Db<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let path = self.path.clone();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| fault::at(e, &path))?;
-        let value = work(&tx)?;
+        let value = work(&Db::sqlite(&tx))?;
         tx.commit().map_err(|e| fault::at(e, &path))?;
         Ok(value)
     }
@@ -140,11 +160,11 @@ impl Store {
     /// Runs `work` in one read transaction, so it sees one consistent state of the store.
     pub fn read<T, E: From<Error>>(
         &mut self,
-        work: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+        work: impl FnOnce(&Db<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(|e| fault::at(e, &path))?;
-        let value = work(&tx)?;
+        let value = work(&Db::sqlite(&tx))?;
         tx.finish().map_err(|e| fault::at(e, &path))?;
         Ok(value)
     }
