@@ -19,7 +19,7 @@ use crate::output::Printer;
 use crate::paths::{self, Chosen, Homes};
 use crate::prompt;
 use crate::store::users::User;
-use crate::store::Store;
+use crate::store::{Location, Store};
 
 /// Options that apply to every command.
 #[derive(Debug, Clone, Default)]
@@ -110,13 +110,7 @@ pub fn initialise(
     // The identity is made before the store, so a concurrent first run that sees the store also
     // sees a complete identity.
     let (identity, created_identity) = identity_or_new(setup, globals, protect)?;
-    let store_path = &setup.store.path;
-    let created_store = std::fs::symlink_metadata(store_path).is_err();
-    let store = if created_store {
-        Store::create(store_path)?
-    } else {
-        Store::open(store_path)?
-    };
+    let (store, created_store) = Store::init(&Location::of(&setup.store.path)?)?;
     let mut access = Access::new(store, identity, &setup.pins_path(), globals.printer())?;
     let (user, registered) =
         access.register(|| UserName::new(&name.map_or_else(default_user_name, str::to_string)))?;
@@ -201,13 +195,13 @@ impl Session {
     pub fn open(globals: Globals) -> Result<Session> {
         let setup = Setup::resolve(&globals)?;
         let printer = globals.printer();
-        let store_missing = std::fs::symlink_metadata(&setup.store.path).is_err();
-        let access = if store_missing && setup.store.is_default {
+        let location = Location::of(&setup.store.path)?;
+        let access = if location.is_missing_file() && setup.store.is_default {
             let (access, report) = initialise(&setup, &globals, None, None)?;
             announce_first_run(&printer, &setup, &report);
             access
         } else {
-            let store = Store::open(&setup.store.path)?;
+            let store = Store::open_at(&location)?;
             let keys =
                 UserIdentity::load_all(&setup.identity.path, &mut passphrase_source(&globals))?;
             Access::with_known_key(store, keys, &setup.pins_path(), printer)?

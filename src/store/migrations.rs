@@ -1,13 +1,20 @@
-//! Schema migrations: an append-only list keyed on `PRAGMA user_version`, run in one transaction.
+//! Schema migrations: one append-only list for every engine, run in one transaction. SQLite keeps
+//! the version in `PRAGMA user_version`; PostgreSQL in the one-row table `ohx_store`, next to the
+//! application id that tells an ohx database from a foreign one.
 //!
 //! Never edit a migration that has shipped; add a new one. A store whose version is above
-//! [`LATEST`] was written by a newer ohx and is refused without a write.
+//! [`LATEST`] was written by a newer ohx and is refused without a write. Concurrent first runs
+//! are safe: SQLite builds a new store under a temporary name, PostgreSQL migrates under an
+//! advisory lock and looks again once it holds it.
 
 use std::path::Path;
 
+use std::cell::RefCell;
+
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::engine::Dialect;
+use super::engine::{Db, Dialect, PgConn};
+use super::{postgres, APPLICATION_ID};
 
 use crate::error::Error;
 
@@ -128,6 +135,98 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), Error> {
     tx.execute_batch(&format!("PRAGMA user_version = {LATEST}"))?;
     tx.commit()?;
     Ok(())
+}
+
+/// What a PostgreSQL database holds before migrating: nothing yet, or ohx's version table.
+enum PgState {
+    Empty,
+    Foreign,
+    Ohx { application_id: i64, version: i64 },
+}
+
+fn pg_state(db: &Db<'_>) -> Result<PgState, Error> {
+    let has_meta: bool = db.query_one("SELECT to_regclass('ohx_store') IS NOT NULL", &[], |r| {
+        r.get(0)
+    })?;
+    if has_meta {
+        let (application_id, version) = db.query_one(
+            "SELECT application_id, schema_version FROM ohx_store",
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        return Ok(PgState::Ohx {
+            application_id,
+            version,
+        });
+    }
+    let relations: i64 = db.query_one(
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = current_schema()",
+        &[],
+        |r| r.get(0),
+    )?;
+    Ok(if relations == 0 {
+        PgState::Empty
+    } else {
+        PgState::Foreign
+    })
+}
+
+/// Brings a PostgreSQL store's schema up to [`LATEST`]; with `create`, an empty database gets the
+/// whole schema. Returns whether the schema was created. A newer or foreign database is refused
+/// untouched; so is an empty one without `create` (a typo must not make a new store).
+pub(super) fn migrate_postgres(
+    conn: &RefCell<PgConn>,
+    shown: &Path,
+    create: bool,
+) -> Result<bool, Error> {
+    // Most opens find the schema current: look first without taking the lock.
+    let current = postgres::transaction(conn, postgres::BEGIN_READ, pg_state)?;
+    if matches!(current, PgState::Ohx { application_id, version }
+        if application_id == i64::from(APPLICATION_ID) && version == i64::from(LATEST))
+    {
+        return Ok(false);
+    }
+    let begin = format!(
+        "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({})",
+        postgres::SCHEMA_LOCK
+    );
+    postgres::transaction(conn, &begin, |db| -> Result<bool, Error> {
+        // Another process may have migrated while this one waited for the lock.
+        let (created, version) = match pg_state(db)? {
+            PgState::Foreign => return Err(Error::NotAStore(shown.into())),
+            PgState::Empty if !create => return Err(Error::StoreMissing(shown.into())),
+            PgState::Empty => {
+                db.execute(
+                    "CREATE TABLE ohx_store (application_id BIGINT NOT NULL, schema_version BIGINT NOT NULL)",
+                    &[],
+                )?;
+                db.execute(
+                    "INSERT INTO ohx_store (application_id, schema_version) VALUES (?1, 0)",
+                    &[&i64::from(APPLICATION_ID)],
+                )?;
+                (true, 0)
+            }
+            PgState::Ohx { application_id, .. } if application_id != i64::from(APPLICATION_ID) => {
+                return Err(Error::NotAStore(shown.into()))
+            }
+            PgState::Ohx { version, .. } => (false, version),
+        };
+        let known = i64::from(LATEST);
+        if version > known {
+            return Err(Error::StoreNewer {
+                path: shown.into(),
+                found: u32::try_from(version).unwrap_or(u32::MAX),
+                known: LATEST,
+            });
+        }
+        let from = usize::try_from(version).unwrap_or(0);
+        for step in &MIGRATIONS[from..] {
+            db.batch(&Dialect::Postgres.ddl(step))?;
+        }
+        db.execute("UPDATE ohx_store SET schema_version = ?1", &[&known])?;
+        Ok(created)
+    })
 }
 
 #[cfg(test)]

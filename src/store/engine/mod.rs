@@ -7,9 +7,13 @@
 //! (connection, placeholder syntax, how a transaction is begun, DDL details) lives in one file per
 //! engine under this module.
 
+mod postgres;
 mod sqlite;
 mod value;
 
+use std::cell::RefCell;
+
+pub use self::postgres::PgConn;
 pub use value::{Cell, FromCell, Param, Value};
 
 use crate::error::{DbFault, Error};
@@ -21,6 +25,8 @@ pub struct Db<'t> {
 
 enum Inner<'t> {
     Sqlite(&'t rusqlite::Connection),
+    /// Borrowed for one statement at a time, so a row callback may run queries of its own.
+    Postgres(&'t RefCell<PgConn>),
 }
 
 /// One result row; columns are read by position.
@@ -30,6 +36,7 @@ pub struct Row<'r> {
 
 enum RowInner<'r> {
     Sqlite(&'r rusqlite::Row<'r>),
+    Postgres(&'r ::postgres::Row),
 }
 
 impl<'t> Db<'t> {
@@ -39,10 +46,17 @@ impl<'t> Db<'t> {
         }
     }
 
+    pub(super) fn postgres(conn: &'t RefCell<PgConn>) -> Db<'t> {
+        Db {
+            inner: Inner::Postgres(conn),
+        }
+    }
+
     /// Runs a statement that returns no rows; returns how many rows it changed.
     pub fn execute(&self, sql: &str, params: &[&dyn Param]) -> Result<u64, Error> {
         match &self.inner {
             Inner::Sqlite(c) => sqlite::execute(c, sql, params),
+            Inner::Postgres(c) => c.borrow_mut().execute(sql, params),
         }
     }
 
@@ -59,6 +73,16 @@ impl<'t> Db<'t> {
                     inner: RowInner::Sqlite(r),
                 })
             }),
+            Inner::Postgres(c) => {
+                let rows = c.borrow_mut().query(sql, params)?;
+                rows.first()
+                    .map(|r| {
+                        read(&Row {
+                            inner: RowInner::Postgres(r),
+                        })
+                    })
+                    .transpose()
+            }
         }
     }
 
@@ -104,6 +128,24 @@ impl<'t> Db<'t> {
                     inner: RowInner::Sqlite(r),
                 })
             }),
+            // The rows arrive at once; the borrow ends before the first callback.
+            Inner::Postgres(c) => {
+                let rows = c.borrow_mut().query(sql, params)?;
+                for r in &rows {
+                    f(&Row {
+                        inner: RowInner::Postgres(r),
+                    })?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Runs several statements given as text, without parameters (a migration step).
+    pub fn batch(&self, sql: &str) -> Result<(), Error> {
+        match &self.inner {
+            Inner::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Inner::Postgres(c) => c.borrow_mut().batch(sql),
         }
     }
 
@@ -119,6 +161,7 @@ impl Row<'_> {
     pub fn get<T: FromCell>(&self, index: usize) -> Result<T, Error> {
         let read = match &self.inner {
             RowInner::Sqlite(r) => sqlite::cell(r, index, T::from_cell),
+            RowInner::Postgres(r) => self::postgres::cell(r, index, T::from_cell),
         };
         read.map_err(|detail| Error::Database {
             fault: DbFault::BadValue,
