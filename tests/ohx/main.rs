@@ -27,5 +27,6 @@ mod pg_server;
 mod store;
 mod store_probe;
 mod tamper;
+mod team_store;
 mod test_certs;
 mod workspace;

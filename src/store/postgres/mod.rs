@@ -68,7 +68,7 @@ pub(super) fn connect(target: &Target) -> Result<RefCell<PgConn>, Error> {
 
 fn connect_error(target: &Target, e: ::postgres::Error) -> Error {
     let shown = target.shown.clone();
-    let text = e.to_string();
+    let text = full_text(&e);
     match e.code() {
         Some(c) if *c == SqlState::INVALID_CATALOG_NAME => Error::StoreDatabaseMissing {
             target: shown,
@@ -91,11 +91,11 @@ fn connect_error(target: &Target, e: ::postgres::Error) -> Error {
         },
         _ if text.contains("TLS") || text.contains("tls") => Error::StoreTls {
             target: shown,
-            detail: full_text(&e),
+            detail: text,
         },
         _ => Error::StoreUnreachable {
             target: shown,
-            detail: full_text(&e),
+            detail: text,
         },
     }
 }
