@@ -172,6 +172,50 @@ fn pg_state(db: &Db<'_>) -> Result<PgState, Error> {
     })
 }
 
+/// The tables ohx's migrations create in a PostgreSQL store.
+const PG_TABLES: &[&str] = &[
+    "ohx_store",
+    "users",
+    "workspaces",
+    "memberships",
+    "connections",
+    "fields",
+    "authority_log",
+];
+
+/// What in a PostgreSQL store's schema could run or answer in place of ohx's own rows: triggers,
+/// rules, row policies, views and tables ohx did not create (the SQLite store's `schema_check`,
+/// for a database). Extra indexes are left alone: they change no result.
+fn pg_foreign_objects(db: &Db<'_>) -> Result<Vec<String>, Error> {
+    let mut found = db.query_all(
+        "SELECT 'trigger ' || t.tgname || ' on ' || c.relname FROM pg_trigger t
+         JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = current_schema() AND NOT t.tgisinternal
+         UNION ALL
+         SELECT 'rule ' || rulename || ' on ' || tablename FROM pg_rules
+         WHERE schemaname = current_schema()
+         UNION ALL
+         SELECT 'policy ' || policyname || ' on ' || tablename FROM pg_policies
+         WHERE schemaname = current_schema()",
+        &[],
+        |r| r.get(0),
+    )?;
+    let relations: Vec<(String, String)> = db.query_all(
+        "SELECT c.relname::text, c.relkind::text FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'v', 'm', 'f', 'p')",
+        &[],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    for (name, kind) in relations {
+        if kind != "r" || !PG_TABLES.contains(&name.as_str()) {
+            let what = if kind == "r" { "table" } else { "view" };
+            found.push(format!("{what} {name}"));
+        }
+    }
+    Ok(found)
+}
+
 /// Brings a PostgreSQL store's schema up to [`LATEST`]; with `create`, an empty database gets the
 /// whole schema. Returns whether the schema was created. A newer or foreign database is refused
 /// untouched; so is an empty one without `create` (a typo must not make a new store).
@@ -182,6 +226,12 @@ pub(super) fn migrate_postgres(
 ) -> Result<bool, Error> {
     // Most opens find the schema current: look first without taking the lock.
     let current = postgres::transaction(conn, postgres::BEGIN_READ, pg_state)?;
+    if matches!(current, PgState::Ohx { .. }) {
+        let foreign = postgres::transaction(conn, postgres::BEGIN_READ, pg_foreign_objects)?;
+        if !foreign.is_empty() {
+            return Err(Error::ForeignSchema(foreign));
+        }
+    }
     if matches!(current, PgState::Ohx { application_id, version }
         if application_id == i64::from(APPLICATION_ID) && version == i64::from(LATEST))
     {

@@ -333,3 +333,20 @@ fn verify_full_trusts_only_the_given_authority_and_require_encrypts() {
         ])
         .fails(6);
 }
+
+#[test]
+fn a_planted_trigger_or_view_makes_the_store_refused() {
+    let Some(server) = plain_server() else { return };
+    let (env, database, url) = home_and_database(&server);
+    let env = env.with_var("OHX_STORE", &url);
+    env.admin_with_workspace(WS);
+    psql(
+        &server,
+        &database,
+        "CREATE FUNCTION keep() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
+         CREATE TRIGGER keep_members BEFORE DELETE ON memberships FOR EACH ROW EXECUTE FUNCTION keep();
+         CREATE VIEW everything AS SELECT * FROM users;",
+    );
+    let out = env.ohx().args(["workspace", "list"]).fails(6);
+    assert_says(&out, &["keep_members", "everything"]);
+}
