@@ -145,10 +145,15 @@ enum PgState {
 }
 
 fn pg_state(db: &Db<'_>) -> Result<PgState, Error> {
-    let has_meta: bool = db.query_one("SELECT to_regclass('ohx_store') IS NOT NULL", &[], |r| {
-        r.get(0)
-    })?;
-    if has_meta {
+    // Read from pg_class rather than with to_regclass, whose cached lookup can miss a table
+    // another first run committed while this one waited for the schema lock.
+    let has_meta: i64 = db.query_one(
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = current_schema() AND c.relname = 'ohx_store'",
+        &[],
+        |r| r.get(0),
+    )?;
+    if has_meta > 0 {
         let (application_id, version) = db.query_one(
             "SELECT application_id, schema_version FROM ohx_store",
             &[],
