@@ -177,16 +177,19 @@ fn pg_state(db: &Db<'_>) -> Result<PgState, Error> {
     })
 }
 
-/// The tables ohx's migrations create in a PostgreSQL store.
-const PG_TABLES: &[&str] = &[
-    "ohx_store",
-    "users",
-    "workspaces",
-    "memberships",
-    "connections",
-    "fields",
-    "authority_log",
-];
+/// The tables ohx's migrations create in a PostgreSQL store, read from the migrations themselves
+/// so that the check cannot drift from them, and the version table.
+fn pg_tables() -> Vec<&'static str> {
+    let mut tables = vec!["ohx_store"];
+    for step in MIGRATIONS {
+        for part in step.split("CREATE TABLE ").skip(1) {
+            if let Some(name) = part.split_whitespace().next() {
+                tables.push(name);
+            }
+        }
+    }
+    tables
+}
 
 /// What in a PostgreSQL store's schema could run or answer in place of ohx's own rows: triggers,
 /// rules, row policies, views and tables ohx did not create (the SQLite store's `schema_check`,
@@ -212,8 +215,9 @@ fn pg_foreign_objects(db: &Db<'_>) -> Result<Vec<String>, Error> {
         &[],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    let ours = pg_tables();
     for (name, kind) in relations {
-        if kind != "r" || !PG_TABLES.contains(&name.as_str()) {
+        if kind != "r" || !ours.contains(&name.as_str()) {
             let what = if kind == "r" { "table" } else { "view" };
             found.push(format!("{what} {name}"));
         }
@@ -304,6 +308,21 @@ mod tests {
             let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
             assert_eq!(&hex, shipped);
         }
+    }
+
+    #[test]
+    fn the_postgresql_check_knows_every_table() {
+        let tables = super::pg_tables();
+        for name in [
+            "users",
+            "workspaces",
+            "memberships",
+            "connections",
+            "fields",
+        ] {
+            assert!(tables.contains(&name), "{tables:?}");
+        }
+        assert!(tables.contains(&"authority_log") && tables.contains(&"openhexa_sync"));
     }
 
     #[test]
