@@ -535,6 +535,22 @@ pub enum Error {
     VerifyFailed { workspace: String, count: usize },
     #[error("workspace '{0}' has no signed history yet")]
     Unsigned(String),
+
+    // ---- a store on a PostgreSQL server ----
+    #[error("invalid store URL {url}: {why}")]
+    StoreUrlInvalid { url: String, why: String },
+    #[error("the store URL {0} holds a password; ohx never takes one there")]
+    StoreUrlHasPassword(String),
+    #[error("password file {path} is unprotected: mode {mode:04o} lets other users read it")]
+    PasswordFileUnprotected { path: PathBuf, mode: u32 },
+    #[error("cannot reach the store {target}: {detail}")]
+    StoreUnreachable { target: String, detail: String },
+    #[error("the database '{database}' of the store {target} does not exist")]
+    StoreDatabaseMissing { target: String, database: String },
+    #[error("the server of the store {target} refused the login: {detail}")]
+    StoreAuthFailed { target: String, detail: String },
+    #[error("no secure connection to the store {target}: {detail}")]
+    StoreTls { target: String, detail: String },
 }
 
 fn describe_db(fault: &DbFault, detail: &str) -> String {
@@ -676,6 +692,12 @@ impl Error {
             | StoreIo { .. }
             | StoreCannotOpen { .. }
             | StoreDiskFull(_) => Status::Store,
+            StoreUrlInvalid { .. } | StoreUrlHasPassword(_) => Status::Usage,
+            PasswordFileUnprotected { .. }
+            | StoreUnreachable { .. }
+            | StoreDatabaseMissing { .. }
+            | StoreAuthFailed { .. }
+            | StoreTls { .. } => Status::Store,
             Database { fault, .. } => match fault {
                 DbFault::Other => Status::Failure,
                 _ => Status::Store,
@@ -843,6 +865,15 @@ impl Error {
             ),
             StoreDiskFull(_) => "free some space and try again".into(),
             StoreNewer { .. } => "upgrade ohx; this store was left untouched".into(),
+            StoreUrlInvalid { .. } => "write it as postgresql://USER@HOST:PORT/DATABASE, optionally with ?sslmode=disable|prefer|require|verify-full".into(),
+            StoreUrlHasPassword(_) => "remove the password from the URL; put it in PGPASSWORD or in ~/.pgpass (mode 0600)".into(),
+            PasswordFileUnprotected { path, .. } => format!("run `chmod 600 {}`", path.display()),
+            StoreUnreachable { .. } => "check that the server is running and that the host and port in the URL are right; nothing was changed".into(),
+            StoreDatabaseMissing { target, database } => format!(
+                "create it (`createdb '{database}'`), then run `ohx init --store {target}`"
+            ),
+            StoreAuthFailed { .. } => "check the user in the URL, and give its password in PGPASSWORD or ~/.pgpass (mode 0600)".into(),
+            StoreTls { .. } => "check sslmode and sslrootcert in the URL (verify-full needs the certificate of the server's authority)".into(),
             Database { fault, .. } => match fault {
                 DbFault::Locked => "try again when the other ohx command has finished".into(),
                 DbFault::ReadOnly => "check the permissions of the store and its folder".into(),

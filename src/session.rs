@@ -19,7 +19,7 @@ use crate::output::Printer;
 use crate::paths::{self, Chosen, Homes};
 use crate::prompt;
 use crate::store::users::User;
-use crate::store::Store;
+use crate::store::{Location, Store};
 
 /// Options that apply to every command.
 #[derive(Debug, Clone, Default)]
@@ -114,8 +114,11 @@ pub fn initialise(
         let name = UserName::new(name)?;
         let new_identity = std::fs::symlink_metadata(&setup.identity.path).is_err();
         if new_identity && std::fs::symlink_metadata(&setup.store.path).is_ok() {
-            let store = Store::open(&setup.store.path)?;
-            if crate::store::users::find_by_name(store.conn(), &name)?.is_some() {
+            let store = Store::open_at(&Location::of(&setup.store.path)?)?;
+            if store
+                .peek(|db| crate::store::users::find_by_name(db, &name))?
+                .is_some()
+            {
                 return Err(Error::NameTaken(name.to_string()).into());
             }
         }
@@ -138,13 +141,7 @@ fn store_and_user(
     identity: UserIdentity,
     created_identity: bool,
 ) -> Result<(Access, InitReport)> {
-    let store_path = &setup.store.path;
-    let created_store = std::fs::symlink_metadata(store_path).is_err();
-    let store = if created_store {
-        Store::create(store_path)?
-    } else {
-        Store::open(store_path)?
-    };
+    let (store, created_store) = Store::init(&Location::of(&setup.store.path)?)?;
     let mut access = Access::new(store, identity, &setup.pins_path(), globals.printer())?;
     let (user, registered) =
         access.register(|| UserName::new(&name.map_or_else(default_user_name, str::to_string)))?;
@@ -230,8 +227,8 @@ impl Session {
     pub fn open(globals: Globals) -> Result<Session> {
         let setup = Setup::resolve(&globals)?;
         let printer = globals.printer();
-        let store_missing = std::fs::symlink_metadata(&setup.store.path).is_err();
-        let access = if store_missing && setup.store.is_default {
+        let location = Location::of(&setup.store.path)?;
+        let access = if location.is_missing_file() && setup.store.is_default {
             // On a terminal, the first run asks who you are rather than taking $USER silently.
             let asked = if globals.interactive() {
                 Some(prompt::text(
@@ -246,7 +243,7 @@ impl Session {
             announce_first_run(&printer, &setup, &report);
             access
         } else {
-            let store = Store::open(&setup.store.path)?;
+            let store = Store::open_at(&location)?;
             // A protected identity comes from the agent of `ohx unlock` when one holds it.
             let keys = crate::agent::load_identities(
                 &setup.identity.path,

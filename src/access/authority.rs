@@ -5,7 +5,7 @@
 //! A workspace from before signed authority has no log: readers use its rows and are warned, and
 //! the first admin change signs its current state as a genesis (and says so).
 
-use rusqlite::Connection;
+use crate::store::engine::Db;
 
 use super::authority_log;
 use super::records;
@@ -38,7 +38,7 @@ pub enum Note {
 impl Authority {
     /// Verifies the log of `row` (asked for as `slug`) through the user's pins.
     pub(super) fn read(
-        tx: &Connection,
+        tx: &Db<'_>,
         pins: &Pins,
         row: &WorkspaceRow,
         slug: &str,

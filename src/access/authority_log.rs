@@ -6,21 +6,20 @@
 
 use std::marker::PhantomData;
 
-use rusqlite::Connection;
-
 use crate::authority::{AuthorityError, Entry, LogSource, Pins, RecordSignature, Verified};
 use crate::error::Error;
 use crate::store::authority_log as rows;
+use crate::store::engine::Db;
 
 /// One workspace's log as stored, for [`Pins::verify`].
 pub struct StoreLog<'c, E> {
-    conn: &'c Connection,
+    conn: &'c Db<'c>,
     workspace_id: i64,
     error: PhantomData<E>,
 }
 
 impl<'c, E> StoreLog<'c, E> {
-    pub fn new(conn: &'c Connection, workspace_id: i64) -> StoreLog<'c, E> {
+    pub fn new(conn: &'c Db<'c>, workspace_id: i64) -> StoreLog<'c, E> {
         StoreLog {
             conn,
             workspace_id,
@@ -62,7 +61,7 @@ impl<E: From<Error> + From<AuthorityError>> LogSource for StoreLog<'_, E> {
 /// Verifies a workspace's log against the user's pins (see [`Pins::verify`]); the caller pins the
 /// result (`Pins::record`, `Pins::save`) when `advanced`, after its transaction.
 pub fn verify<E: From<Error> + From<AuthorityError>>(
-    conn: &Connection,
+    conn: &Db<'_>,
     workspace_id: i64,
     pins: &Pins,
 ) -> Result<Verified, E> {
@@ -72,7 +71,7 @@ pub fn verify<E: From<Error> + From<AuthorityError>>(
 /// Stores an entry made by `State::propose`, inside the caller's write transaction. Rows after
 /// the verified head that failed verification (`Verified::rejected`) are removed first: the new
 /// entry takes their place, so a junk row never blocks an admin.
-pub fn append(conn: &Connection, workspace_id: i64, entry: &Entry) -> Result<(), Error> {
+pub fn append(conn: &Db<'_>, workspace_id: i64, entry: &Entry) -> Result<(), Error> {
     rows::remove_from(conn, workspace_id, entry.seq)?;
     rows::append(conn, workspace_id, entry.seq, &entry.to_bytes())
 }
@@ -80,7 +79,7 @@ pub fn append(conn: &Connection, workspace_id: i64, entry: &Entry) -> Result<(),
 /// The stored signature of a connection's record; `None` when it has none or it is not 96 bytes
 /// (either way the record does not verify).
 pub fn record_signature(
-    conn: &Connection,
+    conn: &Db<'_>,
     connection_id: i64,
 ) -> Result<Option<RecordSignature>, Error> {
     Ok(rows::record_signature(conn, connection_id)?
@@ -89,7 +88,7 @@ pub fn record_signature(
 }
 
 pub fn set_record_signature(
-    conn: &Connection,
+    conn: &Db<'_>,
     connection_id: i64,
     signature: &RecordSignature,
 ) -> Result<(), Error> {

@@ -2,7 +2,7 @@
 //! the workspace recipient before they are written, and opened (and checked against their place)
 //! only when the caller may and wants to see them.
 
-use rusqlite::Connection;
+use crate::store::engine::Db;
 
 use crate::crypto::{seal_secret, SecretPlace, WorkspaceKey};
 use crate::domain::Secret;
@@ -35,7 +35,7 @@ pub(super) struct Slot<'a> {
 /// Writes one field: plain as text, secret sealed to `recipient` (the workspace key the verified
 /// log names).
 pub(super) fn store(
-    tx: &Connection,
+    tx: &Db<'_>,
     workspace: &WorkspaceRow,
     recipient: &str,
     slot: &Slot<'_>,

@@ -85,7 +85,7 @@ impl Access {
         pins: &Path,
         printer: Printer,
     ) -> Result<Access> {
-        let user = users::find_by_recipient(store.conn(), &identity.recipient())?;
+        let user = store.peek(|db| users::find_by_recipient(db, &identity.recipient()))?;
         let store_path = store.path().to_path_buf();
         let signing = SigningKey::from_identity(&identity)
             .map_err(|_| Error::NotAnIdentity(pins.to_path_buf()))?;
@@ -116,7 +116,10 @@ impl Access {
     ) -> Result<Access> {
         let mut chosen = None;
         for key in keys {
-            if users::find_by_recipient(store.conn(), &key.recipient())?.is_some() {
+            if store
+                .peek(|db| users::find_by_recipient(db, &key.recipient()))?
+                .is_some()
+            {
                 chosen = Some(key);
                 break;
             }
@@ -172,19 +175,22 @@ impl Access {
 
     /// The recipient of the person known as `name` in this store, if anyone is.
     pub fn recipient_of(&self, name: &str) -> Result<Option<String>> {
-        Ok(users::find_by_name(self.store.conn(), name)?.map(|u| u.recipient))
+        Ok(self
+            .store
+            .peek(|db| users::find_by_name(db, name))?
+            .map(|u| u.recipient))
     }
 
     /// Every workspace the user belongs to, with their role.
     pub fn my_workspaces(&self) -> Result<Vec<(String, Role)>> {
         let user = self.actor.user()?;
-        member_rows::of_user(self.store.conn(), user.id)
+        self.store.peek(|db| member_rows::of_user(db, user.id))
     }
 
     /// The workspaces the user belongs to, with counts, for `workspace list`.
     pub fn list_workspaces(&self) -> Result<Vec<Listed>> {
         let user = self.actor.user()?;
-        workspaces::list_for_user(self.store.conn(), user.id)
+        self.store.peek(|db| workspaces::list_for_user(db, user.id))
     }
 
     /// Creates a workspace with a new key, wrapped for its creator, who becomes its admin and

@@ -2,7 +2,7 @@
 //! from the workspace key, sealed on every write by a key holder and checked before any key holder
 //! uses, reveals or edits the record (docs/SECURITY.md, "Record MAC").
 
-use rusqlite::Connection;
+use crate::store::engine::Db;
 
 use crate::crypto::WorkspaceKey;
 use crate::error::{Error, Result};
@@ -44,7 +44,7 @@ pub fn record_bytes(workspace_id: i64, row: &ConnectionRow, fields: &[FieldRow])
 /// returns the record's bytes for its signature. Called after every change to a connection, by
 /// someone who holds the workspace key.
 pub(super) fn reseal(
-    tx: &Connection,
+    tx: &Db<'_>,
     workspace_id: i64,
     key: &WorkspaceKey,
     id: i64,
@@ -61,7 +61,7 @@ pub(super) fn reseal(
 /// Checks an encoded record (see [`record_bytes`]) against its stored MAC. A changed host, a
 /// forged or swapped ciphertext, or a missing MAC all fail.
 pub(super) fn verify(
-    tx: &Connection,
+    tx: &Db<'_>,
     workspace_slug: &str,
     key: &WorkspaceKey,
     row: &ConnectionRow,

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::Connection;
+use crate::store::engine::Db;
 
 use super::fields::{self, Value};
 use super::records;
@@ -38,7 +38,7 @@ impl Opened {
 
 /// Opens each `(workspace, identifier)` in `wanted`, in order.
 pub(super) fn open_all(
-    tx: &Connection,
+    tx: &Db<'_>,
     actor: &Actor,
     pins: &Pins,
     wanted: &[(String, String)],

@@ -4,7 +4,7 @@
 
 use std::cell::{OnceCell, RefCell};
 
-use rusqlite::Connection;
+use crate::store::engine::Db;
 
 use super::authority::{Authority, Note};
 use super::Actor;
@@ -16,7 +16,7 @@ use crate::store::workspaces::{self, Workspace as WorkspaceRow};
 
 /// A workspace the current user may act in, for the length of one transaction.
 pub struct Workspace<'t> {
-    pub(super) tx: &'t Connection,
+    pub(super) tx: &'t Db<'t>,
     pub(super) actor: &'t Actor,
     row: WorkspaceRow,
     role: Role,
@@ -34,7 +34,7 @@ impl<'t> Workspace<'t> {
     /// both give status 4 with the same message, so nobody learns which workspaces exist. For a
     /// signed workspace the role is the one the verified log gives the user's recipient.
     pub(super) fn enter(
-        tx: &'t Connection,
+        tx: &'t Db<'t>,
         actor: &'t Actor,
         pins: &Pins,
         slug: &str,

@@ -1,6 +1,7 @@
 //! Connections and their fields. Secret fields hold only ciphertext; plain fields hold text.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use super::clock;
+use super::engine::{Db, Row};
 
 use crate::domain::ConnectionType;
 use crate::error::Error;
@@ -30,7 +31,7 @@ pub struct FieldRow {
 const COLUMNS: &str =
     "id, workspace_id, slug, name, description, type, needs_rotation, created_at, updated_at";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<ConnectionRow> {
+fn from_row(row: &Row<'_>) -> Result<ConnectionRow, Error> {
     Ok(ConnectionRow {
         id: row.get(0)?,
         workspace_id: row.get(1)?,
@@ -44,72 +45,66 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ConnectionRow> {
     })
 }
 
-pub fn list(c: &Connection, workspace_id: i64) -> Result<Vec<ConnectionRow>, Error> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM connections WHERE workspace_id = ?1 ORDER BY slug"
-    ))?;
-    let rows = stmt.query_map([workspace_id], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn list(db: &Db<'_>, workspace_id: i64) -> Result<Vec<ConnectionRow>, Error> {
+    db.query_all(
+        &format!("SELECT {COLUMNS} FROM connections WHERE workspace_id = ?1 ORDER BY slug"),
+        &[&workspace_id],
+        from_row,
+    )
 }
 
 /// Calls `f` with each connection of the workspace in identifier order, without holding them all
 /// in memory (a workspace may have 100,000 of them).
 pub fn each<E: From<Error>>(
-    c: &Connection,
+    db: &Db<'_>,
     workspace_id: i64,
     mut f: impl FnMut(ConnectionRow) -> Result<(), E>,
 ) -> Result<(), E> {
-    let mut stmt = c
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM connections WHERE workspace_id = ?1 ORDER BY slug"
-        ))
-        .map_err(Error::from)?;
-    let mut rows = stmt.query([workspace_id]).map_err(Error::from)?;
-    while let Some(row) = rows.next().map_err(Error::from)? {
-        f(from_row(row).map_err(Error::from)?)?;
-    }
-    Ok(())
+    db.each(
+        &format!("SELECT {COLUMNS} FROM connections WHERE workspace_id = ?1 ORDER BY slug"),
+        &[&workspace_id],
+        |row| f(from_row(row)?),
+    )
 }
 
-pub fn find(c: &Connection, workspace_id: i64, slug: &str) -> Result<Option<ConnectionRow>, Error> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM connections WHERE workspace_id = ?1 AND slug = ?2"
-    ))?;
-    Ok(stmt
-        .query_row(params![workspace_id, slug], from_row)
-        .optional()?)
+pub fn find(db: &Db<'_>, workspace_id: i64, slug: &str) -> Result<Option<ConnectionRow>, Error> {
+    db.query_opt(
+        &format!("SELECT {COLUMNS} FROM connections WHERE workspace_id = ?1 AND slug = ?2"),
+        &[&workspace_id, &slug],
+        from_row,
+    )
 }
 
-pub fn fields(c: &Connection, connection_id: i64) -> Result<Vec<FieldRow>, Error> {
-    let mut stmt = c.prepare_cached(
+pub fn fields(db: &Db<'_>, connection_id: i64) -> Result<Vec<FieldRow>, Error> {
+    db.query_all(
         "SELECT code, secret, value, ciphertext, key_version FROM fields
          WHERE connection_id = ?1 ORDER BY position, code",
-    )?;
-    let rows = stmt.query_map([connection_id], |row| {
-        Ok(FieldRow {
-            code: row.get(0)?,
-            secret: row.get(1)?,
-            value: row.get(2)?,
-            ciphertext: row.get(3)?,
-            key_version: row.get(4)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        &[&connection_id],
+        |row| {
+            Ok(FieldRow {
+                code: row.get(0)?,
+                secret: row.get(1)?,
+                value: row.get(2)?,
+                ciphertext: row.get(3)?,
+                key_version: row.get(4)?,
+            })
+        },
+    )
 }
 
 pub fn insert(
-    c: &Connection,
+    db: &Db<'_>,
     workspace_id: i64,
     slug: &str,
     name: &str,
     description: &str,
     kind: ConnectionType,
 ) -> Result<i64, Error> {
-    c.execute(
-        "INSERT INTO connections (workspace_id, slug, name, description, type) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![workspace_id, slug, name, description, kind],
-    )?;
-    Ok(c.last_insert_rowid())
+    db.insert_returning_id(
+        "INSERT INTO connections (workspace_id, slug, name, description, type, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
+        &[&workspace_id, &slug, &name, &description, &kind, &clock::now()],
+    )
 }
 
 /// What to store for one field.
@@ -122,7 +117,7 @@ pub enum FieldValue<'a> {
 }
 
 pub fn set_field(
-    c: &Connection,
+    db: &Db<'_>,
     connection_id: i64,
     code: &str,
     position: i64,
@@ -135,111 +130,123 @@ pub fn set_field(
             key_version,
         } => (true, None, Some(ciphertext), Some(key_version)),
     };
-    c.execute(
+    db.execute(
         "INSERT INTO fields (connection_id, code, position, secret, value, ciphertext, key_version)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (connection_id, code) DO UPDATE SET
             secret = excluded.secret, value = excluded.value,
             ciphertext = excluded.ciphertext, key_version = excluded.key_version",
-        params![
-            connection_id,
-            code,
-            position,
-            secret,
-            plain,
-            ciphertext,
-            version
+        &[
+            &connection_id,
+            &code,
+            &position,
+            &secret,
+            &plain,
+            &ciphertext,
+            &version,
         ],
     )?;
     Ok(())
 }
 
-pub fn remove_field(c: &Connection, connection_id: i64, code: &str) -> Result<(), Error> {
-    c.execute(
+pub fn remove_field(db: &Db<'_>, connection_id: i64, code: &str) -> Result<(), Error> {
+    db.execute(
         "DELETE FROM fields WHERE connection_id = ?1 AND code = ?2",
-        params![connection_id, code],
+        &[&connection_id, &code],
     )?;
     Ok(())
 }
 
 pub fn update(
-    c: &Connection,
+    db: &Db<'_>,
     id: i64,
     name: &str,
     description: &str,
     needs_rotation: bool,
 ) -> Result<(), Error> {
-    c.execute(
-        "UPDATE connections SET name = ?2, description = ?3, needs_rotation = ?4,
-            updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1",
-        params![id, name, description, needs_rotation],
+    db.execute(
+        "UPDATE connections SET name = ?2, description = ?3, needs_rotation = ?4, updated_at = ?5
+         WHERE id = ?1",
+        &[&id, &name, &description, &needs_rotation, &clock::now()],
     )?;
     Ok(())
 }
 
 /// Gives connection `id` a new identifier (the caller checked it is free in the workspace).
-pub fn rename(c: &Connection, id: i64, slug: &str) -> Result<(), Error> {
-    c.execute(
+pub fn rename(db: &Db<'_>, id: i64, slug: &str) -> Result<(), Error> {
+    db.execute(
         "UPDATE connections SET slug = ?2 WHERE id = ?1",
-        params![id, slug],
+        &[&id, &slug],
     )?;
     Ok(())
 }
 
 /// The stored record MAC, `None` when the row has none.
-pub fn mac(c: &Connection, id: i64) -> Result<Option<Vec<u8>>, Error> {
-    let mut stmt = c.prepare_cached("SELECT mac FROM connections WHERE id = ?1")?;
-    Ok(stmt.query_row([id], |r| r.get(0)).optional()?.flatten())
+pub fn mac(db: &Db<'_>, id: i64) -> Result<Option<Vec<u8>>, Error> {
+    Ok(db
+        .query_opt("SELECT mac FROM connections WHERE id = ?1", &[&id], |r| {
+            r.get(0)
+        })?
+        .flatten())
 }
 
-pub fn set_mac(c: &Connection, id: i64, mac: &[u8]) -> Result<(), Error> {
-    let mut stmt = c.prepare_cached("UPDATE connections SET mac = ?2 WHERE id = ?1")?;
-    stmt.execute(params![id, mac])?;
+pub fn set_mac(db: &Db<'_>, id: i64, mac: &[u8]) -> Result<(), Error> {
+    db.execute(
+        "UPDATE connections SET mac = ?2 WHERE id = ?1",
+        &[&id, &mac],
+    )?;
     Ok(())
 }
 
 /// The ids of every connection of a workspace.
-pub fn ids(c: &Connection, workspace_id: i64) -> Result<Vec<i64>, Error> {
-    let mut stmt = c.prepare("SELECT id FROM connections WHERE workspace_id = ?1")?;
-    let rows = stmt.query_map([workspace_id], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn ids(db: &Db<'_>, workspace_id: i64) -> Result<Vec<i64>, Error> {
+    db.query_all(
+        "SELECT id FROM connections WHERE workspace_id = ?1",
+        &[&workspace_id],
+        |r| r.get(0),
+    )
 }
 
-pub fn find_by_id(c: &Connection, id: i64) -> Result<Option<ConnectionRow>, Error> {
-    let mut stmt = c.prepare_cached(&format!("SELECT {COLUMNS} FROM connections WHERE id = ?1"))?;
-    Ok(stmt.query_row([id], from_row).optional()?)
+pub fn find_by_id(db: &Db<'_>, id: i64) -> Result<Option<ConnectionRow>, Error> {
+    db.query_opt(
+        &format!("SELECT {COLUMNS} FROM connections WHERE id = ?1"),
+        &[&id],
+        from_row,
+    )
 }
 
-pub fn delete(c: &Connection, id: i64) -> Result<(), Error> {
-    c.execute("DELETE FROM connections WHERE id = ?1", [id])?;
+pub fn delete(db: &Db<'_>, id: i64) -> Result<(), Error> {
+    db.execute("DELETE FROM connections WHERE id = ?1", &[&id])?;
     Ok(())
 }
 
 pub fn replace_ciphertext(
-    c: &Connection,
+    db: &Db<'_>,
     connection_id: i64,
     code: &str,
     ciphertext: &[u8],
     key_version: u32,
 ) -> Result<(), Error> {
-    let mut stmt = c.prepare_cached(
+    db.execute(
         "UPDATE fields SET ciphertext = ?3, key_version = ?4 WHERE connection_id = ?1 AND code = ?2",
+        &[&connection_id, &code, &ciphertext, &key_version],
     )?;
-    stmt.execute(params![connection_id, code, ciphertext, key_version])?;
     Ok(())
 }
 
 /// Sets or clears the "rotate at source" mark of one connection.
-pub fn set_needs_rotation(c: &Connection, id: i64, needs_rotation: bool) -> Result<(), Error> {
-    let mut stmt = c.prepare_cached("UPDATE connections SET needs_rotation = ?2 WHERE id = ?1")?;
-    stmt.execute(params![id, needs_rotation])?;
+pub fn set_needs_rotation(db: &Db<'_>, id: i64, needs_rotation: bool) -> Result<(), Error> {
+    db.execute(
+        "UPDATE connections SET needs_rotation = ?2 WHERE id = ?1",
+        &[&id, &needs_rotation],
+    )?;
     Ok(())
 }
 
-pub fn count(c: &Connection, workspace_id: i64) -> Result<i64, Error> {
-    Ok(c.query_row(
+pub fn count(db: &Db<'_>, workspace_id: i64) -> Result<i64, Error> {
+    db.query_one(
         "SELECT count(*) FROM connections WHERE workspace_id = ?1",
-        [workspace_id],
+        &[&workspace_id],
         |r| r.get(0),
-    )?)
+    )
 }

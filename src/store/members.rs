@@ -1,6 +1,6 @@
 //! Memberships: who has which role in a workspace, and the workspace key wrapped for them.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use super::engine::{Db, Row};
 
 use crate::domain::Role;
 use crate::error::Error;
@@ -13,7 +13,7 @@ pub struct Member {
     pub role: Role,
 }
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<Member> {
+fn from_row(row: &Row<'_>) -> Result<Member, Error> {
     Ok(Member {
         user_id: row.get(0)?,
         name: row.get(1)?,
@@ -25,29 +25,28 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Member> {
 const SELECT: &str = "SELECT u.id, u.name, u.recipient, m.role FROM memberships m
                       JOIN users u ON u.id = m.user_id";
 
-pub fn list(c: &Connection, workspace_id: i64) -> Result<Vec<Member>, Error> {
-    let mut stmt = c.prepare(&format!(
-        "{SELECT} WHERE m.workspace_id = ?1 ORDER BY u.name"
-    ))?;
-    let rows = stmt.query_map([workspace_id], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-pub fn find(c: &Connection, workspace_id: i64, name: &str) -> Result<Option<Member>, Error> {
-    Ok(c.query_row(
-        &format!("{SELECT} WHERE m.workspace_id = ?1 AND u.name = ?2"),
-        params![workspace_id, name],
+pub fn list(db: &Db<'_>, workspace_id: i64) -> Result<Vec<Member>, Error> {
+    db.query_all(
+        &format!("{SELECT} WHERE m.workspace_id = ?1 ORDER BY u.name"),
+        &[&workspace_id],
         from_row,
     )
-    .optional()?)
 }
 
-pub fn count_admins(c: &Connection, workspace_id: i64) -> Result<i64, Error> {
-    Ok(c.query_row(
+pub fn find(db: &Db<'_>, workspace_id: i64, name: &str) -> Result<Option<Member>, Error> {
+    db.query_opt(
+        &format!("{SELECT} WHERE m.workspace_id = ?1 AND u.name = ?2"),
+        &[&workspace_id, &name],
+        from_row,
+    )
+}
+
+pub fn count_admins(db: &Db<'_>, workspace_id: i64) -> Result<i64, Error> {
+    db.query_one(
         "SELECT count(*) FROM memberships WHERE workspace_id = ?1 AND role = 'admin'",
-        [workspace_id],
+        &[&workspace_id],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// The workspace key wrapped for one member, with the key version it was wrapped at.
@@ -58,56 +57,56 @@ pub struct WrappedKey {
 
 /// Adds or replaces a membership. `wrapped` must be given exactly for roles that hold the key.
 pub fn upsert(
-    c: &Connection,
+    db: &Db<'_>,
     workspace_id: i64,
     user_id: i64,
     role: Role,
     wrapped: Option<&WrappedKey>,
 ) -> Result<(), Error> {
-    c.execute(
+    db.execute(
         "INSERT INTO memberships (workspace_id, user_id, role, wrapped_key, key_version)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (workspace_id, user_id) DO UPDATE SET
             role = excluded.role, wrapped_key = excluded.wrapped_key, key_version = excluded.key_version",
-        params![
-            workspace_id,
-            user_id,
-            role,
-            wrapped.map(|w| &w.bytes),
-            wrapped.map(|w| w.version)
+        &[
+            &workspace_id,
+            &user_id,
+            &role,
+            &wrapped.map(|w| w.bytes.as_slice()),
+            &wrapped.map(|w| w.version),
         ],
     )?;
     Ok(())
 }
 
-pub fn remove(c: &Connection, workspace_id: i64, user_id: i64) -> Result<(), Error> {
-    c.execute(
+pub fn remove(db: &Db<'_>, workspace_id: i64, user_id: i64) -> Result<(), Error> {
+    db.execute(
         "DELETE FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
-        params![workspace_id, user_id],
+        &[&workspace_id, &user_id],
     )?;
     Ok(())
 }
 
 /// Every workspace the user belongs to, with their role (for `whoami`).
-pub fn of_user(c: &Connection, user_id: i64) -> Result<Vec<(String, Role)>, Error> {
-    let mut stmt = c.prepare(
+pub fn of_user(db: &Db<'_>, user_id: i64) -> Result<Vec<(String, Role)>, Error> {
+    db.query_all(
         "SELECT w.slug, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
          WHERE m.user_id = ?1 ORDER BY w.slug",
-    )?;
-    let rows = stmt.query_map([user_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        &[&user_id],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
 }
 
 /// Changes a role between two roles that both hold the key (editor and admin), keeping the wrapped key.
 pub fn set_role_keeping_key(
-    c: &Connection,
+    db: &Db<'_>,
     workspace_id: i64,
     user_id: i64,
     role: Role,
 ) -> Result<(), Error> {
-    c.execute(
+    db.execute(
         "UPDATE memberships SET role = ?3 WHERE workspace_id = ?1 AND user_id = ?2",
-        params![workspace_id, user_id, role],
+        &[&workspace_id, &user_id, &role],
     )?;
     Ok(())
 }

@@ -1,29 +1,40 @@
-//! The store: one SQLite file, the only place with SQL.
+//! The store, the only place with SQL: its queries are written once and run through
+//! [`engine::Db`], whichever engine holds the store (docs/ARCHITECTURE.md, "The store layer").
 //!
-//! Opening checks the file before SQLite touches it (symbolic link, permissions, size, header,
-//! `application_id`, a `user_version` from a newer ohx), so that a foreign, damaged or newer file is
-//! refused and left byte-for-byte untouched. Every write is one `BEGIN IMMEDIATE` transaction.
+//! A store is a SQLite file or a PostgreSQL database ([`Location`]). Opening a file checks it
+//! before SQLite touches it (symbolic link, permissions, size, header, `application_id`, a
+//! `user_version` from a newer ohx), so that a foreign, damaged or newer file is refused and left
+//! byte-for-byte untouched; a database is checked the same way through its `ohx_store` table.
+//! Every write is one transaction that excludes other writers (SQLite's `BEGIN IMMEDIATE`, an
+//! advisory lock on PostgreSQL).
 
 pub mod authority_log;
+mod clock;
 pub mod connections;
+pub mod engine;
 mod fault;
 mod file_check;
+mod location;
 pub mod members;
 mod migrations;
+mod postgres;
 pub mod schema_check;
 pub mod sync_state;
 mod types;
 pub mod users;
 pub mod workspaces;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::Error;
 use crate::fsutil;
+use engine::{Db, PgConn};
+pub use location::Location;
 
 /// "OHX1" in the SQLite header's application id field.
 pub const APPLICATION_ID: u32 = 0x4F48_5831;
@@ -33,11 +44,54 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An open store.
 pub struct Store {
-    conn: Connection,
+    engine: Engine,
+    /// The file, or the database's URL (for messages only).
     path: PathBuf,
 }
 
+enum Engine {
+    Sqlite(Connection),
+    // Boxed: a client with its statement cache is several times the size of a SQLite handle.
+    Postgres(Box<RefCell<PgConn>>),
+}
+
 impl Store {
+    /// Opens the existing store at `location`, refusing anything that is not a current or older
+    /// ohx store.
+    pub fn open_at(location: &Location) -> Result<Store, Error> {
+        match location {
+            Location::File(path) => Store::open(path),
+            Location::Postgres(target) => {
+                Store::open_postgres(location, target, false).map(|(s, _)| s)
+            }
+        }
+    }
+
+    /// Creates the store at `location` unless it exists, then opens it; says whether it was
+    /// created.
+    pub fn init(location: &Location) -> Result<(Store, bool), Error> {
+        match location {
+            Location::File(path) if location.is_missing_file() => Ok((Store::create(path)?, true)),
+            Location::File(path) => Ok((Store::open(path)?, false)),
+            Location::Postgres(target) => Store::open_postgres(location, target, true),
+        }
+    }
+
+    fn open_postgres(
+        location: &Location,
+        target: &postgres::url::Target,
+        create: bool,
+    ) -> Result<(Store, bool), Error> {
+        let conn = postgres::connect(target)?;
+        let shown = location.shown();
+        let created = migrations::migrate_postgres(&conn, &shown, create)?;
+        let store = Store {
+            engine: Engine::Postgres(Box::new(conn)),
+            path: shown,
+        };
+        Ok((store, created))
+    }
+
     /// Opens an existing store, refusing anything that is not a current or older ohx store.
     pub fn open(path: &Path) -> Result<Store, Error> {
         file_check::check_file(path)?;
@@ -53,29 +107,25 @@ impl Store {
         // Until the store is known to be ours and not newer, closing must not checkpoint: that would
         // copy a newer ohx's WAL into the main file of a store we refuse.
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
-        let mut store = Store {
-            conn,
-            path: path.to_path_buf(),
-        };
-        store.configure()?;
+        let mut conn = conn;
+        configure(&conn)?;
         // The header read above may predate changes still in the WAL; ask SQLite too.
-        let app_id: u32 = store
-            .conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        let app_id: u32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
         if app_id != APPLICATION_ID {
             return Err(Error::NotAStore(path.into()));
         }
         // Objects ohx did not create (a trigger that re-inserts a removed member, a view, an
         // index) could change what ohx's own statements do: refuse the store untouched.
-        let foreign = schema_check::foreign_objects(&store.conn)?;
+        let foreign = schema_check::foreign_objects(&conn)?;
         if !foreign.is_empty() {
             return Err(Error::ForeignSchema(foreign));
         }
-        migrations::migrate(&mut store.conn, path)?;
-        store
-            .conn
-            .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
-        Ok(store)
+        migrations::migrate(&mut conn, path)?;
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
+        Ok(Store {
+            engine: Engine::Sqlite(conn),
+            path: path.to_path_buf(),
+        })
     }
 
     /// Creates a new store at `path`, or opens the one that is already there.
@@ -95,44 +145,59 @@ impl Store {
         Store::open(path)
     }
 
-    fn configure(&mut self) -> Result<(), Error> {
-        self.conn.busy_timeout(BUSY_TIMEOUT)?;
-        // journal_mode answers with a row, so it is queried rather than executed.
-        let mode: String = self
-            .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::from(rusqlite::Error::InvalidQuery));
-        }
-        self.conn.execute_batch(
-            "PRAGMA synchronous = FULL;
-             PRAGMA foreign_keys = ON;
-             PRAGMA secure_delete = ON;
-             PRAGMA trusted_schema = OFF;",
-        )?;
-        Ok(())
-    }
-
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The connection, for reads outside a transaction.
-    pub fn conn(&self) -> &Connection {
-        &self.conn
+    /// Runs `work` for one short read: on SQLite outside any transaction (each statement sees the
+    /// store as it is then), on PostgreSQL in one read transaction.
+    pub fn peek<T, E: From<Error>>(
+        &self,
+        work: impl FnOnce(&Db<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match &self.engine {
+            Engine::Sqlite(conn) => work(&Db::sqlite(conn)),
+            Engine::Postgres(conn) => postgres::transaction(conn, postgres::BEGIN_READ, work),
+        }
+    }
+
+    /// The SQLite connection itself, for unit tests that change a store as an attacker would.
+    #[cfg(test)]
+    pub(crate) fn sqlite(&self) -> Result<&Connection, Error> {
+        match &self.engine {
+            Engine::Sqlite(conn) => Ok(conn),
+            Engine::Postgres(_) => Err(Error::Database {
+                fault: crate::error::DbFault::Other,
+                detail: "not a SQLite store".into(),
+            }),
+        }
+    }
+
+    /// A handle outside any transaction, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn db(&self) -> Db<'_> {
+        match &self.engine {
+            Engine::Sqlite(conn) => Db::sqlite(conn),
+            Engine::Postgres(conn) => Db::postgres(conn),
+        }
     }
 
     /// Runs `work` in one `BEGIN IMMEDIATE` transaction, committed only if it succeeds.
     pub fn write<T, E: From<Error>>(
         &mut self,
-        work: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+        work: impl FnOnce(&Db<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let path = self.path.clone();
-        let tx = self
-            .conn
+        let conn = match &mut self.engine {
+            Engine::Sqlite(conn) => conn,
+            Engine::Postgres(conn) => {
+                return postgres::transaction(conn, &postgres::begin_write(), work)
+            }
+        };
+        let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| fault::at(e, &path))?;
-        let value = work(&tx)?;
+        let value = work(&Db::sqlite(&tx))?;
         tx.commit().map_err(|e| fault::at(e, &path))?;
         Ok(value)
     }
@@ -140,11 +205,17 @@ impl Store {
     /// Runs `work` in one read transaction, so it sees one consistent state of the store.
     pub fn read<T, E: From<Error>>(
         &mut self,
-        work: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+        work: impl FnOnce(&Db<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| fault::at(e, &path))?;
-        let value = work(&tx)?;
+        let conn = match &mut self.engine {
+            Engine::Sqlite(conn) => conn,
+            Engine::Postgres(conn) => {
+                return postgres::transaction(conn, postgres::BEGIN_READ, work)
+            }
+        };
+        let tx = conn.transaction().map_err(|e| fault::at(e, &path))?;
+        let value = work(&Db::sqlite(&tx))?;
         tx.finish().map_err(|e| fault::at(e, &path))?;
         Ok(value)
     }
@@ -183,6 +254,22 @@ fn refuse_foreign_schema_untouched(path: &Path) -> Result<(), Error> {
     } else {
         Err(Error::ForeignSchema(foreign))
     }
+}
+
+fn configure(conn: &Connection) -> Result<(), Error> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // journal_mode answers with a row, so it is queried rather than executed.
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::from(rusqlite::Error::InvalidQuery));
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA secure_delete = ON;
+         PRAGMA trusted_schema = OFF;",
+    )?;
+    Ok(())
 }
 
 /// Creates and initialises a fresh store file at `tmp` (0600).

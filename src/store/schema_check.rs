@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 
 use rusqlite::Connection;
 
+use super::engine::Dialect;
 use super::migrations::MIGRATIONS;
 use crate::error::Error;
 
@@ -27,7 +28,7 @@ fn objects(conn: &Connection) -> Result<BTreeSet<Object>, Error> {
 fn expected(version: u32) -> Result<BTreeSet<Object>, Error> {
     let memory = Connection::open_in_memory()?;
     for sql in MIGRATIONS.iter().take(version as usize) {
-        memory.execute_batch(sql)?;
+        memory.execute_batch(&Dialect::Sqlite.ddl(sql))?;
     }
     objects(&memory)
 }
@@ -77,14 +78,14 @@ mod tests {
     #[test]
     fn a_store_made_by_ohx_has_nothing_foreign() -> Result<(), Error> {
         let (_dir, store) = store()?;
-        assert_eq!(foreign_objects(store.conn())?, Vec::<String>::new());
+        assert_eq!(foreign_objects(store.sqlite()?)?, Vec::<String>::new());
         Ok(())
     }
 
     #[test]
     fn an_older_store_is_compared_with_the_schema_of_its_own_version() -> Result<(), Error> {
         let conn = Connection::open_in_memory()?;
-        conn.execute_batch(MIGRATIONS[0])?;
+        conn.execute_batch(&Dialect::Sqlite.ddl(MIGRATIONS[0]))?;
         conn.execute_batch("PRAGMA user_version = 1")?;
         assert_eq!(foreign_objects(&conn)?, Vec::<String>::new());
         Ok(())
@@ -93,7 +94,7 @@ mod tests {
     #[test]
     fn planted_triggers_views_indexes_and_tables_are_found() -> Result<(), Error> {
         let (_dir, store) = store()?;
-        store.conn().execute_batch(
+        store.sqlite()?.execute_batch(
             "CREATE TRIGGER keep_bob AFTER DELETE ON memberships BEGIN
                  INSERT INTO memberships SELECT old.workspace_id, old.user_id, old.role,
                      old.wrapped_key, old.key_version;
@@ -102,7 +103,7 @@ mod tests {
              CREATE INDEX spy ON connections(name);
              CREATE TABLE notes (x);",
         )?;
-        let found = foreign_objects(store.conn())?;
+        let found = foreign_objects(store.sqlite()?)?;
         for expected in [
             "trigger 'keep_bob' on memberships",
             "view 'everything'",
@@ -121,16 +122,16 @@ mod tests {
     fn a_changed_or_missing_definition_is_found() -> Result<(), Error> {
         let (_dir, store) = store()?;
         store
-            .conn()
+            .sqlite()?
             .execute_batch("DROP INDEX memberships_by_user")?;
         // A CHECK constraint removed by rewriting the schema table directly.
-        store.conn().execute_batch(
+        store.sqlite()?.execute_batch(
             "PRAGMA writable_schema = ON;
              UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (seq >= 0)', '')
                  WHERE name = 'authority_log';
              PRAGMA writable_schema = OFF;",
         )?;
-        let found = foreign_objects(store.conn())?;
+        let found = foreign_objects(store.sqlite()?)?;
         assert!(
             found
                 .iter()

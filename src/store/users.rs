@@ -1,7 +1,7 @@
 //! People known to the store: a name and an age recipient.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
-
+use super::clock;
+use super::engine::{Db, Row};
 use crate::error::Error;
 
 #[derive(Debug, Clone)]
@@ -11,7 +11,7 @@ pub struct User {
     pub recipient: String,
 }
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+fn from_row(row: &Row<'_>) -> Result<User, Error> {
     Ok(User {
         id: row.get(0)?,
         name: row.get(1)?,
@@ -19,41 +19,36 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-pub fn find_by_recipient(c: &Connection, recipient: &str) -> Result<Option<User>, Error> {
-    Ok(c.query_row(
+pub fn find_by_recipient(db: &Db<'_>, recipient: &str) -> Result<Option<User>, Error> {
+    db.query_opt(
         "SELECT id, name, recipient FROM users WHERE recipient = ?1",
-        [recipient],
+        &[&recipient],
         from_row,
     )
-    .optional()?)
 }
 
-pub fn find_by_name(c: &Connection, name: &str) -> Result<Option<User>, Error> {
-    Ok(c.query_row(
+pub fn find_by_name(db: &Db<'_>, name: &str) -> Result<Option<User>, Error> {
+    db.query_opt(
         "SELECT id, name, recipient FROM users WHERE name = ?1",
-        [name],
+        &[&name],
         from_row,
     )
-    .optional()?)
 }
 
-pub fn insert(c: &Connection, name: &str, recipient: &str) -> Result<User, Error> {
-    c.execute(
-        "INSERT INTO users (name, recipient) VALUES (?1, ?2)",
-        params![name, recipient],
+pub fn insert(db: &Db<'_>, name: &str, recipient: &str) -> Result<User, Error> {
+    let id = db.insert_returning_id(
+        "INSERT INTO users (name, recipient, created_at) VALUES (?1, ?2, ?3) RETURNING id",
+        &[&name, &recipient, &clock::now()],
     )?;
     Ok(User {
-        id: c.last_insert_rowid(),
+        id,
         name: name.into(),
         recipient: recipient.into(),
     })
 }
 
 /// Gives user `id` a new name (the caller checked that nobody has it).
-pub fn rename(c: &Connection, id: i64, name: &str) -> Result<(), Error> {
-    c.execute(
-        "UPDATE users SET name = ?1 WHERE id = ?2",
-        params![name, id],
-    )?;
+pub fn rename(db: &Db<'_>, id: i64, name: &str) -> Result<(), Error> {
+    db.execute("UPDATE users SET name = ?1 WHERE id = ?2", &[&name, &id])?;
     Ok(())
 }

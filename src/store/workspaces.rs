@@ -1,6 +1,7 @@
 //! Workspaces and the current user's view of them (a workspace is only visible through a membership).
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use super::clock;
+use super::engine::{Db, Row};
 
 use crate::domain::Role;
 use crate::error::Error;
@@ -28,7 +29,7 @@ pub struct Membership {
 const COLUMNS: &str =
     "w.id, w.slug, w.name, w.description, w.recipient, w.key_version, w.created_at, w.updated_at";
 
-fn workspace_from(row: &Row<'_>) -> rusqlite::Result<Workspace> {
+fn workspace_from(row: &Row<'_>) -> Result<Workspace, Error> {
     Ok(Workspace {
         id: row.get(0)?,
         slug: row.get(1)?,
@@ -41,20 +42,19 @@ fn workspace_from(row: &Row<'_>) -> rusqlite::Result<Workspace> {
     })
 }
 
-pub fn membership(c: &Connection, slug: &str, user_id: i64) -> Result<Option<Membership>, Error> {
+pub fn membership(db: &Db<'_>, slug: &str, user_id: i64) -> Result<Option<Membership>, Error> {
     let sql = format!(
         "SELECT {COLUMNS}, m.role, m.wrapped_key FROM workspaces w
          JOIN memberships m ON m.workspace_id = w.id
          WHERE w.slug = ?1 AND m.user_id = ?2"
     );
-    Ok(c.query_row(&sql, params![slug, user_id], |row| {
+    db.query_opt(&sql, &[&slug, &user_id], |row| {
         Ok(Membership {
             workspace: workspace_from(row)?,
             role: row.get(8)?,
             wrapped_key: row.get(9)?,
         })
     })
-    .optional()?)
 }
 
 /// One line of `workspace list`.
@@ -65,7 +65,7 @@ pub struct Listed {
     pub members: i64,
 }
 
-pub fn list_for_user(c: &Connection, user_id: i64) -> Result<Vec<Listed>, Error> {
+pub fn list_for_user(db: &Db<'_>, user_id: i64) -> Result<Vec<Listed>, Error> {
     let sql = format!(
         "SELECT {COLUMNS}, m.role,
             (SELECT count(*) FROM connections x WHERE x.workspace_id = w.id),
@@ -73,63 +73,57 @@ pub fn list_for_user(c: &Connection, user_id: i64) -> Result<Vec<Listed>, Error>
          FROM workspaces w JOIN memberships m ON m.workspace_id = w.id
          WHERE m.user_id = ?1 ORDER BY w.slug"
     );
-    let mut stmt = c.prepare(&sql)?;
-    let rows = stmt.query_map([user_id], |row| {
+    db.query_all(&sql, &[&user_id], |row| {
         Ok(Listed {
             workspace: workspace_from(row)?,
             role: row.get(8)?,
             connections: row.get(9)?,
             members: row.get(10)?,
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    })
 }
 
-pub fn slug_taken(c: &Connection, slug: &str) -> Result<bool, Error> {
-    Ok(
-        c.query_row("SELECT 1 FROM workspaces WHERE slug = ?1", [slug], |_| {
+pub fn slug_taken(db: &Db<'_>, slug: &str) -> Result<bool, Error> {
+    Ok(db
+        .query_opt("SELECT 1 FROM workspaces WHERE slug = ?1", &[&slug], |_| {
             Ok(())
-        })
-        .optional()?
-        .is_some(),
-    )
+        })?
+        .is_some())
 }
 
 pub fn insert(
-    c: &Connection,
+    db: &Db<'_>,
     slug: &str,
     name: &str,
     description: &str,
     recipient: &str,
     key_version: u32,
 ) -> Result<i64, Error> {
-    c.execute(
-        "INSERT INTO workspaces (slug, name, description, recipient, key_version)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![slug, name, description, recipient, key_version],
-    )?;
-    Ok(c.last_insert_rowid())
+    let now = clock::now();
+    db.insert_returning_id(
+        "INSERT INTO workspaces (slug, name, description, recipient, key_version, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
+        &[&slug, &name, &description, &recipient, &key_version, &now],
+    )
 }
 
-pub fn update(c: &Connection, id: i64, name: &str, description: &str) -> Result<(), Error> {
-    c.execute(
-        "UPDATE workspaces SET name = ?2, description = ?3,
-            updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1",
-        params![id, name, description],
-    )?;
-    Ok(())
-}
-
-pub fn set_key(c: &Connection, id: i64, recipient: &str, key_version: u32) -> Result<(), Error> {
-    c.execute(
-        "UPDATE workspaces SET recipient = ?2, key_version = ?3,
-            updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1",
-        params![id, recipient, key_version],
+pub fn update(db: &Db<'_>, id: i64, name: &str, description: &str) -> Result<(), Error> {
+    db.execute(
+        "UPDATE workspaces SET name = ?2, description = ?3, updated_at = ?4 WHERE id = ?1",
+        &[&id, &name, &description, &clock::now()],
     )?;
     Ok(())
 }
 
-pub fn delete(c: &Connection, id: i64) -> Result<(), Error> {
-    c.execute("DELETE FROM workspaces WHERE id = ?1", [id])?;
+pub fn set_key(db: &Db<'_>, id: i64, recipient: &str, key_version: u32) -> Result<(), Error> {
+    db.execute(
+        "UPDATE workspaces SET recipient = ?2, key_version = ?3, updated_at = ?4 WHERE id = ?1",
+        &[&id, &recipient, &key_version, &clock::now()],
+    )?;
+    Ok(())
+}
+
+pub fn delete(db: &Db<'_>, id: i64) -> Result<(), Error> {
+    db.execute("DELETE FROM workspaces WHERE id = ?1", &[&id])?;
     Ok(())
 }

@@ -27,6 +27,8 @@ pub const DEFAULT_PERSON: &str = "alice";
 /// A temporary folder holding one ohx home and the identities of everyone in a test.
 pub struct Env {
     dir: TempDir,
+    /// Variables every command run in this home gets (the team-store tests set `OHX_STORE`).
+    vars: Vec<(String, OsString)>,
 }
 
 impl Default for Env {
@@ -42,7 +44,16 @@ impl Env {
             .prefix("ohx-test-")
             .tempdir()
             .expect("cannot create a temporary folder");
-        Env { dir }
+        Env {
+            dir,
+            vars: Vec::new(),
+        }
+    }
+
+    /// This home, with `name=value` given to every command run in it.
+    pub fn with_var(mut self, name: &str, value: impl Into<OsString>) -> Env {
+        self.vars.push((name.into(), value.into()));
+        self
     }
 
     pub fn root(&self) -> &Path {
@@ -71,14 +82,17 @@ impl Env {
 
     /// Runs ohx as alice, with the default identity.
     pub fn ohx(&self) -> Cmd {
-        Cmd::new(env!("CARGO_BIN_EXE_ohx"))
+        let cmd = Cmd::new(env!("CARGO_BIN_EXE_ohx"))
             .env(
                 "PATH",
                 std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
             )
             .env("HOME", self.root())
             .env("OHX_HOME", self.home())
-            .env("USER", DEFAULT_PERSON)
+            .env("USER", DEFAULT_PERSON);
+        self.vars
+            .iter()
+            .fold(cmd, |cmd, (name, value)| cmd.env(name, value))
     }
 
     /// Runs ohx as `person`: same store, but their own identity file and `USER`.

@@ -29,6 +29,7 @@ mod skip;
 mod store;
 mod store_probe;
 mod tamper;
+mod team_store;
 mod test_certs;
 mod ux;
 mod workspace;

@@ -149,12 +149,25 @@ impl PgServer {
             ],
         );
         // From here on, dropping `server` stops it.
-        let port = port.to_string();
-        let created = Command::new(bin.join("createdb"))
-            .args(["-h", "127.0.0.1", "-p", &port, "-U", &server.role])
-            .args(["--maintenance-db=postgres", "--", &server.database])
+        server.create_database(&server.database);
+        server
+    }
+
+    /// Creates the database `name`, owned by the server's role.
+    #[track_caller]
+    pub fn create_database(&self, name: &str) {
+        let created = Command::new(self.tool("createdb"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                &self.role,
+            ])
+            .args(["--maintenance-db=postgres", "--", name])
             .env_clear()
-            .env("PGPASSWORD", &server.password)
+            .env("PGPASSWORD", &self.password)
             .env("PGSSLMODE", "prefer")
             .stdin(Stdio::null())
             .output()
@@ -164,7 +177,11 @@ impl PgServer {
             "createdb failed: {}",
             String::from_utf8_lossy(&created.stderr)
         );
-        server
+    }
+
+    /// One of the server's client programs (psql, pg_dump, createdb), run as the test's user.
+    pub fn tool(&self, program: &str) -> PathBuf {
+        self.bin.join(program)
     }
 
     /// The CA certificate that issued a TLS-only server's certificate (PEM).

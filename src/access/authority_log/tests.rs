@@ -74,7 +74,7 @@ fn fixture() -> anyhow::Result<Fixture> {
 }
 
 fn read(f: &Fixture) -> anyhow::Result<Verified> {
-    verify::<anyhow::Error>(f.store.conn(), f.workspace_id, &f.pins)
+    verify::<anyhow::Error>(&f.store.db(), f.workspace_id, &f.pins)
 }
 
 /// The check that failed: the error, or the entry rejected after the valid part of the log.
@@ -110,8 +110,8 @@ fn a_row_deleted_from_the_middle_of_the_log_is_refused() -> anyhow::Result<()> {
             role: Role::Editor,
         },
     )?;
-    append(f.store.conn(), f.workspace_id, &entry)?;
-    f.store.conn().execute(
+    append(&f.store.db(), f.workspace_id, &entry)?;
+    f.store.sqlite()?.execute(
         "DELETE FROM authority_log WHERE workspace_id = ?1 AND seq = 1",
         [f.workspace_id],
     )?;
@@ -128,7 +128,7 @@ fn a_row_deleted_from_the_middle_of_the_log_is_refused() -> anyhow::Result<()> {
 #[test]
 fn an_entry_moved_to_another_number_is_refused() -> anyhow::Result<()> {
     let f = fixture()?;
-    f.store.conn().execute(
+    f.store.sqlite()?.execute(
         "UPDATE authority_log SET seq = 5 WHERE workspace_id = ?1 AND seq = 1",
         [f.workspace_id],
     )?;
@@ -146,13 +146,13 @@ fn an_entry_moved_to_another_number_is_refused() -> anyhow::Result<()> {
 #[test]
 fn an_entry_edited_with_sql_is_refused() -> anyhow::Result<()> {
     let f = fixture()?;
-    let bytes = rows::entry(f.store.conn(), f.workspace_id, 1)?.unwrap_or_default();
+    let bytes = rows::entry(&f.store.db(), f.workspace_id, 1)?.unwrap_or_default();
     let mut promoted = bytes.clone();
     // The role byte sits just before the 64-byte signature.
     let at = promoted.len() - 65;
     assert_eq!(promoted[at], 1, "the viewer role code");
     promoted[at] = 3;
-    f.store.conn().execute(
+    f.store.sqlite()?.execute(
         "UPDATE authority_log SET entry = ?2 WHERE workspace_id = ?1 AND seq = 1",
         params![f.workspace_id, promoted],
     )?;
@@ -174,11 +174,11 @@ fn a_log_cut_back_behind_the_pin_is_a_rollback() -> anyhow::Result<()> {
             recipient: key(2).public_key(),
         },
     )?;
-    append(f.store.conn(), f.workspace_id, &removal)?;
+    append(&f.store.db(), f.workspace_id, &removal)?;
     let seen = read(&f)?;
     f.pins.record(&seen.state);
     f.pins.save()?;
-    f.store.conn().execute(
+    f.store.sqlite()?.execute(
         "DELETE FROM authority_log WHERE workspace_id = ?1 AND seq >= 2",
         [f.workspace_id],
     )?;
@@ -197,7 +197,7 @@ fn a_log_cut_back_behind_the_pin_is_a_rollback() -> anyhow::Result<()> {
 #[test]
 fn a_junk_row_is_reported_and_replaced_by_the_next_entry() -> anyhow::Result<()> {
     let f = fixture()?;
-    rows::append(f.store.conn(), f.workspace_id, 2, b"junk")?;
+    rows::append(&f.store.db(), f.workspace_id, 2, b"junk")?;
     let seen = read(&f)?;
     assert_eq!(seen.state, f.state);
     assert!(matches!(
@@ -215,7 +215,7 @@ fn a_junk_row_is_reported_and_replaced_by_the_next_entry() -> anyhow::Result<()>
             name: "P".into(),
         },
     )?;
-    append(f.store.conn(), f.workspace_id, &entry)?;
+    append(&f.store.db(), f.workspace_id, &entry)?;
     let again = read(&f)?;
     assert_eq!((again.state, again.rejected), (next, None));
     Ok(())
@@ -224,23 +224,23 @@ fn a_junk_row_is_reported_and_replaced_by_the_next_entry() -> anyhow::Result<()>
 #[test]
 fn record_signatures_are_stored_and_read_back() -> anyhow::Result<()> {
     let f = fixture()?;
-    f.store.conn().execute(
+    f.store.sqlite()?.execute(
         "INSERT INTO connections (workspace_id, slug, name, type) VALUES (?1, 'db', 'DB', 'postgresql')",
         [f.workspace_id],
     )?;
-    let id = f.store.conn().last_insert_rowid();
-    assert_eq!(record_signature(f.store.conn(), id)?, None);
+    let id = f.store.sqlite()?.last_insert_rowid();
+    assert_eq!(record_signature(&f.store.db(), id)?, None);
     let record = b"canonical record bytes";
     let signature = sign_record(&f.alice, &f.state.workspace_id(), 1, record);
-    set_record_signature(f.store.conn(), id, &signature)?;
-    let stored = record_signature(f.store.conn(), id)?;
+    set_record_signature(&f.store.db(), id, &signature)?;
+    let stored = record_signature(&f.store.db(), id)?;
     assert_eq!(stored, Some(signature));
     assert!(stored.is_some_and(|s| verify_record(&f.state, "db", record, &s).is_ok()));
     // A junk value in the column is no signature at all.
-    f.store.conn().execute(
+    f.store.sqlite()?.execute(
         "UPDATE connections SET signature = x'00' WHERE id = ?1",
         [id],
     )?;
-    assert_eq!(record_signature(f.store.conn(), id)?, None);
+    assert_eq!(record_signature(&f.store.db(), id)?, None);
     Ok(())
 }

@@ -1,0 +1,208 @@
+//! The PostgreSQL engine: the store's `?N` placeholders rewritten to `$N`, prepared statements
+//! cached per connection, parameters bound as the type the server inferred for them, and cells
+//! read by column type. Transactions are begun and ended by the store (`store::postgres`).
+
+use std::collections::HashMap;
+
+use postgres::types::private::BytesMut;
+use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use postgres::{Client, Row, Statement};
+
+use super::value::{Cell, Param, Value};
+use crate::error::{DbFault, Error};
+
+/// One connection to the server, with the statements prepared on it.
+pub struct PgConn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl PgConn {
+    pub fn new(client: Client) -> PgConn {
+        PgConn {
+            client,
+            statements: HashMap::new(),
+        }
+    }
+
+    /// Runs statements given as text without parameters (transaction control, DDL).
+    pub fn batch(&mut self, sql: &str) -> Result<(), Error> {
+        self.client.batch_execute(sql).map_err(Error::from)
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<Statement, Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(&numbered_placeholders(sql))?;
+        self.statements.insert(sql.to_string(), statement.clone());
+        Ok(statement)
+    }
+
+    pub fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, Error> {
+        let statement = self.statement(sql)?;
+        let bound = bind(params);
+        Ok(self.client.execute(&statement, &as_sql(&bound))?)
+    }
+
+    pub fn query(&mut self, sql: &str, params: &[&dyn Param]) -> Result<Vec<Row>, Error> {
+        let statement = self.statement(sql)?;
+        let bound = bind(params);
+        Ok(self.client.query(&statement, &as_sql(&bound))?)
+    }
+
+    /// Whether the connection to the server is gone.
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+}
+
+/// `?1`, `?2`, ... as PostgreSQL's `$1`, `$2`, ...; text inside single quotes is left alone.
+pub fn numbered_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut quoted = false;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => quoted = !quoted,
+            '?' if !quoted && chars.peek().is_some_and(char::is_ascii_digit) => {
+                out.push('$');
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[derive(Debug)]
+struct Bound<'a>(Value<'a>);
+
+impl ToSql for Bound<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self.0 {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(n) => match *ty {
+                Type::INT8 => n.to_sql(ty, out),
+                Type::INT4 => i32::try_from(n)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(n)?.to_sql(ty, out),
+                Type::BOOL => (n != 0).to_sql(ty, out),
+                _ => Err(format!("an integer given for a parameter of type {ty}").into()),
+            },
+            Value::Text(s) => s.to_sql(ty, out),
+            Value::Blob(b) => b.to_sql(ty, out),
+        }
+    }
+
+    // The type is checked in `to_sql`, against the value actually given.
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+fn bind<'a>(params: &'a [&'a dyn Param]) -> Vec<Bound<'a>> {
+    params.iter().map(|p| Bound(p.value())).collect()
+}
+
+fn as_sql<'a>(bound: &'a [Bound<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    bound.iter().map(|b| b as &(dyn ToSql + Sync)).collect()
+}
+
+/// Reads column `index` of `row` as a neutral cell and hands it to `read`.
+pub fn cell<T>(
+    row: &Row,
+    index: usize,
+    read: impl FnOnce(Cell<'_>) -> Result<T, String>,
+) -> Result<T, String> {
+    let column = row
+        .columns()
+        .get(index)
+        .ok_or_else(|| format!("no column {index}"))?;
+    let fail = |e: postgres::Error| e.to_string();
+    let cell: Option<Cell<'_>> = match *column.type_() {
+        Type::INT8 => row
+            .try_get::<_, Option<i64>>(index)
+            .map_err(fail)?
+            .map(Cell::Int),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(index)
+            .map_err(fail)?
+            .map(|n| Cell::Int(n.into())),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(index)
+            .map_err(fail)?
+            .map(|n| Cell::Int(n.into())),
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(index)
+            .map_err(fail)?
+            .map(|b| Cell::Int(b.into())),
+        Type::FLOAT8 => row
+            .try_get::<_, Option<f64>>(index)
+            .map_err(fail)?
+            .map(Cell::Real),
+        Type::TEXT | Type::VARCHAR | Type::NAME | Type::BPCHAR => row
+            .try_get::<_, Option<&str>>(index)
+            .map_err(fail)?
+            .map(|s| Cell::Text(s.as_bytes())),
+        Type::BYTEA => row
+            .try_get::<_, Option<&[u8]>>(index)
+            .map_err(fail)?
+            .map(Cell::Blob),
+        ref other => return Err(format!("a column of type {other}")),
+    };
+    read(cell.unwrap_or(Cell::Null))
+}
+
+impl From<postgres::Error> for Error {
+    fn from(e: postgres::Error) -> Error {
+        use postgres::error::SqlState;
+        let fault = match e.code() {
+            Some(c)
+                if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *c == SqlState::T_R_DEADLOCK_DETECTED
+                    || *c == SqlState::LOCK_NOT_AVAILABLE =>
+            {
+                DbFault::Locked
+            }
+            Some(c)
+                if *c == SqlState::READ_ONLY_SQL_TRANSACTION
+                    || *c == SqlState::INSUFFICIENT_PRIVILEGE =>
+            {
+                DbFault::ReadOnly
+            }
+            Some(c) if *c == SqlState::DISK_FULL => DbFault::DiskFull,
+            Some(c) if *c == SqlState::DATA_CORRUPTED || *c == SqlState::INDEX_CORRUPTED => {
+                DbFault::Damaged
+            }
+            Some(_) => DbFault::Other,
+            // No SQL state: the connection failed or the server went away.
+            None => DbFault::Io,
+        };
+        let detail = match e.as_db_error() {
+            Some(db) => db.message().to_string(),
+            None => e.to_string(),
+        };
+        Error::Database { fault, detail }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered_placeholders;
+
+    #[test]
+    fn placeholders_are_numbered_outside_quotes_only() {
+        assert_eq!(
+            numbered_placeholders("SELECT a FROM t WHERE b = ?1 AND c = '?2' AND d = ?12"),
+            "SELECT a FROM t WHERE b = $1 AND c = '?2' AND d = $12"
+        );
+        assert_eq!(numbered_placeholders("SELECT '?' || ?"), "SELECT '?' || ?");
+    }
+}

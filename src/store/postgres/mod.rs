@@ -1,0 +1,144 @@
+//! A store in a PostgreSQL database: connecting as libpq would (URL, password, TLS), and the
+//! transactions. Writers take one advisory lock for the length of their transaction, so writes
+//! are serialised exactly as SQLite's `BEGIN IMMEDIATE` serialises them, and every statement of a
+//! write sees what the writer before it committed; reads run in one repeatable-read snapshot.
+
+mod password;
+mod tls;
+pub mod url;
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use ::postgres::error::SqlState;
+use ::postgres::NoTls;
+use secrecy::ExposeSecret;
+
+use super::engine::{Db, PgConn};
+use super::APPLICATION_ID;
+use crate::error::Error;
+use url::{Host, SslMode, Target};
+
+/// The advisory lock every writer holds for its whole transaction.
+pub(super) const WRITE_LOCK: i64 = APPLICATION_ID as i64;
+/// The advisory lock of a first run or an upgrade creating or changing the schema.
+pub(super) const SCHEMA_LOCK: i64 = APPLICATION_ID as i64 + 1;
+
+/// How long to wait for a server that does not answer, unless the URL says otherwise.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Connects to the database `target` names.
+pub(super) fn connect(target: &Target) -> Result<RefCell<PgConn>, Error> {
+    let mut config = ::postgres::Config::new();
+    config
+        .user(&target.user)
+        .dbname(&target.database)
+        .port(target.port)
+        .application_name("ohx")
+        .connect_timeout(target.connect_timeout.unwrap_or(CONNECT_TIMEOUT));
+    match &target.host {
+        Host::Tcp(host) => config.host(host),
+        Host::Socket(folder) => config.host_path(folder),
+    };
+    if let Some(password) = password::find(target, &env)? {
+        config.password(password.expose_secret());
+    }
+    let client = match target.sslmode {
+        SslMode::Disable => config
+            .ssl_mode(::postgres::config::SslMode::Disable)
+            .connect(NoTls),
+        mode => {
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(target)?);
+            config
+                .ssl_mode(if mode == SslMode::Prefer {
+                    ::postgres::config::SslMode::Prefer
+                } else {
+                    ::postgres::config::SslMode::Require
+                })
+                .connect(tls)
+        }
+    }
+    .map_err(|e| connect_error(target, e))?;
+    Ok(RefCell::new(PgConn::new(client)))
+}
+
+fn connect_error(target: &Target, e: ::postgres::Error) -> Error {
+    let shown = target.shown.clone();
+    let text = full_text(&e);
+    match e.code() {
+        Some(c) if *c == SqlState::INVALID_CATALOG_NAME => Error::StoreDatabaseMissing {
+            target: shown,
+            database: target.database.clone(),
+        },
+        Some(c)
+            if *c == SqlState::INVALID_PASSWORD
+                || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
+        {
+            Error::StoreAuthFailed {
+                target: shown,
+                detail: e.as_db_error().map_or(text, |d| d.message().to_string()),
+            }
+        }
+        _ if text.contains("password missing") => Error::StoreAuthFailed {
+            target: shown,
+            detail:
+                "the server asks for a password, and none is in PGPASSWORD or the password file"
+                    .into(),
+        },
+        _ if text.contains("TLS") || text.contains("tls") => Error::StoreTls {
+            target: shown,
+            detail: text,
+        },
+        _ => Error::StoreUnreachable {
+            target: shown,
+            detail: text,
+        },
+    }
+}
+
+/// An error with its causes, which the postgres crate keeps out of its own message.
+fn full_text(e: &::postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Runs `work` between `begin` and `COMMIT`; any failure rolls back.
+pub(super) fn transaction<T, E: From<Error>>(
+    conn: &RefCell<PgConn>,
+    begin: &str,
+    work: impl FnOnce(&Db<'_>) -> Result<T, E>,
+) -> Result<T, E> {
+    conn.borrow_mut().batch(begin)?;
+    match work(&Db::postgres(conn)) {
+        Ok(value) => {
+            conn.borrow_mut().batch("COMMIT")?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The connection may be gone; nothing was committed either way.
+            let _ = conn.borrow_mut().batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// The statement beginning a write: one writer at a time, as SQLite's `BEGIN IMMEDIATE`.
+pub(super) fn begin_write() -> String {
+    format!("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+}
+
+/// The statement beginning a read: one consistent snapshot.
+pub(super) const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";

@@ -1,0 +1,121 @@
+//! The team store (docs/RELIABILITY.md, "Team store"): the same command flows on a SQLite file and
+//! on a PostgreSQL database, and what only a database can get wrong (its URL, its password, a
+//! missing or foreign database, a newer schema, many first runs at once, the server going away).
+//!
+//! - `flows`: every test there runs twice, as `sqlite` and `postgres`, through [`both`];
+//! - `postgres`: what only a PostgreSQL store has.
+//!
+//! The server is the one the credential tests start (`crate::pg_server`); each test gets a
+//! database of its own, and finds its password in a `~/.pgpass` of mode 0600, as a user would.
+//! Without PostgreSQL's server binaries the `postgres` tests skip with the reason, and fail
+//! under `CI`.
+
+mod flows;
+mod postgres;
+
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+
+use crate::credentials::support::{require, Component};
+use crate::harness::{random_canary, Env};
+use crate::pg_server::{self, PgServer, Transport};
+
+/// A home whose commands use one store, kept alive with the server behind it.
+pub struct Store {
+    pub env: Env,
+    /// Keeps the server running while the test does.
+    _server: Option<Arc<PgServer>>,
+}
+
+/// A home on the default SQLite store.
+pub fn sqlite() -> Store {
+    Store {
+        env: Env::new(),
+        _server: None,
+    }
+}
+
+/// The shared server, or `None` (the test skips, or fails under `CI`) without PostgreSQL.
+pub fn plain_server() -> Option<Arc<PgServer>> {
+    require(Component::PostgresServer).map(|bin| pg_server::shared(&bin, Transport::Plain))
+}
+
+/// `%`-encodes everything but unreserved characters, for a URL's user and database parts.
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A new, empty database on the shared server, with a name that needs encoding in a URL.
+pub fn new_database(server: &PgServer) -> String {
+    let name = format!("team store/{}", &random_canary()[..12]);
+    server.create_database(&name);
+    name
+}
+
+/// The URL of `database` on `server` (no sslmode: libpq's default, `prefer`).
+pub fn url_of(server: &PgServer, database: &str) -> String {
+    format!(
+        "postgresql://{}@127.0.0.1:{}/{}",
+        encode(&server.role),
+        server.port,
+        encode(database)
+    )
+}
+
+/// Writes the server's password to `<HOME>/.pgpass` (mode 0600) for every database.
+pub fn write_pgpass(env: &Env, server: &PgServer) {
+    let escaped = server.password.replace('\\', "\\\\").replace(':', "\\:");
+    let role = server.role.replace('\\', "\\\\").replace(':', "\\:");
+    let path = env.root().join(".pgpass");
+    std::fs::write(
+        &path,
+        format!("127.0.0.1:{}:*:{role}:{escaped}\n", server.port),
+    )
+    .expect("write .pgpass");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod .pgpass");
+}
+
+/// A home on a fresh PostgreSQL database, or `None` when the test skips.
+pub fn postgres() -> Option<Store> {
+    let server = plain_server()?;
+    let database = new_database(&server);
+    let url = url_of(&server, &database);
+    let env = Env::new().with_var("OHX_STORE", &url);
+    write_pgpass(&env, &server);
+    Some(Store {
+        env,
+        _server: Some(server),
+    })
+}
+
+/// Runs `test` once on a SQLite store and once on a PostgreSQL store, as two tests.
+macro_rules! both {
+    ($(#[$meta:meta])* fn $name:ident($store:ident: &Store) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn run($store: &crate::team_store::Store) $body
+
+            #[test]
+            fn sqlite() {
+                run(&crate::team_store::sqlite());
+            }
+
+            #[test]
+            fn postgres() {
+                if let Some(store) = crate::team_store::postgres() {
+                    run(&store);
+                }
+            }
+        }
+    };
+}
+pub(crate) use both;
