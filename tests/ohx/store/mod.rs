@@ -5,6 +5,7 @@
 
 mod concurrency;
 mod crash;
+mod damaged_values;
 mod disk_full;
 mod open;
 mod permissions;
