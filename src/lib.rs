@@ -28,6 +28,7 @@ pub mod secret_input;
 pub mod session;
 pub mod store;
 pub mod terminal_text;
+pub mod tls;
 
 use anyhow::Result;
 
