@@ -15,7 +15,7 @@ const ABOUT: &str = "Workspaces and typed, encrypted connections for OpenHEXA-st
 
 const LONG_ABOUT: &str = "\
 ohx keeps OpenHEXA-style workspaces and typed connections (PostgreSQL, DHIS2, IASO, S3, GCS,
-custom) in one local SQLite file. Secret fields are encrypted with age to a per-workspace key
+custom) in a local SQLite file or a team's PostgreSQL database. Secret fields are encrypted with age to a per-workspace key
 that only editors and admins hold, and credentials reach scripts as the environment variables
 the OpenHEXA SDK reads.";
 
@@ -39,12 +39,13 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The store file [default: ~/.local/share/ohx/ohx.db, or $OHX_HOME/ohx.db]
+    /// The store: a file, or postgresql://USER@HOST:PORT/DB [default:
+    /// ~/.local/share/ohx/ohx.db, or $OHX_HOME/ohx.db]
     #[arg(
         long,
         global = true,
         env = "OHX_STORE",
-        value_name = "PATH",
+        value_name = "STORE",
         hide_env_values = true
     )]
     pub store: Option<PathBuf>,
@@ -163,6 +164,13 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<std::ffi::OsString>,
     },
+    /// Move, back up or share a whole store
+    ///
+    /// `copy` copies every workspace, member, signed log entry and ciphertext from one store to a
+    /// new one (a SQLite file or a PostgreSQL database, either way round) and checks the copy.
+    /// `share` lets the members of a Unix group use one SQLite store from their own accounts.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Print the verified history of a workspace: the audit log
     ///
     /// Every change of members, roles, the workspace key and connections is an entry signed by
@@ -239,6 +247,45 @@ Examples:
   ohx run -c warehouse -c dhis2-prod -- python pipeline.py
   ohx run -c warehouse -c replica --native-for replica -- psql
   ohx run -c lake -- gsutil ls gs://lake";
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy a whole store to a new one, in one transaction, and check the copy
+    ///
+    /// FROM and TO are store files or postgresql:// URLs. TO must not exist yet (a file) or be an
+    /// empty database; nothing is written there unless the whole copy succeeds. Secrets stay
+    /// encrypted: the copy needs no key and can be made by anyone who can read FROM.
+    #[command(after_help = STORE_COPY_EXAMPLES)]
+    Copy {
+        /// The store to copy: a file, or postgresql://USER@HOST:PORT/DB
+        #[arg(value_name = "FROM")]
+        from: PathBuf,
+        /// The new store: a file that does not exist yet, or an empty database
+        #[arg(value_name = "TO")]
+        to: PathBuf,
+    },
+    /// Let the members of GROUP use this SQLite store from their own accounts
+    ///
+    /// Gives the store file and its companions to GROUP with mode 0660 and its folder mode 2770
+    /// (new files there keep the group); everyone else is still refused. Each member keeps their
+    /// own identity; an admin then adds them to workspaces with `ohx member add`.
+    #[command(after_help = STORE_SHARE_EXAMPLES)]
+    Share {
+        /// A Unix group you belong to
+        #[arg(value_name = "GROUP")]
+        group: String,
+    },
+}
+
+const STORE_COPY_EXAMPLES: &str = "\
+Examples:
+  ohx store copy ~/.local/share/ohx/ohx.db postgresql://ohx@db.example.org/ohx
+  ohx store copy postgresql://ohx@db.example.org/ohx backup-$(date +%F).db";
+
+const STORE_SHARE_EXAMPLES: &str = "\
+Examples:
+  ohx --store /srv/ohx/team.db init
+  ohx --store /srv/ohx/team.db store share data-team";
 
 #[derive(Debug, Subcommand)]
 pub enum WorkspaceCommand {

@@ -100,6 +100,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         Command::Member(command) => commands::member::run(&mut Session::open(globals)?, command),
         Command::Log => commands::log::run(&mut Session::open(globals)?),
+        Command::Store(command) => commands::store::run(&globals, command),
         // The types need no store, so they can be read before `ohx init`.
         Command::Connection(cli::ConnectionCommand::Types) => {
             commands::connection::types::run(globals.json)

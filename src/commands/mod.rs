@@ -8,6 +8,7 @@ pub mod log;
 pub mod member;
 pub mod openhexa;
 pub mod run;
+pub mod store;
 pub mod unlock;
 pub mod whoami;
 pub mod workspace;
