@@ -535,6 +535,10 @@ pub enum Error {
     VerifyFailed { workspace: String, count: usize },
     #[error("workspace '{0}' has no signed history yet")]
     Unsigned(String),
+    /// The store lists the user as a member, but the verified log does not: it breaks before the
+    /// entry that would make them one, or ends before it (cut short, or the row was planted).
+    #[error("the store lists you as a member of workspace '{workspace}', but its signed log does not: {why}")]
+    MembershipUnverified { workspace: String, why: String },
 
     // ---- a store on a PostgreSQL server ----
     #[error("invalid store URL {url}: {why}")]
@@ -710,7 +714,10 @@ impl Error {
                 | AuthorityError::NoRandomness(_) => Status::Failure,
                 _ => Status::Key,
             },
-            SlugMismatch { .. } | LogRemoved(_) | VerifyFailed { .. } => Status::Key,
+            SlugMismatch { .. }
+            | LogRemoved(_)
+            | VerifyFailed { .. }
+            | MembershipUnverified { .. } => Status::Key,
             Unsigned(_) => Status::NotFound,
         }
     }
@@ -890,6 +897,9 @@ impl Error {
                 "someone removed the history of '{ws}' from the store; nothing was used. Restore the store from a backup, or ask an admin of '{ws}'"
             ),
             Unsigned(ws) => format!("an admin's next change to '{ws}' signs it and starts its history"),
+            MembershipUnverified { workspace, .. } => format!(
+                "nothing was used. Find out who could write the store; an admin of '{workspace}' sees every problem with `ohx workspace verify`, and their next change replaces the broken entry"
+            ),
             VerifyFailed { workspace, .. } => format!(
                 "find out who could write the store file; an admin of '{workspace}' can delete what fails and add it again"
             ),
