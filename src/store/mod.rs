@@ -11,6 +11,7 @@
 pub mod authority_log;
 mod clock;
 pub mod connections;
+pub mod copy;
 pub mod engine;
 mod fault;
 mod file_check;

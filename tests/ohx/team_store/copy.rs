@@ -1,0 +1,393 @@
+//! `ohx store copy FROM TO` (docs/ARCHITECTURE.md, "Moving a store"): a SQLite file moved to
+//! PostgreSQL and a database backed up to a file are stores every member keeps using as before
+//! (their secrets, the signed log, their pins, new connections); a copy is exact row for row in
+//! every direction; a target that exists is refused untouched; a copy that fails half-way leaves
+//! no file and an empty database; the copy needs no identity and shows no secret.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::postgres::psql;
+use super::{new_database, plain_server, url_of, write_pgpass};
+use crate::fixtures::{
+    add_custom, add_postgresql, assert_no_canary_anywhere, assert_says, join, WS,
+};
+use crate::harness::{file_mode, random_canary, Env, Outcome};
+use crate::pg_server::PgServer;
+use crate::store_probe::{assert_no_canary_in_files, files_under, open_db};
+
+/// Every table of a store, parents first, and SQLite's id counters.
+const TABLES: [&str; 7] = [
+    "users",
+    "workspaces",
+    "memberships",
+    "connections",
+    "fields",
+    "authority_log",
+    "openhexa_sync",
+];
+
+/// A team in `env`'s store: alice (admin) with three connections (a fourth, added last, is
+/// deleted again), carol (editor) and bob (viewer), each of whom has verified the workspace and
+/// so pinned its log. Returns slug -> token.
+fn team(env: &Env) -> BTreeMap<String, String> {
+    env.admin_with_workspace(WS);
+    let tokens: BTreeMap<String, String> = ["api", "lake", "pipeline"]
+        .iter()
+        .map(|s| (s.to_string(), random_canary()))
+        .collect();
+    for (slug, token) in &tokens {
+        add_custom(env, slug, token).ok();
+    }
+    add_postgresql(env, "warehouse", &random_canary()).ok();
+    join(env, "carol", "editor", Some(WS));
+    join(env, "bob", "viewer", Some(WS));
+    // The last connection added is deleted: its id must not be handed out again in the copy.
+    env.ohx()
+        .args(["connection", "delete", "warehouse", "--yes"])
+        .ok();
+    for person in ["alice", "carol", "bob"] {
+        env.ohx_as(person)
+            .args(["workspace", "verify", WS, "-w", WS])
+            .ok();
+    }
+    tokens
+}
+
+/// What every member sees of the workspace in the store `store`: alice's and carol's tokens,
+/// bob's refusal, the log, and a passing `workspace verify` for each, with their pins.
+#[track_caller]
+fn members_see(env: &Env, store: &str, tokens: &BTreeMap<String, String>) -> String {
+    for person in ["alice", "carol"] {
+        for (slug, token) in tokens {
+            let got = env
+                .ohx_as(person)
+                .args([
+                    "--store",
+                    store,
+                    "connection",
+                    "get",
+                    slug,
+                    "token",
+                    "-w",
+                    WS,
+                ])
+                .ok();
+            assert_eq!(
+                got.stdout.trim_end(),
+                token,
+                "{person} reads {slug} in {store}"
+            );
+        }
+    }
+    env.ohx_as("bob")
+        .args([
+            "--store",
+            store,
+            "connection",
+            "get",
+            "api",
+            "token",
+            "-w",
+            WS,
+        ])
+        .fails(4);
+    for person in ["alice", "carol", "bob"] {
+        let verified = env
+            .ohx_as(person)
+            .args(["--store", store, "workspace", "verify", WS, "-w", WS])
+            .ok();
+        assert!(verified.stdout.contains("0 problem(s)"), "{verified}");
+    }
+    env.ohx()
+        .args(["--store", store, "log", "-w", WS])
+        .ok()
+        .stdout
+}
+
+/// A connection added to the copy gets an id above every id the source ever handed out.
+#[track_caller]
+fn add_works(env: &Env, store: &str) -> String {
+    let token = random_canary();
+    add_custom(env, "added-later", &token)
+        .args(["--store", store, "-w", WS])
+        .ok();
+    let got = env
+        .ohx_as("carol")
+        .args([
+            "--store",
+            store,
+            "connection",
+            "get",
+            "added-later",
+            "token",
+            "-w",
+            WS,
+        ])
+        .ok();
+    assert_eq!(got.stdout.trim_end(), token);
+    token
+}
+
+/// Every row of every table of the SQLite store at `path`, and its id counters, in key order.
+fn rows_of(path: &Path) -> Vec<String> {
+    let db = open_db(path);
+    let mut lines = Vec::new();
+    for table in TABLES.iter().chain(&["sqlite_sequence"]) {
+        let mut stmt = db
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+            .expect("prepare");
+        let columns = stmt.column_count();
+        let rows = stmt
+            .query_map([], |row| {
+                let values: Vec<String> = (0..columns)
+                    .map(|i| format!("{:?}", row.get::<_, rusqlite::types::Value>(i)))
+                    .collect();
+                Ok(format!("{table}: {}", values.join(" | ")))
+            })
+            .expect("query");
+        lines.extend(rows.map(|r| r.expect("row")));
+    }
+    lines
+}
+
+/// How many relations the database holds (0: nothing was left there).
+fn relations(server: &PgServer, database: &str) -> String {
+    psql(
+        server,
+        database,
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public'",
+    )
+}
+
+fn copy(env: &Env, from: impl AsRef<std::ffi::OsStr>, to: impl AsRef<std::ffi::OsStr>) -> Outcome {
+    env.ohx().args(["store", "copy"]).arg(from).arg(to).run()
+}
+
+#[test]
+fn a_file_store_moved_to_postgresql_keeps_secrets_log_pins_and_takes_new_connections() {
+    let Some(server) = plain_server() else { return };
+    let env = Env::new();
+    write_pgpass(&env, &server);
+    let tokens = team(&env);
+    let source = env.store().display().to_string();
+    let log_before = members_see(&env, &source, &tokens);
+
+    let database = new_database(&server);
+    let url = url_of(&server, &database);
+    let out = copy(&env, &source, &url);
+    assert_eq!(out.status, 0, "{out}");
+    assert!(
+        out.stdout
+            .contains("Copied 1 workspace, 3 users, 3 connections from")
+            && out.stdout.contains(&format!("to {url} (checked)")),
+        "{out}"
+    );
+    let secrets: Vec<String> = tokens.values().cloned().collect();
+    assert_no_canary_anywhere(&secrets, &out);
+
+    // Everyone reads the copy with the pins they made on the file: same head, no fork.
+    assert_eq!(members_see(&env, &url, &tokens), log_before);
+    // Ids of the deleted connections are not handed out again.
+    let highest = crate::store_probe::query_i64(
+        &env,
+        "SELECT seq FROM sqlite_sequence WHERE name = 'connections'",
+    );
+    add_works(&env, &url);
+    assert_eq!(
+        psql(
+            &server,
+            &database,
+            "SELECT id FROM connections WHERE slug = 'added-later'"
+        ),
+        (highest + 1).to_string()
+    );
+}
+
+#[test]
+fn a_database_backed_up_to_a_new_file_is_a_private_working_store() {
+    let Some(server) = plain_server() else { return };
+    let url = url_of(&server, &new_database(&server));
+    let env = &Env::new().with_var("OHX_STORE", &url);
+    write_pgpass(env, &server);
+    let tokens = team(env);
+    let log_before = members_see(env, &url, &tokens);
+
+    // A folder that does not exist yet, inside ohx's home (searched for canaries below).
+    let backup = env.home().join("backups").join("nightly").join("team.db");
+    let out = env
+        .ohx()
+        .args(["store", "copy", &url])
+        .arg(&backup)
+        .arg("--json")
+        .run();
+    assert_eq!(out.status, 0, "{out}");
+    let report = out.json();
+    assert_eq!(report["checked"], true, "{report}");
+    assert_eq!(report["rows"]["connections"], 3, "{report}");
+    assert_eq!(report["rows"]["memberships"], 3, "{report}");
+    assert_eq!(report["to"], backup.display().to_string(), "{report}");
+    let secrets: Vec<String> = tokens.values().cloned().collect();
+    assert_no_canary_anywhere(&secrets, &out);
+    assert_eq!(file_mode(&backup), 0o600);
+    for folder in [backup.parent(), backup.parent().and_then(Path::parent)] {
+        assert_eq!(file_mode(folder.expect("a folder")), 0o700);
+    }
+    let files = assert_no_canary_in_files(env, &secrets);
+    assert!(files.contains(&backup), "{files:?}");
+    assert_eq!(
+        files_under(&backup.parent().expect("folder").to_path_buf()),
+        vec![backup.clone()],
+        "only the store is left in its folder"
+    );
+
+    let file = backup.display().to_string();
+    assert_eq!(members_see(env, &file, &tokens), log_before);
+    // SQLite's counter is right: after `warehouse` (deleted) comes the next id.
+    let counter: i64 = open_db(&backup)
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'connections'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("sqlite_sequence");
+    assert_eq!(counter, 4, "the deleted connection's id counts");
+    add_works(env, &file);
+    let id: i64 = open_db(&backup)
+        .query_row(
+            "SELECT id FROM connections WHERE slug = 'added-later'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the new connection");
+    assert_eq!(id, 5);
+}
+
+#[test]
+fn copies_are_exact_row_for_row_file_to_database_to_database_to_file_to_file() {
+    let Some(server) = plain_server() else { return };
+    let env = Env::new();
+    write_pgpass(&env, &server);
+    let tokens = team(&env);
+    let (first, second) = (new_database(&server), new_database(&server));
+    let (first_url, second_url) = (url_of(&server, &first), url_of(&server, &second));
+    let back = env.root().join("back.db");
+    let again = env.root().join("again.db");
+    for (from, to) in [
+        (env.store().display().to_string(), first_url.clone()),
+        (first_url, second_url.clone()),
+        (second_url, back.display().to_string()),
+        (back.display().to_string(), again.display().to_string()),
+    ] {
+        let out = copy(&env, &from, &to);
+        assert_eq!(out.status, 0, "{from} to {to}\n{out}");
+    }
+    let original = rows_of(&env.store());
+    assert!(original.len() > 20, "{original:?}");
+    assert_eq!(rows_of(&back), original);
+    assert_eq!(rows_of(&again), original);
+    members_see(&env, &again.display().to_string(), &tokens);
+}
+
+#[test]
+fn a_target_that_exists_is_refused_untouched() {
+    let Some(server) = plain_server() else { return };
+    let env = Env::new();
+    write_pgpass(&env, &server);
+    team(&env);
+    let source = env.store().display().to_string();
+
+    // A file: another store, or anything at all.
+    let other = env.root().join("other.db");
+    std::fs::write(&other, b"my notes").expect("write a file");
+    let out = copy(&env, &source, &other);
+    assert_eq!(out.status, 6, "{out}");
+    assert_says(&out, &["already exists", "left it untouched", "hint:"]);
+    assert_eq!(std::fs::read(&other).expect("read"), b"my notes");
+    let same = copy(&env, &source, &source);
+    assert_eq!(same.status, 6, "{same}");
+
+    // A database that holds an ohx store, or anything else.
+    let store = new_database(&server);
+    let store_url = url_of(&server, &store);
+    env.ohx()
+        .args(["--store", &store_url, "init", "--name", "dora"])
+        .ok();
+    let foreign = new_database(&server);
+    psql(&server, &foreign, "CREATE TABLE notes (line text)");
+    for (database, url) in [(&store, &store_url), (&foreign, &url_of(&server, &foreign))] {
+        let before = relations(&server, database);
+        let out = copy(&env, &source, url);
+        assert_eq!(out.status, 6, "{out}");
+        assert_says(&out, &["is not empty", "left it untouched", "hint:"]);
+        assert_eq!(relations(&server, database), before);
+    }
+    assert_eq!(psql(&server, &store, "SELECT name FROM users"), "dora");
+
+    // No source: nothing is created.
+    let fresh = env.root().join("fresh.db");
+    let missing = copy(&env, env.root().join("nothing.db"), &fresh);
+    assert_eq!(missing.status, 6, "{missing}");
+    assert!(!fresh.exists());
+}
+
+#[test]
+fn a_copy_that_fails_half_way_leaves_no_file_and_an_empty_database() {
+    let Some(server) = plain_server() else { return };
+    let env = Env::new();
+    write_pgpass(&env, &server);
+    team(&env);
+    // A field whose connection does not exist, written past ohx with foreign keys off: every
+    // table before `fields` copies, then the target refuses this row.
+    open_db(&env.store())
+        .execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO fields (connection_id, code, position, secret, value)
+             VALUES (999, 'url', 0, 0, 'https://example.org');",
+        )
+        .expect("plant an orphan field");
+    let source = env.store().display().to_string();
+
+    let folder = env.root().join("backups");
+    let file = folder.join("team.db");
+    let out = copy(&env, &source, &file);
+    assert_eq!(out.status, 6, "{out}");
+    assert_says(&out, &["fields", "nothing was written", "hint:"]);
+    assert!(!file.exists(), "a failed copy left {}", file.display());
+    assert_eq!(
+        files_under(&folder),
+        Vec::<PathBuf>::new(),
+        "temporary files left"
+    );
+
+    let database = new_database(&server);
+    let out = copy(&env, &source, url_of(&server, &database));
+    assert_eq!(out.status, 6, "{out}");
+    assert_says(&out, &["fields", "nothing was written"]);
+    assert_eq!(
+        relations(&server, &database),
+        "0",
+        "the schema was left behind"
+    );
+}
+
+#[test]
+fn the_copy_needs_no_identity_and_sets_nothing_up() {
+    let env = Env::new();
+    let tokens = team(&env);
+    // Someone with no identity and no store of their own, who can read the file.
+    let stranger = Env::new();
+    let backup = stranger.root().join("backup.db");
+    let out = stranger
+        .ohx()
+        .args(["store", "copy"])
+        .arg(env.store())
+        .arg(&backup)
+        .ok();
+    assert!(out.stdout.contains("(checked)"), "{out}");
+    assert!(!stranger.home().exists(), "the copy ran first-run setup");
+    let secrets: Vec<String> = tokens.values().cloned().collect();
+    assert_no_canary_anywhere(&secrets, &out);
+    members_see(&env, &backup.display().to_string(), &tokens);
+}
