@@ -136,7 +136,8 @@ pub type Counts = Vec<(&'static str, u64)>;
 /// before anything touches the source.
 enum Target<'a> {
     File(&'a Path),
-    Database(RefCell<PgConn>),
+    // Boxed: a client with its statement cache is many times the size of a path.
+    Database(Box<RefCell<PgConn>>),
 }
 
 /// Copies the store at `from` into `to`, which must be a missing file or an empty database, and
@@ -157,7 +158,7 @@ pub fn copy(
             if !postgres::transaction(&conn, postgres::BEGIN_READ, migrations::pg_is_empty)? {
                 return Err(Error::CopyTargetNotEmpty(shown));
             }
-            Target::Database(conn)
+            Target::Database(Box::new(conn))
         }
     };
     // An older source is migrated by opening it, as any ohx command would do: the copy is always

@@ -237,7 +237,7 @@ fn a_database_backed_up_to_a_new_file_is_a_private_working_store() {
     let files = assert_no_canary_in_files(env, &secrets);
     assert!(files.contains(&backup), "{files:?}");
     assert_eq!(
-        files_under(&backup.parent().expect("folder").to_path_buf()),
+        files_under(backup.parent().expect("folder")),
         vec![backup.clone()],
         "only the store is left in its folder"
     );
