@@ -903,7 +903,7 @@ impl Error {
             CopyTargetFileExists(_) => "name a new file; to replace an old backup, remove it first".into(),
             CopyTargetNotEmpty(_) => "copy into a new, empty database (`createdb NAME`); ohx never mixes two stores".into(),
             CopyRowRefused { .. } => "the source holds a row ohx would not have written (someone changed it outside ohx); `ohx workspace verify` on the source names what fails".into(),
-            CopyMismatch { .. } => "run the copy again; if it fails the same way, the target's server or disk changes what it stores".into(),
+            CopyMismatch { .. } => "the target stored a value differently from how it was read: the source holds a value of the wrong type for its column (written outside ohx; `ohx workspace verify` on the source names damaged records), or the target's server or disk is at fault".into(),
             Database { fault, .. } => match fault {
                 DbFault::Locked => "try again when the other ohx command has finished".into(),
                 DbFault::ReadOnly => "check the permissions of the store and its folder".into(),

@@ -391,3 +391,28 @@ fn the_copy_needs_no_identity_and_sets_nothing_up() {
     assert_no_canary_anywhere(&secrets, &out);
     members_see(&env, &backup.display().to_string(), &tokens);
 }
+
+#[test]
+fn a_value_the_target_would_store_as_something_else_fails_the_check_and_writes_nothing() {
+    let Some(server) = plain_server() else { return };
+    let env = Env::new();
+    write_pgpass(&env, &server);
+    team(&env);
+    // Eight bytes of text in an integer column, written past ohx: SQLite keeps them as text;
+    // PostgreSQL would take them for a number. The copy must not commit a different store.
+    open_db(&env.store())
+        .execute(
+            "UPDATE connections SET needs_rotation = 'abcdefgh' WHERE slug = 'api'",
+            [],
+        )
+        .expect("plant a value of the wrong type");
+    let database = new_database(&server);
+    let out = copy(&env, env.store(), url_of(&server, &database));
+    assert_eq!(out.status, 6, "{out}");
+    assert_says(&out, &["connections", "nothing was written", "hint:"]);
+    assert_eq!(
+        relations(&server, &database),
+        "0",
+        "a different store was committed"
+    );
+}
