@@ -557,6 +557,8 @@ pub enum Error {
     CopyTargetFileExists(PathBuf),
     #[error("the database of {0} is not empty; `ohx store copy` fills only an empty database and left it untouched")]
     CopyTargetNotEmpty(String),
+    #[error("cannot create the store's tables in {target}: {detail}")]
+    CopyTargetDenied { target: String, detail: String },
     #[error("the copy to {target} stopped at a row of {table} it refused ({detail}); nothing was written")]
     CopyRowRefused {
         target: String,
@@ -722,6 +724,7 @@ impl Error {
             // command needs, and scripts already read 6 as "look at the store".
             CopyTargetFileExists(_)
             | CopyTargetNotEmpty(_)
+            | CopyTargetDenied { .. }
             | CopyRowRefused { .. }
             | CopyMismatch { .. } => Status::Store,
             Database { fault, .. } => match fault {
@@ -902,6 +905,7 @@ impl Error {
             StoreTls { .. } => "check sslmode and sslrootcert in the URL (verify-full needs the certificate of the server's authority)".into(),
             CopyTargetFileExists(_) => "name a new file; to replace an old backup, remove it first".into(),
             CopyTargetNotEmpty(_) => "copy into a new, empty database (`createdb NAME`); ohx never mixes two stores".into(),
+            CopyTargetDenied { .. } => "copy into a database your role owns, or ask its owner for `GRANT CREATE ON SCHEMA public TO <your role>`; nothing was written".into(),
             CopyRowRefused { .. } => "the source holds a row ohx would not have written (someone changed it outside ohx); `ohx workspace verify` on the source names what fails".into(),
             CopyMismatch { .. } => "the target stored a value differently from how it was read: the source holds a value of the wrong type for its column (written outside ohx; `ohx workspace verify` on the source names damaged records), or the target's server or disk is at fault".into(),
             Database { fault, .. } => match fault {

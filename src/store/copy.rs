@@ -239,7 +239,16 @@ fn into_database(
         if !migrations::pg_is_empty(dst)? {
             return Err(Error::CopyTargetNotEmpty(shown.into()));
         }
-        migrations::create_postgres(dst)?;
+        migrations::create_postgres(dst).map_err(|e| match e {
+            Error::Database {
+                fault: DbFault::ReadOnly,
+                detail,
+            } => Error::CopyTargetDenied {
+                target: shown.into(),
+                detail,
+            },
+            other => other,
+        })?;
         copy_rows(src, dst, shown, progress)
     })
 }

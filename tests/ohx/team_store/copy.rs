@@ -416,3 +416,42 @@ fn a_value_the_target_would_store_as_something_else_fails_the_check_and_writes_n
         "a different store was committed"
     );
 }
+
+#[test]
+fn a_database_the_role_may_not_create_tables_in_is_a_clear_error_and_stays_empty() {
+    let Some(server) = plain_server() else { return };
+    let env = Env::new();
+    team(&env);
+    // A login given a database it does not own: PostgreSQL 15 lets it connect, not create.
+    let database = new_database(&server);
+    let role = format!("visitor_{}", &random_canary()[7..19]);
+    let password = random_canary();
+    psql(
+        &server,
+        &database,
+        &format!("CREATE ROLE {role} LOGIN PASSWORD '{password}'"),
+    );
+    let url = format!(
+        "postgresql://{role}@127.0.0.1:{}/{}",
+        server.port,
+        super::encode(&database)
+    );
+    let out = env
+        .ohx()
+        .args(["store", "copy"])
+        .arg(env.store())
+        .arg(&url)
+        .env("PGPASSWORD", &password)
+        .run();
+    assert_eq!(out.status, 6, "{out}");
+    assert_says(
+        &out,
+        &[
+            "cannot create the store's tables",
+            "permission denied",
+            "GRANT CREATE",
+        ],
+    );
+    assert!(!out.stderr.contains(&password), "{out}");
+    assert_eq!(relations(&server, &database), "0");
+}
