@@ -455,3 +455,33 @@ fn a_database_the_role_may_not_create_tables_in_is_a_clear_error_and_stays_empty
     assert!(!out.stderr.contains(&password), "{out}");
     assert_eq!(relations(&server, &database), "0");
 }
+
+#[test]
+fn a_large_copy_tells_its_progress_on_stderr_unless_quiet() {
+    let env = Env::new();
+    team(&env);
+    // A thousand more connections, planted with SQL (the copy moves rows as they are).
+    open_db(&env.store())
+        .execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+             INSERT INTO connections (workspace_id, slug, name, type, created_at, updated_at)
+             SELECT (SELECT id FROM workspaces), 'bulk-' || i, 'bulk ' || i, 'custom',
+                    '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' FROM n;",
+        )
+        .expect("plant connections");
+    let told = copy(&env, env.store(), env.root().join("told.db"));
+    assert_eq!(told.status, 0, "{told}");
+    assert!(
+        told.stderr.contains("copying connections: 1000 so far"),
+        "{told}"
+    );
+    assert!(told.stdout.contains("1003 connections"), "{told}");
+    let quiet = env
+        .ohx()
+        .args(["store", "copy", "-q"])
+        .arg(env.store())
+        .arg(env.root().join("quiet.db"))
+        .ok();
+    assert_eq!(quiet.stderr, "", "{quiet}");
+    assert_eq!(quiet.stdout, "", "{quiet}");
+}
