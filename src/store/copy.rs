@@ -15,7 +15,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use sha2::{Digest, Sha256};
 
 use super::engine::{Datum, Db, Param, PgConn};
-use super::{fault, file_check, migrations, postgres, Location, Store};
+use super::{fault, migrations, postgres, Location, Store};
 use crate::error::{DbFault, Error};
 use crate::fsutil;
 
@@ -177,14 +177,11 @@ fn into_file(
     path: &Path,
     progress: &mut dyn FnMut(&'static str, u64),
 ) -> Result<Counts, Error> {
+    super::prepare_folder(path)?;
     let io = |source| Error::StoreIo {
         path: path.into(),
         source,
     };
-    if let Some(dir) = path.parent() {
-        fsutil::create_private_dir(dir).map_err(io)?;
-    }
-    file_check::check_folder(path)?;
     let shown = path.display().to_string();
     let mut counts = None;
     let placed = fsutil::publish(

@@ -14,7 +14,7 @@ use crate::fixtures::{
 };
 use crate::harness::{file_mode, random_canary, Env, Outcome};
 use crate::pg_server::PgServer;
-use crate::store_probe::{assert_no_canary_in_files, files_under, open_db};
+use crate::store_probe::{assert_no_canary_in_files, dump_file, files_under, open_db};
 
 /// Every table of a store, parents first, and SQLite's id counters.
 const TABLES: [&str; 7] = [
@@ -52,6 +52,14 @@ fn team(env: &Env) -> BTreeMap<String, String> {
             .ok();
     }
     tokens
+}
+
+/// A home whose store is a file holding [`team`], with a `.pgpass` for `server`.
+fn team_on_file(server: &PgServer) -> (Env, BTreeMap<String, String>) {
+    let env = Env::new();
+    write_pgpass(&env, server);
+    let tokens = team(&env);
+    (env, tokens)
 }
 
 /// What every member sees of the workspace in the store `store`: alice's and carol's tokens,
@@ -129,26 +137,10 @@ fn add_works(env: &Env, store: &str) -> String {
     token
 }
 
-/// Every row of every table of the SQLite store at `path`, and its id counters, in key order.
-fn rows_of(path: &Path) -> Vec<String> {
-    let db = open_db(path);
-    let mut lines = Vec::new();
-    for table in TABLES.iter().chain(&["sqlite_sequence"]) {
-        let mut stmt = db
-            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-            .expect("prepare");
-        let columns = stmt.column_count();
-        let rows = stmt
-            .query_map([], |row| {
-                let values: Vec<String> = (0..columns)
-                    .map(|i| format!("{:?}", row.get::<_, rusqlite::types::Value>(i)))
-                    .collect();
-                Ok(format!("{table}: {}", values.join(" | ")))
-            })
-            .expect("query");
-        lines.extend(rows.map(|r| r.expect("row")));
-    }
-    lines
+/// Every row of every table of the SQLite store at `path`, and its id counters.
+fn rows_of(path: &Path) -> String {
+    let tables: Vec<&str> = TABLES.iter().copied().chain(["sqlite_sequence"]).collect();
+    dump_file(path, &tables)
 }
 
 /// How many relations the database holds (0: nothing was left there).
@@ -168,9 +160,7 @@ fn copy(env: &Env, from: impl AsRef<std::ffi::OsStr>, to: impl AsRef<std::ffi::O
 #[test]
 fn a_file_store_moved_to_postgresql_keeps_secrets_log_pins_and_takes_new_connections() {
     let Some(server) = plain_server() else { return };
-    let env = Env::new();
-    write_pgpass(&env, &server);
-    let tokens = team(&env);
+    let (env, tokens) = team_on_file(&server);
     let source = env.store().display().to_string();
     let log_before = members_see(&env, &source, &tokens);
 
@@ -267,9 +257,7 @@ fn a_database_backed_up_to_a_new_file_is_a_private_working_store() {
 #[test]
 fn copies_are_exact_row_for_row_file_to_database_to_database_to_file_to_file() {
     let Some(server) = plain_server() else { return };
-    let env = Env::new();
-    write_pgpass(&env, &server);
-    let tokens = team(&env);
+    let (env, tokens) = team_on_file(&server);
     let (first, second) = (new_database(&server), new_database(&server));
     let (first_url, second_url) = (url_of(&server, &first), url_of(&server, &second));
     let back = env.root().join("back.db");
@@ -284,7 +272,7 @@ fn copies_are_exact_row_for_row_file_to_database_to_database_to_file_to_file() {
         assert_eq!(out.status, 0, "{from} to {to}\n{out}");
     }
     let original = rows_of(&env.store());
-    assert!(original.len() > 20, "{original:?}");
+    assert!(original.lines().count() > 20, "{original}");
     assert_eq!(rows_of(&back), original);
     assert_eq!(rows_of(&again), original);
     members_see(&env, &again.display().to_string(), &tokens);
@@ -293,9 +281,7 @@ fn copies_are_exact_row_for_row_file_to_database_to_database_to_file_to_file() {
 #[test]
 fn a_target_that_exists_is_refused_untouched() {
     let Some(server) = plain_server() else { return };
-    let env = Env::new();
-    write_pgpass(&env, &server);
-    team(&env);
+    let (env, _) = team_on_file(&server);
     let source = env.store().display().to_string();
 
     // A file: another store, or anything at all.
@@ -335,9 +321,7 @@ fn a_target_that_exists_is_refused_untouched() {
 #[test]
 fn a_copy_that_fails_half_way_leaves_no_file_and_an_empty_database() {
     let Some(server) = plain_server() else { return };
-    let env = Env::new();
-    write_pgpass(&env, &server);
-    team(&env);
+    let (env, _) = team_on_file(&server);
     // A field whose connection does not exist, written past ohx with foreign keys off: every
     // table before `fields` copies, then the target refuses this row.
     open_db(&env.store())
@@ -395,9 +379,7 @@ fn the_copy_needs_no_identity_and_sets_nothing_up() {
 #[test]
 fn a_value_the_target_would_store_as_something_else_fails_the_check_and_writes_nothing() {
     let Some(server) = plain_server() else { return };
-    let env = Env::new();
-    write_pgpass(&env, &server);
-    team(&env);
+    let (env, _) = team_on_file(&server);
     // Eight bytes of text in an integer column, written past ohx: SQLite keeps them as text;
     // PostgreSQL would take them for a number. The copy must not commit a different store.
     open_db(&env.store())
