@@ -555,6 +555,28 @@ pub enum Error {
     StoreAuthFailed { target: String, detail: String },
     #[error("no secure connection to the store {target}: {detail}")]
     StoreTls { target: String, detail: String },
+
+    // ---- moving a store (`ohx store copy`) ----
+    #[error("{0} already exists; `ohx store copy` writes only a new file and left it untouched")]
+    CopyTargetFileExists(PathBuf),
+    #[error("the database of {0} is not empty; `ohx store copy` fills only an empty database and left it untouched")]
+    CopyTargetNotEmpty(String),
+    #[error("cannot create the store's tables in {target}: {detail}")]
+    CopyTargetDenied { target: String, detail: String },
+    #[error("the copy to {target} stopped at a row of {table} it refused ({detail}); nothing was written")]
+    CopyRowRefused {
+        target: String,
+        table: &'static str,
+        detail: String,
+    },
+    #[error(
+        "the copy in {target} does not match its source ({table}: {detail}); nothing was written"
+    )]
+    CopyMismatch {
+        target: String,
+        table: &'static str,
+        detail: String,
+    },
 }
 
 fn describe_db(fault: &DbFault, detail: &str) -> String {
@@ -702,6 +724,13 @@ impl Error {
             | StoreDatabaseMissing { .. }
             | StoreAuthFailed { .. }
             | StoreTls { .. } => Status::Store,
+            // Like a missing store (6), the mirror case: the target is not the kind of store the
+            // command needs, and scripts already read 6 as "look at the store".
+            CopyTargetFileExists(_)
+            | CopyTargetNotEmpty(_)
+            | CopyTargetDenied { .. }
+            | CopyRowRefused { .. }
+            | CopyMismatch { .. } => Status::Store,
             Database { fault, .. } => match fault {
                 DbFault::Other => Status::Failure,
                 _ => Status::Store,
@@ -881,6 +910,11 @@ impl Error {
             ),
             StoreAuthFailed { .. } => "check the user in the URL, and give its password in PGPASSWORD or ~/.pgpass (mode 0600)".into(),
             StoreTls { .. } => "check sslmode and sslrootcert in the URL (verify-full needs the certificate of the server's authority)".into(),
+            CopyTargetFileExists(_) => "name a new file; to replace an old backup, remove it first".into(),
+            CopyTargetNotEmpty(_) => "copy into a new, empty database (`createdb NAME`); ohx never mixes two stores".into(),
+            CopyTargetDenied { .. } => "copy into a database your role owns, or ask its owner for `GRANT CREATE ON SCHEMA public TO <your role>`; nothing was written".into(),
+            CopyRowRefused { .. } => "the source holds a row ohx would not have written (someone changed it outside ohx); `ohx workspace verify` on the source names what fails".into(),
+            CopyMismatch { .. } => "the target stored a value differently from how it was read: the source holds a value of the wrong type for its column (written outside ohx; `ohx workspace verify` on the source names damaged records), or the target's server or disk is at fault".into(),
             Database { fault, .. } => match fault {
                 DbFault::Locked => "try again when the other ohx command has finished".into(),
                 DbFault::ReadOnly => "check the permissions of the store and its folder".into(),

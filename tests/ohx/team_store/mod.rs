@@ -3,13 +3,15 @@
 //! missing or foreign database, a newer schema, many first runs at once, the server going away).
 //!
 //! - `flows`: every test there runs twice, as `sqlite` and `postgres`, through [`both`];
-//! - `postgres`: what only a PostgreSQL store has.
+//! - `postgres`: what only a PostgreSQL store has;
+//! - `copy`: `ohx store copy` between files and databases, in every direction.
 //!
 //! The server is the one the credential tests start (`crate::pg_server`); each test gets a
 //! database of its own, and finds its password in a `~/.pgpass` of mode 0600, as a user would.
 //! Without PostgreSQL's server binaries the `postgres` tests skip with the reason, and fail
 //! under `CI`.
 
+mod copy;
 mod flows;
 mod postgres;
 
