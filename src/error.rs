@@ -832,7 +832,17 @@ impl Error {
                 "declare fields with --set CODE=VALUE and --secret CODE=SOURCE".into()
             }
             MissingType => "ohx connection add postgresql|dhis2|iaso|s3|gcs|custom ...".into(),
-            MissingFlags(_) => "SOURCE is - (stdin), env:VAR or file:PATH; on a terminal, ohx asks for what is missing".into(),
+            MissingFlags(flags) => {
+                let mut hint = String::new();
+                if flags.iter().any(|f| f.starts_with("--name")) {
+                    hint.push_str("NAME is what people see, e.g. --name \"Data warehouse\"; ");
+                }
+                if flags.iter().any(|f| f.starts_with("--secret")) {
+                    hint.push_str("SOURCE is - (stdin), env:VAR or file:PATH; ");
+                }
+                hint.push_str("on a terminal, ohx asks for what is missing");
+                hint
+            }
             NothingToChange(flags) => (*flags).into(),
             NoSlugInName { .. } => "give one with --slug".into(),
             NoUrl(_) => "read single fields with `ohx connection get ID FIELD`".into(),

@@ -61,6 +61,15 @@ impl Printer {
     }
 }
 
+/// `n` with its noun: "1 entry", "3 entries".
+pub fn counted(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 /// A warning about safety on stderr; printed even with `--quiet`.
 pub fn warning(line: &str) {
     eprintln!("warning: {}", terminal_text::multiline(line));

@@ -268,11 +268,11 @@ fn verify(session: &mut Session, slug: Option<&str>) -> Result<()> {
             text.push_str(&format!("problem: {problem}\n"));
         }
         text.push_str(&format!(
-            "Workspace '{slug}' (fingerprint {}): {} log entries, {} connection(s), {} problem(s).\n",
+            "Workspace '{slug}' (fingerprint {}): {}, {}, {}.\n",
             report.fingerprint.as_deref().unwrap_or("none"),
-            report.entries,
-            report.connections,
-            report.problems.len()
+            output::counted(report.entries as u64, "log entry", "log entries"),
+            output::counted(report.connections as u64, "connection", "connections"),
+            output::counted(report.problems.len() as u64, "problem", "problems"),
         ));
         output::write_stdout(&text)?;
     }

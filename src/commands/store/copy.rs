@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::json;
 
+use crate::output;
 use crate::session::Globals;
 use crate::store::copy;
 use crate::store::Location;
@@ -46,19 +47,11 @@ pub fn run(globals: &Globals, from: &Path, to: &Path) -> Result<()> {
     });
     let line = format!(
         "Copied {}, {}, {} from {} to {} (checked)",
-        counted(count("workspaces"), "workspace"),
-        counted(count("users"), "user"),
-        counted(count("connections"), "connection"),
+        output::counted(count("workspaces"), "workspace", "workspaces"),
+        output::counted(count("users"), "user", "users"),
+        output::counted(count("connections"), "connection", "connections"),
         from_shown.display(),
         to_shown.display()
     );
     printer.changed(&object, &line)
-}
-
-fn counted(n: u64, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }

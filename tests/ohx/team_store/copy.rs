@@ -105,7 +105,7 @@ fn members_see(env: &Env, store: &str, tokens: &BTreeMap<String, String>) -> Str
             .ohx_as(person)
             .args(["--store", store, "workspace", "verify", WS, "-w", WS])
             .ok();
-        assert!(verified.stdout.contains("0 problem(s)"), "{verified}");
+        assert!(verified.stdout.contains("0 problems"), "{verified}");
     }
     env.ohx()
         .args(["--store", store, "log", "-w", WS])
