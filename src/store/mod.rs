@@ -19,6 +19,7 @@ pub mod members;
 mod migrations;
 mod postgres;
 pub mod schema_check;
+pub mod share;
 pub mod sync_state;
 mod types;
 pub mod users;
