@@ -10,8 +10,8 @@ use super::{migrations, APPLICATION_ID};
 use crate::error::Error;
 use crate::fsutil::{self, Entry};
 
-/// Checks what is at `path` before SQLite may open (and so possibly write) it.
-pub(super) fn check_file(path: &Path) -> Result<(), Error> {
+/// Checks what is at `path` before SQLite may open (and so possibly write) it; returns its folder.
+pub(super) fn check_file(path: &Path) -> Result<fsutil::Folder, Error> {
     let io = |source| io_error(path, source);
     let (mode, gid) = match fsutil::inspect(path).map_err(io)? {
         Entry::Missing => return Err(Error::StoreMissing(path.into())),
@@ -45,7 +45,8 @@ pub(super) fn check_file(path: &Path) -> Result<(), Error> {
     if looks_short(&header, len) && stays_short(path) {
         return Err(Error::StoreTruncated(path.into()));
     }
-    check_companions(path, &folder)
+    check_companions(path, &folder)?;
+    Ok(folder)
 }
 
 /// A store the user may not even look at (a shared store of a group they are not in) is named as

@@ -95,7 +95,10 @@ impl Store {
 
     /// Opens an existing store, refusing anything that is not a current or older ohx store.
     pub fn open(path: &Path) -> Result<Store, Error> {
-        file_check::check_file(path)?;
+        let folder = file_check::check_file(path)?;
+        if fsutil::is_group_folder(folder.mode) {
+            crate::harden::group_umask();
+        }
         Store::open_checked(path).map_err(|e| fault::at(e, path))
     }
 

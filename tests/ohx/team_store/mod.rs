@@ -12,6 +12,7 @@
 
 mod flows;
 mod postgres;
+mod share;
 
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
