@@ -449,3 +449,145 @@ fn a_store_shared_with_a_group_works_for_each_member_and_refuses_everyone_else()
         assert!(!out.stderr.contains(&password) && !out.stdout.contains(&password));
     }
 }
+
+/// Alice's store alone in `<tmp>/srv`, with one connection; its path.
+fn store_of_its_own(env: &Env) -> PathBuf {
+    let store = env.root().join("srv").join("team.db");
+    env.ohx()
+        .args(["init", "--name", "alice", "--store"])
+        .arg(&store)
+        .ok();
+    store
+}
+
+/// Gives `path` the mode and group.
+fn set_shape(path: &Path, mode: u32, gid: u32) {
+    std::os::unix::fs::chown(path, None, Some(gid)).expect("chown");
+    set_mode(path, mode);
+}
+
+#[test]
+fn a_store_shared_by_hand_in_any_looser_shape_is_still_refused() {
+    if !is_root() {
+        skip("needs root, to give files groups it is not in (CI runs as root)");
+        return;
+    }
+    let env = Env::new();
+    let store = store_of_its_own(&env);
+    let folder = store.parent().expect("a folder").to_path_buf();
+    let mut wal = store.as_os_str().to_os_string();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
+    let (team, other) = (4242, 4343);
+    let whoami = |env: &Env| env.ohx().arg("--store").arg(&store).arg("whoami");
+    // (folder mode, folder group, store mode, store group, what the error names)
+    let refused = [
+        (0o755, other, 0o640, team, "unprotected: mode 0640"),
+        (0o775, team, 0o660, team, "mode 0775"),
+        (0o770, team, 0o660, team, "mode 0770"),
+        (0o2775, team, 0o660, team, "mode 2775"),
+        (0o2777, team, 0o660, team, "mode 2777"),
+        (0o2770, other, 0o660, team, "belongs to the group '4242'"),
+        (0o2770, team, 0o664, team, "unprotected: mode 0664"),
+        (0o2770, team, 0o670, team, "unprotected: mode 0670"),
+        (0o700, team, 0o660, team, "unprotected: mode 0660"),
+    ];
+    for (folder_mode, folder_gid, store_mode, store_gid, named) in refused {
+        set_shape(&folder, folder_mode, folder_gid);
+        set_shape(&store, store_mode, store_gid);
+        let out = whoami(&env).fails(6);
+        assert!(
+            out.stderr.contains(named),
+            "folder {folder_mode:o} group {folder_gid}, store {store_mode:o} group {store_gid}\n{out}"
+        );
+        assert_eq!(shape(&store).0, store_mode, "the refused store was changed");
+    }
+    // Exactly the shape of `store share`, or a private store in a group folder, is accepted.
+    for store_mode in [0o660, 0o640, 0o600] {
+        set_shape(&folder, 0o2770, team);
+        set_shape(&store, store_mode, team);
+        whoami(&env).ok();
+    }
+    // A -wal beside it is held to the same rule: the store's group, nothing for others.
+    set_shape(&store, 0o660, team);
+    for (mode, gid, named) in [(0o664, team, "mode 0664"), (0o660, other, "'4242'")] {
+        std::fs::write(&wal, b"").expect("a -wal");
+        set_shape(&wal, mode, gid);
+        let out = whoami(&env).fails(6);
+        assert!(
+            out.stderr.contains(named) && out.stderr.contains("-wal"),
+            "{out}"
+        );
+        std::fs::remove_file(&wal).expect("remove the -wal");
+    }
+    whoami(&env).ok();
+}
+
+#[test]
+fn store_share_refuses_what_it_cannot_share_safely_and_changes_nothing() {
+    if !is_root() {
+        skip("needs root, to share with a group without creating accounts (CI runs as root)");
+        return;
+    }
+    let env = Env::new();
+    let store = store_of_its_own(&env);
+    let folder = store.parent().expect("a folder").to_path_buf();
+    let share = |env: &Env, store: &Path, group: &str| {
+        env.ohx()
+            .arg("--store")
+            .arg(store)
+            .args(["store", "share", group])
+    };
+    let unknown = format!("ohx-no-{}", &random_canary()[7..15]);
+    let out = share(&env, &store, &unknown).fails(2);
+    assert!(out.stderr.contains("no Unix group"), "{out}");
+    let out = env
+        .ohx()
+        .args(["--store", "postgresql://ohx@db.example.org/ohx"])
+        .args(["store", "share", "root"])
+        .fails(2);
+    assert!(
+        out.stderr.contains("database") && out.stderr.contains("role"),
+        "{out}"
+    );
+    let out = share(&env, &folder.join("missing.db"), "root").fails(6);
+    assert!(out.stderr.contains("no store"), "{out}");
+    let link = env.root().join("link.db");
+    std::os::unix::fs::symlink(&store, &link).expect("symlink");
+    let out = share(&env, &link, "root").fails(6);
+    assert!(out.stderr.contains("symbolic link"), "{out}");
+    // The default store shares its folder with the identity: refused.
+    env.ohx().arg("whoami").ok();
+    let out = env.ohx().args(["store", "share", "root"]).fails(6);
+    assert!(out.stderr.contains("identity.txt"), "{out}");
+    assert_eq!(file_mode(&env.home()), 0o700, "the home folder was changed");
+    assert_eq!(
+        file_mode(&env.store()),
+        0o600,
+        "the default store was changed"
+    );
+    // A folder that is the user's home is refused even when it holds nothing else.
+    let out = share(&env, &store, "root").env("HOME", &folder).fails(6);
+    assert!(out.stderr.contains("home folder"), "{out}");
+    // Something else beside the store: refused, nothing changed.
+    std::fs::write(folder.join("notes.txt"), b"mine").expect("a file");
+    let out = share(&env, &store, "root").fails(6);
+    assert!(out.stderr.contains("notes.txt"), "{out}");
+    assert_eq!(file_mode(&folder), 0o700, "the folder was changed");
+    assert_eq!(file_mode(&store), 0o600, "the store was changed");
+    std::fs::remove_file(folder.join("notes.txt")).expect("remove it");
+    // Not a store: refused before anything changes.
+    let elsewhere = env.root().join("data");
+    std::fs::create_dir(&elsewhere).expect("a folder");
+    std::fs::write(elsewhere.join("table.csv"), b"a,b\n1,2\n").expect("a file");
+    set_mode(&elsewhere.join("table.csv"), 0o600);
+    let out = share(&env, &elsewhere.join("table.csv"), "root").fails(6);
+    assert!(out.stderr.contains("not an ohx store"), "{out}");
+    assert_eq!(file_mode(&elsewhere.join("table.csv")), 0o600);
+    // Then it works, and a second time changes nothing.
+    share(&env, &store, "root").ok();
+    assert_eq!(shape(&folder).0, 0o2770);
+    assert_eq!(shape(&store).0, 0o660);
+    let again = share(&env, &store, "root").ok();
+    assert!(again.stdout.contains("nothing changed"), "{again}");
+}
