@@ -3,7 +3,8 @@
 //! missing or foreign database, a newer schema, many first runs at once, the server going away).
 //!
 //! - `flows`: every test there runs twice, as `sqlite` and `postgres`, through [`both`];
-//! - `postgres`: what only a PostgreSQL store has.
+//! - `postgres`: what only a PostgreSQL store has;
+//! - `share`: one store file shared by a Unix group, used from real accounts (root only).
 //!
 //! The server is the one the credential tests start (`crate::pg_server`); each test gets a
 //! database of its own, and finds its password in a `~/.pgpass` of mode 0600, as a user would.
