@@ -1,6 +1,6 @@
 //! File-system helpers for private files: 0700 folders, 0600 files created one way, files read
-//! by opening once and checking the open descriptor, refusal of symbolic links and of folders
-//! others may write.
+//! by opening once and checking the open descriptor, refusal of symbolic links, and the one
+//! shape of a folder shared with a group.
 
 use std::fs::File;
 use std::io::Read;
@@ -50,11 +50,6 @@ pub fn inspect(path: &Path) -> std::io::Result<Entry> {
 /// Whether group or others may read, write or run the file.
 pub fn is_shared(mode: u32) -> bool {
     mode & 0o077 != 0
-}
-
-/// Whether group or others may write into a folder (and so plant or swap files in it).
-pub fn others_may_write(mode: u32) -> bool {
-    mode & 0o022 != 0
 }
 
 /// Whether a folder has exactly the shape `ohx store share` gives it (docs/SECURITY.md, "One

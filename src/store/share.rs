@@ -127,7 +127,7 @@ fn give(
     // After the group: changing it may clear the setgid bit.
     rustix::fs::fchmod(fd, Mode::from_raw_mode(mode)).map_err(failed)?;
     let now = rustix::fs::fstat(fd).map_err(failed)?;
-    if now.st_gid != gid || u32::from(now.st_mode) & 0o7777 != mode {
+    if now.st_gid != gid || now.st_mode & 0o7777 != mode {
         // The kernel dropped a bit it may drop silently (setgid for a group the caller lacks).
         return Err(failed(rustix::io::Errno::PERM));
     }
