@@ -584,8 +584,15 @@ fn store_share_refuses_what_it_cannot_share_safely_and_changes_nothing() {
     let out = share(&env, &elsewhere.join("table.csv"), "root").fails(6);
     assert!(out.stderr.contains("not an ohx store"), "{out}");
     assert_eq!(file_mode(&elsewhere.join("table.csv")), 0o600);
-    // Then it works, and a second time changes nothing.
-    share(&env, &store, "root").ok();
+    // Then it works, and a second time changes nothing. A 0700 folder above keeps the group
+    // out, and the command says so.
+    set_mode(env.root(), 0o700);
+    let shared = share(&env, &store, "root").ok();
+    assert!(
+        shared.stderr.contains("cannot reach the store yet")
+            && shared.stderr.contains(&env.root().display().to_string()),
+        "{shared}"
+    );
     assert_eq!(shape(&folder).0, 0o2770);
     assert_eq!(shape(&store).0, 0o660);
     let again = share(&env, &store, "root").ok();
