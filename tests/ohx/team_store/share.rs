@@ -27,8 +27,67 @@ struct Account {
     home: PathBuf,
 }
 
-/// A group, its members and one user outside it, under a fresh folder every user may search;
-/// all removed when dropped.
+/// The accounts and groups a test made, removed when dropped (users first, then groups), even
+/// when the test fails half-way.
+struct Accounts {
+    users: Vec<String>,
+    groups: Vec<String>,
+    useradd: PathBuf,
+    groupadd: PathBuf,
+    userdel: PathBuf,
+    groupdel: PathBuf,
+}
+
+impl Accounts {
+    /// A new group with a random name.
+    fn group(&mut self) -> (String, u32) {
+        let name = fresh_name("ohxteam");
+        let _guard = ACCOUNTS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        admin(&self.groupadd, &[&name]).expect("groupadd");
+        self.groups.push(name.clone());
+        let gid = group_id(&name);
+        (name, gid)
+    }
+
+    /// A new user with a random name, their own group, a home in `homes`, and also `group`.
+    fn user(&mut self, role: &str, homes: &Path, group: Option<&str>) -> Account {
+        let name = fresh_name(&format!("ohx{role}"));
+        let home = homes.join(&name);
+        let home_text = home.to_string_lossy().into_owned();
+        let mut args = vec!["-m", "-d", &home_text, "-s", "/bin/sh", "-U"];
+        if let Some(group) = group {
+            args.extend(["-G", group]);
+        }
+        args.push(&name);
+        let _guard = ACCOUNTS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        admin(&self.useradd, &args).expect("useradd");
+        self.users.push(name.clone());
+        // Its own group, made by -U; removed with the user, or else at the end.
+        self.groups.push(name.clone());
+        Account {
+            uid: id_of(&name, "-u"),
+            gid: id_of(&name, "-g"),
+            name,
+            home,
+        }
+    }
+}
+
+impl Drop for Accounts {
+    fn drop(&mut self) {
+        let _guard = ACCOUNTS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        for user in &self.users {
+            let _ = admin(&self.userdel, &[user]);
+        }
+        for group in &self.groups {
+            // A user's own group usually goes with the user; removing it again just fails.
+            let _ = Command::new(&self.groupdel).arg(group).output();
+        }
+    }
+}
+
+/// A group, two members (alice, bob) and one user outside it (carol), with homes under a fresh
+/// folder every user may search.
 struct Team {
     group: String,
     gid: u32,
@@ -38,14 +97,11 @@ struct Team {
     /// The ohx binary, where every user may run it.
     ohx: PathBuf,
     setpriv: PathBuf,
-    userdel: PathBuf,
-    groupdel: PathBuf,
-    /// Every name to remove at the end: users first, then groups.
-    users: Vec<String>,
-    groups: Vec<String>,
-    base: tempfile::TempDir,
     /// Builds commands (its own home is never used by the accounts).
     env: Env,
+    // Dropped in this order: the accounts, then their homes.
+    _accounts: Accounts,
+    base: tempfile::TempDir,
 }
 
 /// An administration tool (`useradd`, ...) in the PATH or in the sbin folders.
@@ -85,116 +141,13 @@ fn fresh_name(prefix: &str) -> String {
     format!("{prefix}{}", &random_canary()["canary-".len()..][..10])
 }
 
-/// Whether every folder from `/` to `path`'s parent lets others through, and `path` lets them run it.
+/// Whether every folder above `path` lets others through, and others may run `path`.
 fn others_may_run(path: &Path) -> bool {
     let passable = path
         .ancestors()
         .skip(1)
         .all(|dir| std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o001 != 0));
     passable && std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o001 != 0)
-}
-
-impl Team {
-    /// The accounts, or `None` when this machine cannot make them (the test skips; fails
-    /// under `CI`).
-    fn new() -> Option<Team> {
-        if !is_root() {
-            skip("needs root, to create Unix accounts (CI runs as root)");
-            return None;
-        }
-        let tools: Option<Vec<PathBuf>> = ["groupadd", "useradd", "userdel", "groupdel", "setpriv"]
-            .iter()
-            .map(|t| tool(t))
-            .collect();
-        let Some(tools) = tools else {
-            skip("groupadd, useradd, userdel, groupdel or setpriv is missing (passwd and util-linux; install them with `bash .ci/setup`)");
-            return None;
-        };
-        let base = tempfile::Builder::new()
-            .prefix("ohx-share-")
-            .tempdir_in("/tmp")
-            .expect("a folder in /tmp");
-        set_mode(base.path(), 0o755);
-        std::fs::create_dir(base.path().join("home")).expect("homes folder");
-        set_mode(&base.path().join("home"), 0o755);
-        let ohx = Path::new(env!("CARGO_BIN_EXE_ohx"));
-        let ohx = if others_may_run(ohx) {
-            ohx.to_path_buf()
-        } else {
-            let copy = base.path().join("ohx");
-            std::fs::copy(ohx, &copy).expect("copy the ohx binary");
-            set_mode(&copy, 0o755);
-            copy
-        };
-        let group = fresh_name("ohxteam");
-        let mut team = Team {
-            gid: 0,
-            alice: placeholder(),
-            bob: placeholder(),
-            carol: placeholder(),
-            ohx,
-            setpriv: tools[4].clone(),
-            userdel: tools[2].clone(),
-            groupdel: tools[3].clone(),
-            users: Vec::new(),
-            groups: Vec::new(),
-            group: group.clone(),
-            base,
-            env: Env::new(),
-        };
-        let _guard = ACCOUNTS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        admin(&tools[0], &[&group]).expect("groupadd");
-        team.groups.push(group.clone());
-        team.gid = group_id(&group);
-        let mut make = |role: &str, in_group: bool| -> Account {
-            let name = fresh_name(&format!("ohx{role}"));
-            let home = team.base.path().join("home").join(&name);
-            let home_text = home.to_string_lossy().into_owned();
-            let mut args = vec!["-m", "-d", &home_text, "-s", "/bin/sh", "-U"];
-            if in_group {
-                args.extend(["-G", group.as_str()]);
-            }
-            args.push(&name);
-            admin(&tools[1], &args).expect("useradd");
-            team.users.push(name.clone());
-            team.groups.push(name.clone());
-            let uid = id_of(&name, "-u");
-            let gid = id_of(&name, "-g");
-            Account {
-                name,
-                uid,
-                gid,
-                home,
-            }
-        };
-        let alice = make("a", true);
-        let bob = make("b", true);
-        let carol = make("c", false);
-        team.alice = alice;
-        team.bob = bob;
-        team.carol = carol;
-        Some(team)
-    }
-
-    /// ohx run as `who`, from their own home (`HOME`; no `OHX_HOME`, so their identity and
-    /// config are in `~/.config/ohx`), in their own groups; nothing else from this process.
-    fn ohx(&self, who: &Account) -> Cmd {
-        let script = format!(
-            r#"exec '{}' --reuid={} --regid={} --init-groups '{}' "$@""#,
-            self.setpriv.display(),
-            who.uid,
-            who.gid,
-            self.ohx.display()
-        );
-        self.env
-            .ohx()
-            .env("HOME", &who.home)
-            .env_remove("OHX_HOME")
-            .env("USER", &who.name)
-            .env("LOGNAME", &who.name)
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .shell("sh", &script)
-    }
 }
 
 /// `id FLAG NAME` as a number (`-u` the user's id, `-g` their primary group's).
@@ -219,25 +172,87 @@ fn group_id(name: &str) -> u32 {
         .unwrap_or_else(|| panic!("group {name} has no number"))
 }
 
-fn placeholder() -> Account {
-    Account {
-        name: String::new(),
-        uid: 0,
-        gid: 0,
-        home: PathBuf::new(),
+impl Team {
+    /// The accounts, or `None` when this machine cannot make them (the test skips; fails
+    /// under `CI`).
+    fn new() -> Option<Team> {
+        if !is_root() {
+            skip("needs root, to create Unix accounts (CI runs as root)");
+            return None;
+        }
+        let found: Option<Vec<PathBuf>> = ["groupadd", "useradd", "userdel", "groupdel", "setpriv"]
+            .iter()
+            .map(|t| tool(t))
+            .collect();
+        let Some([groupadd, useradd, userdel, groupdel, setpriv]) =
+            found.and_then(|tools| <[PathBuf; 5]>::try_from(tools).ok())
+        else {
+            skip("groupadd, useradd, userdel, groupdel or setpriv is missing (passwd and util-linux; install them with `bash .ci/setup`)");
+            return None;
+        };
+        // /tmp, not the test's own temporary folder, which may lie under a home others
+        // cannot enter.
+        let base = tempfile::Builder::new()
+            .prefix("ohx-share-")
+            .tempdir_in("/tmp")
+            .expect("a folder in /tmp");
+        set_mode(base.path(), 0o755);
+        let homes = base.path().join("home");
+        std::fs::create_dir(&homes).expect("homes folder");
+        set_mode(&homes, 0o755);
+        let built = Path::new(env!("CARGO_BIN_EXE_ohx"));
+        let ohx = if others_may_run(built) {
+            built.to_path_buf()
+        } else {
+            let copy = base.path().join("ohx");
+            std::fs::copy(built, &copy).expect("copy the ohx binary");
+            set_mode(&copy, 0o755);
+            copy
+        };
+        let mut accounts = Accounts {
+            users: Vec::new(),
+            groups: Vec::new(),
+            useradd,
+            groupadd,
+            userdel,
+            groupdel,
+        };
+        let (group, gid) = accounts.group();
+        let alice = accounts.user("a", &homes, Some(&group));
+        let bob = accounts.user("b", &homes, Some(&group));
+        let carol = accounts.user("c", &homes, None);
+        Some(Team {
+            group,
+            gid,
+            alice,
+            bob,
+            carol,
+            ohx,
+            setpriv,
+            env: Env::new(),
+            _accounts: accounts,
+            base,
+        })
     }
-}
 
-impl Drop for Team {
-    fn drop(&mut self) {
-        let _guard = ACCOUNTS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        for user in &self.users {
-            let _ = admin(&self.userdel, &[user]);
-        }
-        for group in &self.groups {
-            // A user's own group usually goes with the user; removing it again just fails.
-            let _ = Command::new(&self.groupdel).arg(group).output();
-        }
+    /// ohx run as `who`, from their own home (`HOME`; no `OHX_HOME`, so their identity and
+    /// config are in `~/.config/ohx`), in their own groups; nothing else from this process.
+    fn ohx(&self, who: &Account) -> Cmd {
+        let script = format!(
+            r#"exec '{}' --reuid={} --regid={} --init-groups '{}' "$@""#,
+            self.setpriv.display(),
+            who.uid,
+            who.gid,
+            self.ohx.display()
+        );
+        self.env
+            .ohx()
+            .env("HOME", &who.home)
+            .env_remove("OHX_HOME")
+            .env("USER", &who.name)
+            .env("LOGNAME", &who.name)
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .shell("sh", &script)
     }
 }
 
