@@ -544,6 +544,10 @@ pub enum Error {
     VerifyFailed { workspace: String, count: usize },
     #[error("workspace '{0}' has no signed history yet")]
     Unsigned(String),
+    /// The store lists the user as a member, but the verified log does not: it breaks before the
+    /// entry that would make them one, or ends before it (cut short, or the row was planted).
+    #[error("the store lists you as a member of workspace '{workspace}', but its signed log does not: {why}")]
+    MembershipUnverified { workspace: String, why: String },
 
     // ---- a store on a PostgreSQL server ----
     #[error("invalid store URL {url}: {why}")]
@@ -580,6 +584,28 @@ pub enum Error {
     ShareFailed {
         path: PathBuf,
         source: std::io::Error,
+    },
+
+    // ---- moving a store (`ohx store copy`) ----
+    #[error("{0} already exists; `ohx store copy` writes only a new file and left it untouched")]
+    CopyTargetFileExists(PathBuf),
+    #[error("the database of {0} is not empty; `ohx store copy` fills only an empty database and left it untouched")]
+    CopyTargetNotEmpty(String),
+    #[error("cannot create the store's tables in {target}: {detail}")]
+    CopyTargetDenied { target: String, detail: String },
+    #[error("the copy to {target} stopped at a row of {table} it refused ({detail}); nothing was written")]
+    CopyRowRefused {
+        target: String,
+        table: &'static str,
+        detail: String,
+    },
+    #[error(
+        "the copy in {target} does not match its source ({table}: {detail}); nothing was written"
+    )]
+    CopyMismatch {
+        target: String,
+        table: &'static str,
+        detail: String,
     },
 }
 
@@ -729,6 +755,13 @@ impl Error {
             | StoreDatabaseMissing { .. }
             | StoreAuthFailed { .. }
             | StoreTls { .. } => Status::Store,
+            // Like a missing store (6), the mirror case: the target is not the kind of store the
+            // command needs, and scripts already read 6 as "look at the store".
+            CopyTargetFileExists(_)
+            | CopyTargetNotEmpty(_)
+            | CopyTargetDenied { .. }
+            | CopyRowRefused { .. }
+            | CopyMismatch { .. } => Status::Store,
             Database { fault, .. } => match fault {
                 DbFault::Other => Status::Failure,
                 _ => Status::Store,
@@ -741,7 +774,10 @@ impl Error {
                 | AuthorityError::NoRandomness(_) => Status::Failure,
                 _ => Status::Key,
             },
-            SlugMismatch { .. } | LogRemoved(_) | VerifyFailed { .. } => Status::Key,
+            SlugMismatch { .. }
+            | LogRemoved(_)
+            | VerifyFailed { .. }
+            | MembershipUnverified { .. } => Status::Key,
             Unsigned(_) => Status::NotFound,
             StoreDenied(_) | NotInGroup(_) | ShareNotOwner { .. } => Status::Denied,
             ShareNeedsFile(_) | UnknownGroup(_) => Status::Usage,
@@ -920,6 +956,11 @@ impl Error {
             ),
             StoreAuthFailed { .. } => "check the user in the URL, and give its password in PGPASSWORD or ~/.pgpass (mode 0600)".into(),
             StoreTls { .. } => "check sslmode and sslrootcert in the URL (verify-full needs the certificate of the server's authority)".into(),
+            CopyTargetFileExists(_) => "name a new file; to replace an old backup, remove it first".into(),
+            CopyTargetNotEmpty(_) => "copy into a new, empty database (`createdb NAME`); ohx never mixes two stores".into(),
+            CopyTargetDenied { .. } => "copy into a database your role owns, or ask its owner for `GRANT CREATE ON SCHEMA public TO <your role>`; nothing was written".into(),
+            CopyRowRefused { .. } => "the source holds a row ohx would not have written (someone changed it outside ohx); `ohx workspace verify` on the source names what fails".into(),
+            CopyMismatch { .. } => "the target stored a value differently from how it was read: the source holds a value of the wrong type for its column (written outside ohx; `ohx workspace verify` on the source names damaged records), or the target's server or disk is at fault".into(),
             Database { fault, .. } => match fault {
                 DbFault::Locked => "try again when the other ohx command has finished".into(),
                 DbFault::ReadOnly => "check the permissions of the store and its folder".into(),
@@ -936,6 +977,9 @@ impl Error {
                 "someone removed the history of '{ws}' from the store; nothing was used. Restore the store from a backup, or ask an admin of '{ws}'"
             ),
             Unsigned(ws) => format!("an admin's next change to '{ws}' signs it and starts its history"),
+            MembershipUnverified { workspace, .. } => format!(
+                "nothing was used. Find out who could write the store; an admin of '{workspace}' sees every problem with `ohx workspace verify`, and their next change replaces the broken entry"
+            ),
             VerifyFailed { workspace, .. } => format!(
                 "find out who could write the store file; an admin of '{workspace}' can delete what fails and add it again"
             ),

@@ -190,37 +190,3 @@ pub fn details(pairs: &[(&str, String)]) -> Result<()> {
     }
     write_stdout(&text)
 }
-
-/// A Unix time as RFC 3339 UTC (`2026-12-01T19:52:05Z`), without a date library: the civil date
-/// from days since the epoch (Howard Hinnant's algorithm).
-pub fn utc_time(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let secs = seconds.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::utc_time;
-
-    #[test]
-    fn utc_times_are_rfc_3339() {
-        assert_eq!(utc_time(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc_time(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(utc_time(1_796_154_725), "2026-12-01T19:52:05Z");
-    }
-}

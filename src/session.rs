@@ -82,12 +82,7 @@ impl Setup {
     /// The user's pins (the last verified log head of every workspace), beside their identity:
     /// they belong to that identity, which also keys their MAC.
     pub fn pins_path(&self) -> PathBuf {
-        let dir = self
-            .identity
-            .path
-            .parent()
-            .unwrap_or(std::path::Path::new("."));
-        dir.join(crate::authority::PINS_FILE)
+        crate::authority::pins_path_for(&self.identity.path)
     }
 }
 

@@ -12,7 +12,7 @@ use super::records;
 use super::Workspace;
 use crate::authority::{
     history, record_digest, sign_current_state, sign_record, verify_record, Body, Entry, History,
-    Pins, PublicKey, State, Unsigned,
+    Pins, PublicKey, Rejected, State, Unsigned,
 };
 use crate::error::{AuthorityError, Error, Result};
 use crate::store::authority_log as rows;
@@ -43,7 +43,7 @@ impl Authority {
         row: &WorkspaceRow,
         slug: &str,
         notes: &mut Vec<Note>,
-    ) -> Result<Authority> {
+    ) -> Result<(Authority, Option<Rejected>)> {
         if !rows::is_signed(tx, row.id)? {
             // A workspace this user has seen signed cannot lose its log: someone removed it.
             if pins.knows_slug(slug) {
@@ -52,7 +52,7 @@ impl Authority {
             notes.push(Note::Warning(format!(
                 "workspace '{slug}' is not signed yet, so its members and key are not verified; an admin's next change signs it"
             )));
-            return Ok(Authority::Unsigned);
+            return Ok((Authority::Unsigned, None));
         }
         let verified = authority_log::verify::<Error>(tx, row.id, pins)?;
         if verified.state.slug() != slug {
@@ -67,10 +67,11 @@ impl Authority {
                 rejected.seq, rejected.error
             )));
         }
-        Ok(Authority::Signed {
+        let authority = Authority::Signed {
             state: verified.state,
             changed: verified.advanced,
-        })
+        };
+        Ok((authority, verified.rejected))
     }
 }
 

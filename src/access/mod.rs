@@ -90,7 +90,8 @@ impl Access {
         let signing = SigningKey::from_identity(&identity)
             .map_err(|_| Error::NotAnIdentity(pins.to_path_buf()))?;
         let public = signing.public_key();
-        let pins = Pins::load(pins, &signing)?;
+        let legacy = pins.with_file_name(crate::authority::PINS_FILE);
+        let pins = Pins::load_adopting(pins, &legacy, &signing)?;
         Ok(Access {
             store,
             actor: Actor {

@@ -44,11 +44,28 @@ impl<'t> Workspace<'t> {
         let membership = workspaces::membership(tx, slug, user.id)?
             .ok_or_else(|| Error::NotAMember(slug.into()))?;
         let mut notes = Vec::new();
-        let authority = Authority::read(tx, pins, &membership.workspace, slug, &mut notes)?;
+        let (authority, rejected) =
+            Authority::read(tx, pins, &membership.workspace, slug, &mut notes)?;
         let role = match &authority {
-            Authority::Signed { state, .. } => state
-                .role_of(&actor.public)
-                .ok_or_else(|| Error::NotAMember(slug.into()))?,
+            // Listed as a member by the rows but not by the log: the rows were changed or the
+            // log was broken or cut short. Say so rather than deny that the workspace exists.
+            Authority::Signed { state, .. } => {
+                state
+                    .role_of(&actor.public)
+                    .ok_or_else(|| Error::MembershipUnverified {
+                        workspace: slug.into(),
+                        why: match rejected {
+                            Some(broken) => format!(
+                                "entry {} fails its checks ({}), and what follows it is ignored",
+                                broken.seq, broken.error
+                            ),
+                            None => format!(
+                                "it ends at entry {} without naming you (it was cut short, or the membership row was planted)",
+                                state.head().seq
+                            ),
+                        },
+                    })?
+            }
             Authority::Unsigned => membership.role,
         };
         let entered = Workspace {

@@ -5,7 +5,8 @@
 //! What the agent holds and where (docs/AGENT.md tells the whole design):
 //! - only the key, in memory: never the passphrase (it starts with an empty environment, so not
 //!   even `OHX_PASSPHRASE`), never anything on disk; it is made non-dumpable, so no core file and
-//!   no other process of the user (ptrace, /proc/PID/mem) can read its memory;
+//!   no other process of the user (ptrace, /proc/PID/mem) can read its memory, and it locks its
+//!   memory (`mlockall`) so the key is never swapped out;
 //! - one agent per identity file, on a 0600 socket in the private runtime folder
 //!   (`$XDG_RUNTIME_DIR/ohx/`), named after the identity file's path;
 //! - it gives the key only for the identity file it was unlocked from: a client sends the SHA-256
@@ -66,9 +67,13 @@ pub fn load_unprotected(path: &Path) -> Result<Option<Vec<UserIdentity>>> {
 /// never used to start a new one, so an unlocked terminal cannot extend itself for ever) and
 /// starts an agent that holds its keys for `how_long`, replacing one that held them. `Ok(false)`
 /// when the identity has no passphrase, so there is nothing to unlock.
-pub fn unlock(path: &Path, passphrase: PassphraseSource<'_>, how_long: Duration) -> Result<bool> {
+pub fn unlock(
+    path: &Path,
+    passphrase: PassphraseSource<'_>,
+    how_long: Duration,
+) -> Result<Unlocked> {
     if load_unprotected(path)?.is_some() {
-        return Ok(false);
+        return Ok(Unlocked::NothingToUnlock);
     }
     let keys = UserIdentity::load_all(path, passphrase)?;
     let digest = file_digest(path).map_err(|e| Error::IdentityDamaged {
@@ -77,8 +82,17 @@ pub fn unlock(path: &Path, passphrase: PassphraseSource<'_>, how_long: Duration)
     })?;
     client::lock(path);
     let secrets: Vec<SecretString> = keys.iter().map(UserIdentity::expose_secret_key).collect();
-    server::start(&socket_for(path), how_long, &digest, &secrets)?;
-    Ok(true)
+    let memory_locked = server::start(&socket_for(path), how_long, &digest, &secrets)?;
+    Ok(Unlocked::Agent { memory_locked })
+}
+
+/// What `ohx unlock` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlocked {
+    /// The identity has no passphrase.
+    NothingToUnlock,
+    /// An agent holds the key; `memory_locked` when its memory can never be swapped out.
+    Agent { memory_locked: bool },
 }
 
 /// Every key of the identity file at `path`: an unprotected file as it is; a protected one from

@@ -5,7 +5,8 @@
 //! Requests, one line each: `KEY <sha256 of the identity file>` gives `KEY AGE-SECRET-KEY-1...`
 //! (the file's keys, separated by spaces)
 //! when the digest is the one the agent was unlocked with (else `NO`); `STATUS` gives
-//! `UNLOCKED <seconds left> pid=<pid> dumpable=<0|1>`; `LOCK` gives `OK` and ends the agent.
+//! `UNLOCKED <seconds left> pid=<pid> dumpable=<0|1> locked=<0|1>` (its memory locked, so never
+//! swapped); `LOCK` gives `OK` and ends the agent.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -25,9 +26,19 @@ use crate::error::Error;
 /// How often the agent checks that its time is not up and its socket is still there.
 const TICK: Duration = Duration::from_secs(1);
 
+/// What the agent prints once it listens: with its memory locked, or without (when the memory
+/// lock limit, `ulimit -l`, is too small).
+const READY_LOCKED: &str = "ready\n";
+const READY_UNLOCKED_MEMORY: &str = "ready memory-not-locked\n";
+
 /// Starts an agent for `socket` that keeps `keys` (unlocked from the file whose SHA-256 is
-/// `digest`) for `duration`; returns once it listens.
-pub fn start(socket: &Path, duration: Duration, digest: &str, keys: &[SecretString]) -> Result<()> {
+/// `digest`) for `duration`; returns once it listens, saying whether its memory is locked.
+pub fn start(
+    socket: &Path,
+    duration: Duration,
+    digest: &str,
+    keys: &[SecretString],
+) -> Result<bool> {
     let exe = std::env::current_exe().context("cannot find the ohx program to start the agent")?;
     let mut command = Command::new(exe);
     // An empty environment: the agent must not hold OHX_PASSPHRASE, or anything else; only what
@@ -64,20 +75,42 @@ pub fn start(socket: &Path, duration: Duration, digest: &str, keys: &[SecretStri
     if let Some(out) = child.stdout.take() {
         let _ = BufReader::new(out.take(64)).read_line(&mut ready);
     }
-    if !matches!(handed, Some(Ok(()))) || ready != "ready\n" {
+    let listening = [READY_LOCKED, READY_UNLOCKED_MEMORY].contains(&ready.as_str());
+    if !matches!(handed, Some(Ok(()))) || !listening {
         let _ = child.kill();
         let _ = child.wait();
         return Err(Error::AgentDidNotStart(crate::keyfiles::folder()).into());
     }
     // The agent lives on without us; it is not our child to wait for.
     drop(child);
-    Ok(())
+    Ok(ready == READY_LOCKED)
+}
+
+/// Locks the agent's memory, present and future, as it is touched (`MCL_ONFAULT`: only the pages
+/// it uses count against `ulimit -l`), so the key it holds for hours is never written to swap.
+/// Whether that worked; without it the agent still serves, and `ohx unlock` says so.
+fn lock_memory() -> bool {
+    use rustix::mm::{mlockall, MlockAllFlags};
+    mlockall(MlockAllFlags::CURRENT | MlockAllFlags::FUTURE | MlockAllFlags::ONFAULT).is_ok()
+}
+
+/// Whether the agent's pages are locked in memory (`VmLck` in `/proc/self/status` above zero).
+fn memory_locked() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmLck:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .is_some_and(|kb| kb > 0)
+    })
 }
 
 /// The agent itself.
 pub fn serve(socket: &Path, seconds: u64) -> Result<()> {
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
         .map_err(|_| Error::AgentDumpable)?;
+    // Before the key arrives, so that no page holding it is ever swappable.
+    let locked = lock_memory();
     let mut handed = Zeroizing::new(String::new());
     std::io::stdin()
         .take(4096)
@@ -100,7 +133,12 @@ pub fn serve(socket: &Path, seconds: u64) -> Result<()> {
     std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
     let inode = std::fs::symlink_metadata(socket)?.ino();
     let mut out = std::io::stdout();
-    out.write_all(b"ready\n")?;
+    let ready = if locked {
+        READY_LOCKED
+    } else {
+        READY_UNLOCKED_MEMORY
+    };
+    out.write_all(ready.as_bytes())?;
     out.flush()?;
 
     let ends = Instant::now() + Duration::from_secs(seconds);
@@ -201,9 +239,10 @@ impl Agent {
                     .unwrap_or(true);
                 (
                     text(format!(
-                        "UNLOCKED {left} pid={} dumpable={}\n",
+                        "UNLOCKED {left} pid={} dumpable={} locked={}\n",
                         std::process::id(),
-                        u8::from(dumpable)
+                        u8::from(dumpable),
+                        u8::from(memory_locked())
                     )),
                     Next::Serve,
                 )

@@ -23,8 +23,28 @@ use super::{extend_prefix, AuthorityError, Body, Entry, EntryHash, Rejected, Sta
 use crate::crypto::xeddsa::SigningKey;
 use crate::fsutil::{self, Refusal};
 
-/// The file name of the pins in the user's config folder.
+/// The file name of the pins beside the default identity, `identity.txt`.
 pub const PINS_FILE: &str = "known-workspaces.json";
+
+/// The default identity's file name, whose pins keep the plain [`PINS_FILE`] name.
+const DEFAULT_IDENTITY_FILE: &str = "identity.txt";
+
+/// Where the pins of the identity file at `identity` live: [`PINS_FILE`] beside the default
+/// `identity.txt`, `known-workspaces.<file name>.json` beside any other, so that two identities
+/// kept in one folder (a person's and a nightly job's, say) each have their own pins instead of
+/// refusing each other's file as forged.
+pub fn pins_path_for(identity: &Path) -> PathBuf {
+    let dir = identity.parent().unwrap_or(Path::new("."));
+    match identity.file_name() {
+        Some(name) if name != DEFAULT_IDENTITY_FILE => {
+            let mut file = std::ffi::OsString::from("known-workspaces.");
+            file.push(name);
+            file.push(".json");
+            dir.join(file)
+        }
+        _ => dir.join(PINS_FILE),
+    }
+}
 
 const FORMAT_VERSION: u32 = 1;
 
@@ -120,6 +140,27 @@ impl Pins {
     pub fn load(path: &Path, owner: &SigningKey) -> Result<Pins, AuthorityError> {
         let mac_key = owner.derive_secret(MAC_LABEL);
         let pins = read_pins(path, &mac_key)?;
+        Ok(Pins {
+            path: path.into(),
+            pins,
+            mac_key,
+        })
+    }
+
+    /// Like [`Pins::load`], but when `path` does not exist yet, adopts the pins at `legacy` if
+    /// they are `owner`'s own: before pins were kept per identity file, every identity in a
+    /// folder used [`PINS_FILE`]. Pins of another identity there are left alone. The next save
+    /// writes `path`.
+    pub fn load_adopting(
+        path: &Path,
+        legacy: &Path,
+        owner: &SigningKey,
+    ) -> Result<Pins, AuthorityError> {
+        if path == legacy || std::fs::symlink_metadata(path).is_ok() {
+            return Pins::load(path, owner);
+        }
+        let mac_key = owner.derive_secret(MAC_LABEL);
+        let pins = read_pins(legacy, &mac_key).unwrap_or_default();
         Ok(Pins {
             path: path.into(),
             pins,

@@ -3,6 +3,7 @@
 use anyhow::Result;
 use serde_json::json;
 
+use crate::domain::time::utc_time;
 use crate::domain::Action;
 use crate::error::Error;
 use crate::output;
@@ -21,7 +22,7 @@ pub fn run(session: &mut Session) -> Result<()> {
             .map(|e| {
                 json!({
                     "seq": e.seq,
-                    "time": output::utc_time(e.timestamp),
+                    "time": utc_time(e.timestamp),
                     "actor": e.actor,
                     "kind": e.kind,
                     "summary": e.summary,
@@ -36,7 +37,7 @@ pub fn run(session: &mut Session) -> Result<()> {
         .map(|e| {
             vec![
                 e.seq.to_string(),
-                output::utc_time(e.timestamp),
+                utc_time(e.timestamp),
                 e.actor.clone(),
                 e.summary.clone(),
             ]

@@ -11,7 +11,19 @@ pub fn unlock(globals: &Globals, for_text: &str) -> Result<()> {
     let how_long = duration::parse(for_text)?;
     let setup = Setup::resolve(globals)?;
     let path = &setup.identity.path;
-    let unlocked = agent::unlock(path, &mut passphrase_source(globals), how_long)?;
+    let outcome = agent::unlock(path, &mut passphrase_source(globals), how_long)?;
+    let unlocked = outcome != agent::Unlocked::NothingToUnlock;
+    // Most accounts' `ulimit -l` (8 MiB) is below the agent's size, so this is common and
+    // nothing is wrong with the unlock itself: a notice, not a warning (docs/AGENT.md).
+    if outcome
+        == (agent::Unlocked::Agent {
+            memory_locked: false,
+        })
+    {
+        globals.printer().notice(
+            "note: the agent's memory is not locked against swapping (`ulimit -l` is below its size); with encrypted swap, or none, that does not matter",
+        );
+    }
     let line = if unlocked {
         format!(
             "unlocked {} for {}; `ohx lock` forgets it sooner",

@@ -7,6 +7,7 @@ pub mod ids;
 pub mod role;
 pub mod secret;
 pub mod slug;
+pub mod time;
 
 pub use connection_type::ConnectionType;
 pub use ids::{ConnectionIdentifier, UserName, WorkspaceSlug};

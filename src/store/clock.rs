@@ -10,12 +10,12 @@ pub fn now() -> String {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     // The same formatting as every other time ohx shows.
-    crate::output::utc_time(i64::try_from(seconds).unwrap_or(i64::MAX))
+    crate::domain::time::utc_time(i64::try_from(seconds).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::output::utc_time;
+    use crate::domain::time::utc_time;
 
     #[test]
     fn stored_time_stamps_read_as_before() {

@@ -256,14 +256,7 @@ pub(super) fn migrate_postgres(
             PgState::Foreign => return Err(Error::NotAStore(shown.into())),
             PgState::Empty if !create => return Err(Error::StoreMissing(shown.into())),
             PgState::Empty => {
-                db.execute(
-                    "CREATE TABLE ohx_store (application_id BIGINT NOT NULL, schema_version BIGINT NOT NULL)",
-                    &[],
-                )?;
-                db.execute(
-                    "INSERT INTO ohx_store (application_id, schema_version) VALUES (?1, 0)",
-                    &[&i64::from(APPLICATION_ID)],
-                )?;
+                create_version_table(db)?;
                 (true, 0)
             }
             PgState::Ohx { application_id, .. } if application_id != i64::from(APPLICATION_ID) => {
@@ -279,13 +272,47 @@ pub(super) fn migrate_postgres(
                 known: LATEST,
             });
         }
-        let from = usize::try_from(version).unwrap_or(0);
-        for step in &MIGRATIONS[from..] {
-            db.batch(&Dialect::Postgres.ddl(step))?;
-        }
-        db.execute("UPDATE ohx_store SET schema_version = ?1", &[&known])?;
+        run_postgres_steps(db, usize::try_from(version).unwrap_or(0))?;
         Ok(created)
     })
+}
+
+/// The version table of a new PostgreSQL store, at version 0.
+fn create_version_table(db: &Db<'_>) -> Result<(), Error> {
+    db.execute(
+        "CREATE TABLE ohx_store (application_id BIGINT NOT NULL, schema_version BIGINT NOT NULL)",
+        &[],
+    )?;
+    db.execute(
+        "INSERT INTO ohx_store (application_id, schema_version) VALUES (?1, 0)",
+        &[&i64::from(APPLICATION_ID)],
+    )?;
+    Ok(())
+}
+
+/// Runs the migrations from step `from` on, and records the store as at [`LATEST`].
+fn run_postgres_steps(db: &Db<'_>, from: usize) -> Result<(), Error> {
+    for step in MIGRATIONS.get(from..).unwrap_or_default() {
+        db.batch(&Dialect::Postgres.ddl(step))?;
+    }
+    db.execute(
+        "UPDATE ohx_store SET schema_version = ?1",
+        &[&i64::from(LATEST)],
+    )?;
+    Ok(())
+}
+
+/// Whether a PostgreSQL database holds nothing at all yet, the only kind `ohx store copy` fills.
+pub(super) fn pg_is_empty(db: &Db<'_>) -> Result<bool, Error> {
+    Ok(matches!(pg_state(db)?, PgState::Empty))
+}
+
+/// The whole current schema, created in an empty PostgreSQL database inside the caller's
+/// transaction, so that `ohx store copy` commits it together with the rows or not at all.
+/// The caller holds [`postgres::SCHEMA_LOCK`], as a first run would.
+pub(super) fn create_postgres(db: &Db<'_>) -> Result<(), Error> {
+    create_version_table(db)?;
+    run_postgres_steps(db, 0)
 }
 
 #[cfg(test)]

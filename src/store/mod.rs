@@ -11,6 +11,7 @@
 pub mod authority_log;
 mod clock;
 pub mod connections;
+pub mod copy;
 pub mod engine;
 mod fault;
 mod file_check;
@@ -137,14 +138,11 @@ impl Store {
     /// The store is built under a temporary name and hard-linked into place, so a concurrent first
     /// run either sees a complete store or none, and an existing file is never replaced.
     pub fn create(path: &Path) -> Result<Store, Error> {
+        prepare_folder(path)?;
         let io = |source| Error::StoreIo {
             path: path.into(),
             source,
         };
-        if let Some(dir) = path.parent() {
-            fsutil::create_private_dir(dir).map_err(io)?;
-        }
-        file_check::check_folder(path)?;
         fsutil::publish(path, build_new, io)?;
         Store::open(path)
     }
@@ -258,6 +256,18 @@ fn refuse_foreign_schema_untouched(path: &Path) -> Result<(), Error> {
     } else {
         Err(Error::ForeignSchema(foreign))
     }
+}
+
+/// Makes the folder of a new store file when it is missing (0700, parents too), and refuses one
+/// that others may write (a group folder of `ohx store share` is fine).
+fn prepare_folder(path: &Path) -> Result<(), Error> {
+    if let Some(dir) = path.parent() {
+        fsutil::create_private_dir(dir).map_err(|source| Error::StoreIo {
+            path: path.into(),
+            source,
+        })?;
+    }
+    file_check::check_folder(path).map(|_| ())
 }
 
 fn configure(conn: &Connection) -> Result<(), Error> {

@@ -219,3 +219,89 @@ fn init_with_a_passphrase_writes_a_protected_identity_that_needs_it() {
         .json();
     assert_eq!(me["user"], "alice");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Two identities in one folder
+// ---------------------------------------------------------------------------------------------
+
+/// Registers an identity file `name`.txt beside alice's default identity and returns a command
+/// for it.
+fn beside_alice(env: &Env, name: &str) -> std::path::PathBuf {
+    let path = env
+        .identity_of("alice")
+        .with_file_name(format!("{name}.txt"));
+    env.ohx()
+        .env("OHX_IDENTITY", &path)
+        .args(["init", "--name", name])
+        .ok();
+    path
+}
+
+#[test]
+fn two_identities_in_one_folder_keep_their_own_pins_and_both_keep_working() {
+    let env = Env::new();
+    env.admin_with_workspace("ws");
+    let nightly = beside_alice(&env, "nightly");
+    let recipient = env
+        .ohx()
+        .env("OHX_IDENTITY", &nightly)
+        .args(["whoami", "--recipient"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    env.ohx()
+        .args(["member", "add", "nightly", "--role", "editor", "-w", "ws"])
+        .args(["--recipient", &recipient])
+        .ok();
+    // Each identity pins what it sees; neither refuses the other's pins as forged.
+    for _ in 0..2 {
+        env.ohx()
+            .env("OHX_IDENTITY", &nightly)
+            .args(["workspace", "show", "ws"])
+            .ok();
+        env.ohx().args(["workspace", "show", "ws"]).ok();
+    }
+    let folder = nightly.parent().expect("identity folder");
+    for pins in ["known-workspaces.json", "known-workspaces.nightly.txt.json"] {
+        assert_eq!(file_mode(&folder.join(pins)), 0o600, "{pins}");
+    }
+}
+
+#[test]
+fn pins_kept_under_the_old_shared_name_still_catch_a_rollback() {
+    let env = Env::new();
+    env.admin_with_workspace("ws");
+    // Alice works with an identity file of another name, alone in its folder; before pins were
+    // kept per identity file, its pins were `known-workspaces.json`.
+    let work = beside_alice(&env, "work");
+    let recipient = env
+        .ohx()
+        .env("OHX_IDENTITY", &work)
+        .args(["whoami", "--recipient"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    env.ohx()
+        .args(["member", "add", "work", "--role", "admin", "-w", "ws"])
+        .args(["--recipient", &recipient])
+        .ok();
+    let before = std::fs::read(env.store()).expect("read store");
+    let as_work = || env.ohx().env("OHX_IDENTITY", &work);
+    as_work().args(["workspace", "rotate-key", "ws"]).ok();
+    let folder = work.parent().expect("identity folder").to_path_buf();
+    std::fs::remove_file(folder.join("known-workspaces.json")).expect("remove alice's pins");
+    std::fs::rename(
+        folder.join("known-workspaces.work.txt.json"),
+        folder.join("known-workspaces.json"),
+    )
+    .expect("move the pins to the old name");
+    // The store is put back as it was before the rotation.
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(crate::store_probe::sidecar(&env.store(), suffix));
+    }
+    std::fs::write(env.store(), before).expect("put the old store back");
+    let out = as_work().args(["workspace", "show", "ws"]).fails(5);
+    assert!(out.stderr.contains("rolled back"), "{out}");
+}

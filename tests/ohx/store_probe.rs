@@ -73,7 +73,13 @@ pub fn dump(env: &Env) -> String {
 /// Every row of `tables`, one line each, sorted.
 #[track_caller]
 pub fn dump_tables(env: &Env, tables: &[&str]) -> String {
-    let db = open_db(&env.store());
+    dump_file(&env.store(), tables)
+}
+
+/// Every row of `tables` of the SQLite store at `path`, one line each, sorted.
+#[track_caller]
+pub fn dump_file(path: &Path, tables: &[&str]) -> String {
+    let db = open_db(path);
     let mut lines = Vec::new();
     for table in tables {
         let mut stmt = db

@@ -173,6 +173,11 @@ fn show(session: &Session, title: &str, lines: &[Line]) -> Result<()> {
             .map(|l| vec![l.action.clone(), l.connection.clone(), l.notes.join("; ")])
             .collect(),
     )?;
+    show_conflicts(lines)
+}
+
+/// Each conflict's differences, field by field, after the summary table.
+fn show_conflicts(lines: &[Line]) -> Result<()> {
     for l in lines.iter().filter(|l| !l.differences.is_empty()) {
         output::write_stdout(&format!(
             "\nconflict in '{}' (local | server):\n",
@@ -456,19 +461,7 @@ pub fn push(session: &mut Session, options: &PushOptions) -> Result<()> {
     if session.globals.json {
         show(session, &title, &report)?;
     } else {
-        for l in report.iter().filter(|l| !l.differences.is_empty()) {
-            output::write_stdout(&format!(
-                "\nconflict in '{}' (local | server):\n",
-                l.connection
-            ))?;
-            output::table(
-                &["WHAT", "LOCAL", "SERVER"],
-                l.differences
-                    .iter()
-                    .map(|d| vec![d.what.clone(), d.local.clone(), d.remote.clone()])
-                    .collect(),
-            )?;
-        }
+        show_conflicts(&report)?;
     }
     if let Some(e) = stopped {
         return Err(e.context(

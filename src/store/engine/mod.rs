@@ -14,7 +14,7 @@ mod value;
 use std::cell::RefCell;
 
 pub use self::postgres::PgConn;
-pub use value::{Cell, FromCell, Param, Value};
+pub use value::{Cell, Datum, FromCell, Param, Value};
 
 use crate::error::{DbFault, Error};
 
@@ -147,6 +147,51 @@ impl<'t> Db<'t> {
             Inner::Sqlite(c) => Ok(c.execute_batch(sql)?),
             Inner::Postgres(c) => c.borrow_mut().batch(sql),
         }
+    }
+
+    /// The highest id `table`'s `id` column has ever handed out (0 if none): SQLite's
+    /// `sqlite_sequence`, PostgreSQL's identity sequence. It may be above the largest id still
+    /// there, since ids of deleted rows are never handed out again. `table` is one of the store's
+    /// own table names, never user input.
+    pub fn id_high_water(&self, table: &str) -> Result<i64, Error> {
+        let sql = match &self.inner {
+            Inner::Sqlite(_) => "SELECT seq FROM sqlite_sequence WHERE name = ?1",
+            Inner::Postgres(_) => {
+                "SELECT COALESCE(pg_sequence_last_value(pg_get_serial_sequence(?1, 'id')::regclass), 0)"
+            }
+        };
+        Ok(self.query_opt(sql, &[&table], |r| r.get(0))?.unwrap_or(0))
+    }
+
+    /// Makes `table`'s next assigned id `high + 1`, after rows were inserted with their ids given
+    /// (an engine does not move its counter past ids it did not assign itself, or, for SQLite,
+    /// past ids of rows deleted before). For a table just created and filled by `store copy`.
+    pub fn set_id_high_water(&self, table: &str, high: i64) -> Result<(), Error> {
+        if high < 1 {
+            return Ok(());
+        }
+        match &self.inner {
+            Inner::Sqlite(_) => {
+                let changed = self.execute(
+                    "UPDATE sqlite_sequence SET seq = ?2 WHERE name = ?1",
+                    &[&table, &high],
+                )?;
+                if changed == 0 {
+                    self.execute(
+                        "INSERT INTO sqlite_sequence (name, seq) VALUES (?1, ?2)",
+                        &[&table, &high],
+                    )?;
+                }
+            }
+            Inner::Postgres(_) => {
+                let _: i64 = self.query_one(
+                    "SELECT setval(pg_get_serial_sequence(?1, 'id'), ?2)",
+                    &[&table, &high],
+                    |r| r.get(0),
+                )?;
+            }
+        }
+        Ok(())
     }
 
     /// Runs an `INSERT ... RETURNING id` and returns the new row's id.

@@ -167,3 +167,57 @@ impl<T: FromCell> FromCell for Option<T> {
         }
     }
 }
+
+/// A column's value, owned, whatever its type: what `ohx store copy` reads from one store and
+/// writes to another without a Rust type per table. A real number is refused: no column of the
+/// store holds one, so it was written outside ohx (and no parameter could carry it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Datum {
+    Null,
+    Int(i64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl Datum {
+    /// The value in a canonical byte form (a tag, a length, the bytes), the same whichever engine
+    /// it was read from, for digests that compare two stores.
+    pub fn canonical(&self, out: &mut Vec<u8>) {
+        let (tag, bytes): (u8, &[u8]) = match self {
+            Datum::Null => (0, &[]),
+            Datum::Int(n) => {
+                out.push(1);
+                out.extend_from_slice(&n.to_be_bytes());
+                return;
+            }
+            Datum::Text(s) => (2, s.as_bytes()),
+            Datum::Blob(b) => (3, b),
+        };
+        out.push(tag);
+        out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+        out.extend_from_slice(bytes);
+    }
+}
+
+impl Param for Datum {
+    fn value(&self) -> Value<'_> {
+        match self {
+            Datum::Null => Value::Null,
+            Datum::Int(n) => Value::Int(*n),
+            Datum::Text(s) => Value::Text(s),
+            Datum::Blob(b) => Value::Blob(b),
+        }
+    }
+}
+
+impl FromCell for Datum {
+    fn from_cell(cell: Cell<'_>) -> Result<Self, String> {
+        Ok(match cell {
+            Cell::Null => Datum::Null,
+            Cell::Int(n) => Datum::Int(n),
+            Cell::Text(_) => Datum::Text(cell.as_text()?.to_string()),
+            Cell::Blob(b) => Datum::Blob(b.to_vec()),
+            Cell::Real(_) => return Err("a real number, which ohx never stores".into()),
+        })
+    }
+}

@@ -15,4 +15,5 @@ mod rollback;
 mod support;
 mod swaps;
 mod trigger;
+mod unverified_membership;
 mod upgrade;

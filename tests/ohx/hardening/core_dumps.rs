@@ -54,12 +54,14 @@ fn sigquit_on_a_waiting_run_writes_no_core_and_the_child_keeps_its_limit() {
     std::fs::create_dir(&work).unwrap();
     let ready = env.root().join("ready");
     let child_limit = env.root().join("child-limit");
-    // The child reports its own core limit, then waits to be killed with ohx.
+    // The child reports its own core limit, then waits to be killed with ohx. SIGQUIT is set
+    // back to its default for ohx: a test run started in the background by a shell without job
+    // control inherits it ignored, and ohx rightly keeps an ignored signal ignored.
     let child = env
         .ohx()
         .shell(
             "sh",
-            r#"ulimit -c unlimited; cd "$OHX_TEST_WORK"; exec "$0" "$@""#,
+            r#"ulimit -c unlimited; cd "$OHX_TEST_WORK"; exec env --default-signal=QUIT "$0" "$@""#,
         )
         .env("OHX_TEST_WORK", &work)
         .args(["run", "-c", "kobo", "--", "sh", "-c"])
@@ -71,10 +73,11 @@ fn sigquit_on_a_waiting_run_writes_no_core_and_the_child_keeps_its_limit() {
     let ohx_pid = child.id().to_string();
     assert!(wait_for(&ready), "the child never started");
     let ohx_limit = soft_core_limit(&ohx_pid);
-    std::process::Command::new("sh")
+    let sent = std::process::Command::new("sh")
         .args(["-c", "kill -QUIT \"$1\"", "sh", &ohx_pid])
         .status()
-        .unwrap();
+        .is_ok_and(|s| s.success());
+    assert!(sent, "could not send SIGQUIT to ohx ({ohx_pid})");
     let out = Outcome::of(child);
     assert_eq!(out.status, 128 + 3, "ohx should die of SIGQUIT\n{out}");
     assert_eq!(ohx_limit.as_deref(), Some("0"), "ohx's own soft core limit");

@@ -4,6 +4,7 @@
 //!
 //! - `flows`: every test there runs twice, as `sqlite` and `postgres`, through [`both`];
 //! - `postgres`: what only a PostgreSQL store has;
+//! - `copy`: `ohx store copy` between files and databases, in every direction;
 //! - `share`: one store file shared by a Unix group, used from real accounts (root only).
 //!
 //! The server is the one the credential tests start (`crate::pg_server`); each test gets a
@@ -11,6 +12,7 @@
 //! Without PostgreSQL's server binaries the `postgres` tests skip with the reason, and fail
 //! under `CI`.
 
+mod copy;
 mod flows;
 mod postgres;
 mod share;

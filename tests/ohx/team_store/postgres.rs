@@ -14,7 +14,7 @@ use crate::pg_server::{self, PgServer, Transport};
 
 /// Runs `sql` in `database` with psql, as the server's role; returns what it printed.
 #[track_caller]
-fn psql(server: &PgServer, database: &str, sql: &str) -> String {
+pub(super) fn psql(server: &PgServer, database: &str, sql: &str) -> String {
     let out = Command::new(server.tool("psql"))
         .args(["-X", "-tA", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
         .args([

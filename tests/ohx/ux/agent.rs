@@ -134,6 +134,16 @@ fn status(socket: &Path) -> (u32, bool) {
     (pid, words[3] == "dumpable=1")
 }
 
+/// The kB of process `pid`'s memory locked against swapping (`VmLck`).
+fn locked_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmLck:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Every file under `dir` whose bytes contain `needle`.
 fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();
@@ -192,6 +202,13 @@ fn the_agent_holds_the_key_only_in_memory_and_never_the_passphrase() {
     let socket = fx.socket();
     let (pid, dumpable) = status(&socket);
     assert!(!dumpable, "the agent is dumpable");
+    // It says truly whether its memory is locked against swapping; where the kernel allows the
+    // lock (root here, as in CI; a large `ulimit -l`), it is.
+    let says_locked = ask(&socket, "STATUS").contains("locked=1");
+    assert_eq!(says_locked, locked_kb(pid) > 0, "STATUS and VmLck disagree");
+    if crate::harness::is_root() {
+        assert!(says_locked, "the agent did not lock its memory as root");
+    }
     // The key and the passphrase are in no file of the test: home, identity folder, runtime.
     for secret in [&fx.key, &fx.passphrase] {
         let found = files_containing(fx.env.root(), secret);
