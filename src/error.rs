@@ -936,7 +936,7 @@ impl Error {
             UnknownGroup(_) => "give a group you belong to; `id -Gn` lists yours".into(),
             NotInGroup(_) => "give a group you belong to (`id -Gn` lists yours), or ask an administrator to add you (`usermod -aG GROUP USER`), then log in again".into(),
             ShareNotOwner { .. } => "ask the owner to run `ohx store share`".into(),
-            ShareHomeFolder(_) | ShareFolderNotEmpty { .. } => "give the store a folder of its own: move it (with its -wal and -shm, while no ohx runs) to a new folder such as /srv/ohx/, then share it there".into(),
+            ShareHomeFolder(_) | ShareFolderNotEmpty { .. } => "give the store a folder of its own: `ohx store copy STORE /srv/ohx/team.db`, then share that one".into(),
             StoreEmpty(_) | StoreTruncated(_) => {
                 "restore it from a backup; ohx will not replace it with an empty store".into()
             }
