@@ -496,6 +496,15 @@ pub enum Error {
     StoreUnprotected { path: PathBuf, mode: u32 },
     #[error("the store's folder {path} has mode {mode:04o}: other users may put files in it")]
     StoreFolderShared { path: PathBuf, mode: u32 },
+    #[error("{} belongs to the group '{group}', but its shared folder {} to the group '{folder_group}'", .path.display(), .folder.display())]
+    StoreGroupMismatch {
+        path: PathBuf,
+        group: String,
+        folder: PathBuf,
+        folder_group: String,
+    },
+    #[error("you may not open the store {0}: permission denied")]
+    StoreDenied(PathBuf),
     #[error("store {0} is empty (0 bytes)")]
     StoreEmpty(PathBuf),
     #[error("{0} is not an ohx store")]
@@ -555,6 +564,27 @@ pub enum Error {
     StoreAuthFailed { target: String, detail: String },
     #[error("no secure connection to the store {target}: {detail}")]
     StoreTls { target: String, detail: String },
+
+    // ---- one store file, several accounts (`ohx store share`) ----
+    #[error("`ohx store share` shares a store file, and {0} is a database")]
+    ShareNeedsFile(String),
+    #[error("no Unix group '{0}' on this system")]
+    UnknownGroup(String),
+    #[error("you are not a member of the group '{0}'")]
+    NotInGroup(String),
+    #[error("{} belongs to another user (uid {uid}); only its owner can share it", .path.display())]
+    ShareNotOwner { path: PathBuf, uid: u32 },
+    #[error(
+        "the store's folder {0} is your home folder; sharing it would give the group your home"
+    )]
+    ShareHomeFolder(PathBuf),
+    #[error("the store's folder {} also holds {}; the group could replace or delete them", .path.display(), .others.join(", "))]
+    ShareFolderNotEmpty { path: PathBuf, others: Vec<String> },
+    #[error("cannot share {}: {source}", .path.display())]
+    ShareFailed {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     // ---- moving a store (`ohx store copy`) ----
     #[error("{0} already exists; `ohx store copy` writes only a new file and left it untouched")]
@@ -711,6 +741,7 @@ impl Error {
             | StoreNotAFile(_)
             | StoreUnprotected { .. }
             | StoreFolderShared { .. }
+            | StoreGroupMismatch { .. }
             | StoreEmpty(_)
             | NotAStore(_)
             | StoreTruncated(_)
@@ -748,6 +779,9 @@ impl Error {
             | VerifyFailed { .. }
             | MembershipUnverified { .. } => Status::Key,
             Unsigned(_) => Status::NotFound,
+            StoreDenied(_) | NotInGroup(_) | ShareNotOwner { .. } => Status::Denied,
+            ShareNeedsFile(_) | UnknownGroup(_) => Status::Usage,
+            ShareHomeFolder(_) | ShareFolderNotEmpty { .. } | ShareFailed { .. } => Status::Store,
         }
     }
 
@@ -898,9 +932,21 @@ impl Error {
             StoreSymlink(_) => "point --store at the real file".into(),
             StoreUnprotected { path, .. } => format!("run `chmod 600 {}`", path.display()),
             StoreFolderShared { path, .. } => format!(
-                "keep the store in a folder only you may write, or run `chmod go-w {}` if it is yours",
+                "keep the store in a folder only you may write, or run `chmod go-w {}` if it is yours; to share it with a group, use `ohx store share GROUP`",
                 path.display()
             ),
+            StoreGroupMismatch { folder_group, .. } => format!(
+                "its owner can give it the folder's group again with `ohx store share {folder_group}`"
+            ),
+            StoreDenied(path) => format!(
+                "check the permissions of {} and its folder; a store shared with `ohx store share GROUP` opens only for that group's members: ask its owner to have you added to the group, then log in again",
+                path.display()
+            ),
+            ShareNeedsFile(_) => "on PostgreSQL the members share the database: give each their own database role with access to it, then add them with `ohx member add`".into(),
+            UnknownGroup(_) => "give a group you belong to; `id -Gn` lists yours".into(),
+            NotInGroup(_) => "give a group you belong to (`id -Gn` lists yours), or ask an administrator to add you (`usermod -aG GROUP USER`), then log in again".into(),
+            ShareNotOwner { .. } => "ask the owner to run `ohx store share`".into(),
+            ShareHomeFolder(_) | ShareFolderNotEmpty { .. } => "give the store a folder of its own: `ohx store copy STORE /srv/ohx/team.db`, then share that one".into(),
             StoreEmpty(_) | StoreTruncated(_) => {
                 "restore it from a backup; ohx will not replace it with an empty store".into()
             }

@@ -1,6 +1,6 @@
 //! File-system helpers for private files: 0700 folders, 0600 files created one way, files read
-//! by opening once and checking the open descriptor, refusal of symbolic links and of folders
-//! others may write.
+//! by opening once and checking the open descriptor, refusal of symbolic links, and the one
+//! shape of a folder shared with a group.
 
 use std::fs::File;
 use std::io::Read;
@@ -24,7 +24,12 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 pub enum Entry {
     Missing,
     Symlink,
-    File { mode: u32, len: u64 },
+    /// `gid` is the file's group, which a store shared with a group must have.
+    File {
+        mode: u32,
+        len: u64,
+        gid: u32,
+    },
     Other,
 }
 
@@ -36,6 +41,7 @@ pub fn inspect(path: &Path) -> std::io::Result<Entry> {
         Ok(meta) if meta.is_file() => Ok(Entry::File {
             mode: meta.permissions().mode() & 0o777,
             len: meta.len(),
+            gid: meta.gid(),
         }),
         Ok(_) => Ok(Entry::Other),
     }
@@ -46,9 +52,17 @@ pub fn is_shared(mode: u32) -> bool {
     mode & 0o077 != 0
 }
 
-/// Whether group or others may write into a folder (and so plant or swap files in it).
-pub fn others_may_write(mode: u32) -> bool {
-    mode & 0o022 != 0
+/// Whether a folder has exactly the shape `ohx store share` gives it (docs/SECURITY.md, "One
+/// store, several accounts"): setgid, so every file created in it gets the folder's group; read,
+/// write and search for that group; nothing at all for others.
+pub fn is_group_folder(mode: u32) -> bool {
+    mode & 0o2000 != 0 && mode & 0o070 == 0o070 && mode & 0o007 == 0
+}
+
+/// Whether a file's mode stays within 0660 for group and others: the group may read and write
+/// it (never run it), others nothing.
+pub fn fits_group_folder(mode: u32) -> bool {
+    mode & 0o017 == 0
 }
 
 /// Creates a new private file (0600) at `path` for writing: never over an existing file, never
@@ -194,12 +208,24 @@ pub fn read_private(path: &Path, rule: &Rule) -> Result<Vec<u8>, Refusal> {
     Ok(bytes)
 }
 
-/// The folder holding `path`, when group or others may write into it: its path and mode.
-pub fn writable_by_others(path: &Path) -> std::io::Result<Option<(std::path::PathBuf, u32)>> {
+/// The folder holding a file: its path, permission bits (setgid included) and group.
+#[derive(Debug, Clone)]
+pub struct Folder {
+    pub path: std::path::PathBuf,
+    pub mode: u32,
+    pub gid: u32,
+}
+
+/// The folder holding `path` (`.` for a bare file name).
+pub fn folder_of(path: &Path) -> std::io::Result<Folder> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o7777;
-    Ok(others_may_write(mode).then(|| (dir.to_path_buf(), mode)))
+    let meta = std::fs::metadata(dir)?;
+    Ok(Folder {
+        path: dir.to_path_buf(),
+        mode: meta.permissions().mode() & 0o7777,
+        gid: meta.gid(),
+    })
 }

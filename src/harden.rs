@@ -41,6 +41,17 @@ pub fn private_umask() {
     );
 }
 
+/// Sets the umask to 007 for a store in a group folder (`ohx store share`, docs/SECURITY.md, "One
+/// store, several accounts"). SQLite creates the `-wal` and `-shm` with the store's mode (0660)
+/// through the umask, then corrects the mode with `fchmod` a moment later; under 077 they would be
+/// 0600 in between, and another member opening the store just then would be refused. Every file
+/// and folder ohx itself creates names its mode (0600, 0700), which a umask can only narrow, so
+/// nothing private is loosened; `ohx run`'s command still gets the caller's umask.
+pub fn group_umask() {
+    private_umask();
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o007));
+}
+
 /// The umask ohx was started with (its current one if [`private_umask`] never ran).
 pub fn caller_umask() -> u32 {
     match CALLER_UMASK.load(Ordering::SeqCst) {

@@ -29,6 +29,7 @@ pub mod session;
 pub mod store;
 pub mod terminal_text;
 pub mod tls;
+pub mod unix_group;
 
 use anyhow::Result;
 

@@ -39,10 +39,14 @@ impl Location {
     }
 
     /// Whether this is a file that does not exist yet (a database is never "missing" here: the
-    /// server says so when connecting).
+    /// server says so when connecting). A file behind a folder the user may not enter is not
+    /// missing: opening it says that they are refused, rather than creating a store beside it.
     pub fn is_missing_file(&self) -> bool {
         match self {
-            Location::File(path) => std::fs::symlink_metadata(path).is_err(),
+            Location::File(path) => matches!(
+                std::fs::symlink_metadata(path),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound
+            ),
             Location::Postgres(_) => false,
         }
     }

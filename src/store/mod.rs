@@ -20,6 +20,7 @@ pub mod members;
 mod migrations;
 mod postgres;
 pub mod schema_check;
+pub mod share;
 pub mod sync_state;
 mod types;
 pub mod users;
@@ -95,7 +96,10 @@ impl Store {
 
     /// Opens an existing store, refusing anything that is not a current or older ohx store.
     pub fn open(path: &Path) -> Result<Store, Error> {
-        file_check::check_file(path)?;
+        let folder = file_check::check_file(path)?;
+        if fsutil::is_group_folder(folder.mode) {
+            crate::harden::group_umask();
+        }
         Store::open_checked(path).map_err(|e| fault::at(e, path))
     }
 
@@ -255,7 +259,7 @@ fn refuse_foreign_schema_untouched(path: &Path) -> Result<(), Error> {
 }
 
 /// Makes the folder of a new store file when it is missing (0700, parents too), and refuses one
-/// that others may write.
+/// that others may write (a group folder of `ohx store share` is fine).
 fn prepare_folder(path: &Path) -> Result<(), Error> {
     if let Some(dir) = path.parent() {
         fsutil::create_private_dir(dir).map_err(|source| Error::StoreIo {
@@ -263,7 +267,7 @@ fn prepare_folder(path: &Path) -> Result<(), Error> {
             source,
         })?;
     }
-    file_check::check_folder(path)
+    file_check::check_folder(path).map(|_| ())
 }
 
 fn configure(conn: &Connection) -> Result<(), Error> {

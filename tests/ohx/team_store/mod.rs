@@ -4,7 +4,8 @@
 //!
 //! - `flows`: every test there runs twice, as `sqlite` and `postgres`, through [`both`];
 //! - `postgres`: what only a PostgreSQL store has;
-//! - `copy`: `ohx store copy` between files and databases, in every direction.
+//! - `copy`: `ohx store copy` between files and databases, in every direction;
+//! - `share`: one store file shared by a Unix group, used from real accounts (root only).
 //!
 //! The server is the one the credential tests start (`crate::pg_server`); each test gets a
 //! database of its own, and finds its password in a `~/.pgpass` of mode 0600, as a user would.
@@ -14,6 +15,7 @@
 mod copy;
 mod flows;
 mod postgres;
+mod share;
 
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
