@@ -270,7 +270,7 @@ fn verify(session: &mut Session, slug: Option<&str>) -> Result<()> {
         text.push_str(&format!(
             "Workspace '{slug}' (fingerprint {}): {}, {}, {}.\n",
             report.fingerprint.as_deref().unwrap_or("none"),
-            output::counted(report.entries as u64, "log entry", "log entries"),
+            output::counted(report.entries, "log entry", "log entries"),
             output::counted(report.connections as u64, "connection", "connections"),
             output::counted(report.problems.len() as u64, "problem", "problems"),
         ));
