@@ -14,6 +14,7 @@ mod cli;
 mod connection;
 mod connection_test;
 mod credentials;
+mod docs_map;
 mod faults;
 mod first_run;
 mod fixtures;
