@@ -3,19 +3,31 @@
 //! store holding anything its migrations did not create is refused by every command with status
 //! 6, nothing on stdout, and left byte for byte as it was (no `-wal` or `-shm` appears either).
 
-use crate::authority::support::{
-    checkpoint, refused_with, restore_store_files, sql, store_files, Team, WS,
-};
+use crate::authority::support::{attack, checkpoint, refused_with, sql, Team, WS};
+use crate::store_sql::{postgres_url, Snapshot};
+use crate::team_store::Store;
+
+/// One planted object, in each engine's SQL (PostgreSQL runs trigger code from a function).
+struct Planted {
+    sqlite: &'static str,
+    postgres: &'static str,
+}
 
 /// Plants `object` with SQL, then runs commands of every kind as alice and carol: each is refused
-/// with status 6 and leaves the store's files exactly as they were.
+/// with status 6 and leaves the store exactly as it was (on SQLite its files byte for byte, on
+/// PostgreSQL every row of every table and every object of the schema).
 #[track_caller]
-fn store_with_planted_object_is_refused(object: &str) {
-    let team = Team::new();
+fn store_with_planted_object_is_refused(store: Store, object: Planted) {
+    let team = Team::on(store);
     let env = &team.env;
+    let object = if postgres_url(env).is_some() {
+        object.postgres
+    } else {
+        object.sqlite
+    };
     sql(env, object);
     checkpoint(env);
-    let before = store_files(env);
+    let before = Snapshot::take(env);
     let attempts: Vec<(&str, Vec<&str>)> = vec![
         ("alice", vec!["member", "remove", "carol", "--yes"]),
         ("alice", vec!["workspace", "rotate-key", WS]),
@@ -30,23 +42,12 @@ fn store_with_planted_object_is_refused(object: &str) {
         let cmd = env.ohx_as(person).args(&args).args(["-w", WS]);
         let what = cmd.describe();
         refused_with(cmd, &[6], &team.canaries());
-        let after = store_files(env);
-        for ((path, was), (_, is)) in before.iter().zip(&after) {
-            if was != is {
-                let size = |b: &Option<Vec<u8>>| match b {
-                    Some(bytes) => format!("{} bytes", bytes.len()),
-                    None => "absent".to_string(),
-                };
-                problems.push(format!(
-                    "`{what}` as {person}: {} was {}, is {}",
-                    path.display(),
-                    size(was),
-                    size(is)
-                ));
-            }
+        let after = Snapshot::take(env);
+        for difference in before.differences(&after) {
+            problems.push(format!("`{what}` as {person}: {difference}"));
         }
         // Whatever happened, the next attempt starts from the planted store.
-        restore_store_files(&before);
+        before.restore(env);
     }
     assert!(
         problems.is_empty(),
@@ -55,37 +56,89 @@ fn store_with_planted_object_is_refused(object: &str) {
     );
 }
 
-#[test]
-fn a_trigger_that_re_inserts_a_removed_member_makes_the_store_refused_untouched() {
-    store_with_planted_object_is_refused(
-        "CREATE TRIGGER keep_member AFTER DELETE ON memberships BEGIN
-             INSERT INTO memberships (workspace_id, user_id, role, wrapped_key, key_version)
-             VALUES (old.workspace_id, old.user_id, old.role, old.wrapped_key, old.key_version);
-         END;",
-    );
+attack! {
+    fn a_trigger_that_re_inserts_a_removed_member_makes_the_store_refused_untouched(store: Store) {
+        store_with_planted_object_is_refused(
+            store,
+            Planted {
+                sqlite: "CREATE TRIGGER keep_member AFTER DELETE ON memberships BEGIN
+                     INSERT INTO memberships
+                         (workspace_id, user_id, role, wrapped_key, key_version)
+                     VALUES (old.workspace_id, old.user_id, old.role, old.wrapped_key,
+                         old.key_version);
+                 END;",
+                postgres: "CREATE FUNCTION keep_member() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN
+                     INSERT INTO memberships
+                         (workspace_id, user_id, role, wrapped_key, key_version)
+                     VALUES (old.workspace_id, old.user_id, old.role, old.wrapped_key,
+                         old.key_version);
+                     RETURN old;
+                 END $$;
+                 CREATE TRIGGER keep_member AFTER DELETE ON memberships
+                     FOR EACH ROW EXECUTE FUNCTION keep_member();",
+            },
+        );
+    }
 }
 
-#[test]
-fn a_trigger_that_copies_secrets_makes_the_store_refused_untouched() {
-    store_with_planted_object_is_refused(
-        "CREATE TABLE loot (ciphertext BLOB);
-         CREATE TRIGGER copy_secret AFTER UPDATE ON fields BEGIN
-             INSERT INTO loot VALUES (new.ciphertext);
-         END;",
-    );
+attack! {
+    fn a_trigger_that_copies_secrets_makes_the_store_refused_untouched(store: Store) {
+        store_with_planted_object_is_refused(
+            store,
+            Planted {
+                sqlite: "CREATE TABLE loot (ciphertext BLOB);
+                 CREATE TRIGGER copy_secret AFTER UPDATE ON fields BEGIN
+                     INSERT INTO loot VALUES (new.ciphertext);
+                 END;",
+                postgres: "CREATE TABLE loot (ciphertext BYTEA);
+                 CREATE FUNCTION copy_secret() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN
+                     INSERT INTO loot VALUES (new.ciphertext);
+                     RETURN new;
+                 END $$;
+                 CREATE TRIGGER copy_secret AFTER UPDATE ON fields
+                     FOR EACH ROW EXECUTE FUNCTION copy_secret();",
+            },
+        );
+    }
 }
 
-#[test]
-fn a_planted_view_makes_the_store_refused_untouched() {
-    store_with_planted_object_is_refused("CREATE VIEW secrets AS SELECT * FROM fields;");
+attack! {
+    fn a_planted_view_makes_the_store_refused_untouched(store: Store) {
+        let view = "CREATE VIEW secrets AS SELECT * FROM fields;";
+        store_with_planted_object_is_refused(
+            store,
+            Planted {
+                sqlite: view,
+                postgres: view,
+            },
+        );
+    }
 }
 
-#[test]
-fn an_extra_index_makes_the_store_refused_untouched() {
-    store_with_planted_object_is_refused("CREATE INDEX spy ON connections(name);");
+attack! {
+    fn an_extra_index_makes_the_store_refused_untouched(store: Store) {
+        let index = "CREATE INDEX spy ON connections(name);";
+        store_with_planted_object_is_refused(
+            store,
+            Planted {
+                sqlite: index,
+                postgres: index,
+            },
+        );
+    }
 }
 
-#[test]
-fn an_extra_table_makes_the_store_refused_untouched() {
-    store_with_planted_object_is_refused("CREATE TABLE notes (x);");
+attack! {
+    fn an_extra_table_makes_the_store_refused_untouched(store: Store) {
+        let table = "CREATE TABLE notes (x TEXT);";
+        store_with_planted_object_is_refused(
+            store,
+            Planted {
+                sqlite: table,
+                postgres: table,
+            },
+        );
+    }
 }
