@@ -8,16 +8,16 @@ use crate::store_sql::{postgres_url, Snapshot};
 use crate::team_store::Store;
 
 /// One planted object, in each engine's SQL (PostgreSQL runs trigger code from a function).
-struct Planted {
-    sqlite: &'static str,
-    postgres: &'static str,
+struct Planted<'a> {
+    sqlite: &'a str,
+    postgres: &'a str,
 }
 
 /// Plants `object` with SQL, then runs commands of every kind as alice and carol: each is refused
 /// with status 6 and leaves the store exactly as it was (on SQLite its files byte for byte, on
 /// PostgreSQL every row of every table and every object of the schema).
 #[track_caller]
-fn store_with_planted_object_is_refused(store: Store, object: Planted) {
+fn store_with_planted_object_is_refused(store: Store, object: Planted<'_>) {
     let team = Team::on(store);
     let env = &team.env;
     let object = if postgres_url(env).is_some() {
@@ -117,17 +117,50 @@ attack! {
     }
 }
 
+/// On PostgreSQL, code of the attacker's in a schema of its own (where ohx never looks for
+/// tables): a function that copies what it is given to a table there, called from an index or a
+/// constraint on one of ohx's tables, so it runs inside every write of an admin.
+const PLANTED_FUNCTION: &str = "CREATE SCHEMA attacker;
+    CREATE TABLE attacker.loot (what TEXT);
+    CREATE FUNCTION attacker.grab(what TEXT) RETURNS VOID LANGUAGE plpgsql AS $$
+    BEGIN INSERT INTO attacker.loot VALUES (what); END $$;
+    CREATE FUNCTION attacker.spy(what TEXT) RETURNS TEXT LANGUAGE plpgsql IMMUTABLE AS $$
+    BEGIN PERFORM attacker.grab(what); RETURN what; END $$;";
+
 attack! {
+    /// On SQLite any index ohx did not create; on PostgreSQL, where a plain extra index is left
+    /// alone (it changes no result, docs/SECURITY.md), an index that runs a planted function.
     fn an_extra_index_makes_the_store_refused_untouched(store: Store) {
-        let index = "CREATE INDEX spy ON connections(name);";
+        let postgres = format!("{PLANTED_FUNCTION} CREATE INDEX spy ON connections (attacker.spy(name));");
         store_with_planted_object_is_refused(
             store,
             Planted {
-                sqlite: index,
-                postgres: index,
+                sqlite: "CREATE INDEX spy ON connections(name);",
+                postgres: &postgres,
             },
         );
     }
+}
+
+/// PostgreSQL only: a CHECK constraint that runs a planted function (SQLite stores hold no
+/// functions, and a constraint there changes the table's SQL, which `a_planted_view...` and the
+/// schema check already cover).
+#[test]
+fn a_constraint_that_runs_a_planted_function_makes_a_postgresql_store_refused_untouched() {
+    let Some(store) = crate::team_store::postgres() else {
+        return;
+    };
+    let postgres = format!(
+        "{PLANTED_FUNCTION} ALTER TABLE memberships
+         ADD CONSTRAINT spy CHECK (attacker.spy(role) IS NOT NULL);"
+    );
+    store_with_planted_object_is_refused(
+        store,
+        Planted {
+            sqlite: "",
+            postgres: &postgres,
+        },
+    );
 }
 
 attack! {
@@ -141,4 +174,24 @@ attack! {
             },
         );
     }
+}
+
+/// PostgreSQL only: a column of ohx's changed to a domain whose check runs a planted function.
+#[test]
+fn a_column_of_a_planted_type_makes_a_postgresql_store_refused_untouched() {
+    let Some(store) = crate::team_store::postgres() else {
+        return;
+    };
+    let postgres = format!(
+        "{PLANTED_FUNCTION} CREATE DOMAIN attacker.role AS TEXT
+             CHECK (attacker.spy(VALUE) IS NOT NULL);
+         ALTER TABLE memberships ALTER COLUMN role TYPE attacker.role;"
+    );
+    store_with_planted_object_is_refused(
+        store,
+        Planted {
+            sqlite: "",
+            postgres: &postgres,
+        },
+    );
 }
