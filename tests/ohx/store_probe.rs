@@ -166,25 +166,23 @@ pub fn stored_identifiers(env: &Env, ws: &str) -> Vec<String> {
 /// The stored ciphertext of field `code` of the connection with database id `connection`.
 #[track_caller]
 pub fn ciphertext(env: &Env, connection: i64, code: &str) -> Vec<u8> {
-    open_db(&env.store())
-        .query_row(
+    StoreSql::open(env)
+        .row(
             "SELECT ciphertext FROM fields WHERE connection_id = ?1 AND code = ?2",
-            rusqlite::params![connection, code],
-            |r| r.get(0),
+            &vals![connection, code],
         )
-        .unwrap_or_else(|e| panic!("no ciphertext for {connection}/{code}: {e}"))
+        .unwrap_or_else(|| panic!("no ciphertext for {connection}/{code}"))[0]
+        .blob()
 }
 
 /// Replaces the stored ciphertext of field `code` of the connection with database id
 /// `connection` by `bytes`.
 #[track_caller]
 pub fn set_ciphertext(env: &Env, connection: i64, code: &str, bytes: &[u8]) {
-    let changed = open_db(&env.store())
-        .execute(
-            "UPDATE fields SET ciphertext = ?3 WHERE connection_id = ?1 AND code = ?2",
-            rusqlite::params![connection, code, bytes],
-        )
-        .expect("update ciphertext");
+    let changed = StoreSql::open(env).execute(
+        "UPDATE fields SET ciphertext = ?3 WHERE connection_id = ?1 AND code = ?2",
+        &vals![connection, code, bytes],
+    );
     assert_eq!(changed, 1, "no field {connection}/{code} to tamper with");
 }
 
