@@ -7,11 +7,12 @@
 use serde_json::Value;
 
 use crate::authority::support::{
-    attack, delete_log_entry, last_entry_of_kind, refused, refused_with, set_log_entry, signed_log,
-    verify_fails, Team, WS,
+    assert_opens_nothing, attack, delete_log_entry, identity, insert_log_entry, last_entry_of_kind,
+    refused, refused_with, set_log_entry, signed_log, verify_fails, Team, WS,
 };
 use crate::fixtures::{add_postgresql, join};
 use crate::harness::{random_canary, Env};
+use crate::store_probe::recipient_of;
 
 /// `workspace verify` as alice fails with status 5.
 #[track_caller]
@@ -185,6 +186,68 @@ attack! {
         delete_log_entry(env, WS, head + 1);
         set_log_entry(env, WS, log[2].0, &log[1].1);
         verify_refused(&team);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// An entry in an admin's name that the admin never signed
+// ---------------------------------------------------------------------------------------------
+
+/// Bob (a viewer who can write the store) appends, chained after the head, an entry that names
+/// alice as its signer and makes him an editor; he signs it with his own key, as he holds no
+/// admin's. Returns the entry's bytes.
+fn append_role_change_in_alices_name(team: &Team) -> Vec<u8> {
+    let env = &team.env;
+    let log = signed_log(env, WS, 4);
+    let (seq, bytes) = log.last().expect("a head");
+    let head = ohx::authority::Entry::from_bytes(bytes).expect("the head decodes");
+    let bob = identity(env, "bob");
+    let bobs_key = ohx::authority::SigningKey::from_age_identity(&bob).expect("bob's key");
+    let alice = ohx::authority::PublicKey::from_recipient(&recipient_of(&identity(env, "alice")))
+        .expect("alice's public key");
+    let mut forged = ohx::authority::Entry::sign(
+        &bobs_key,
+        head.seq + 1,
+        head.hash(),
+        head.timestamp + 1,
+        ohx::authority::Body::RoleChanged {
+            recipient: bobs_key.public_key(),
+            role: ohx::domain::Role::Editor,
+        },
+    );
+    forged.signer = alice;
+    let forged = forged.to_bytes();
+    insert_log_entry(env, WS, seq + 1, &forged);
+    forged
+}
+
+attack! {
+    /// Only a signature check tells this entry from alice's own: its chain is sound and its
+    /// signer is an admin. Whatever alice does next, bob gets no key and no secret.
+    fn an_entry_in_an_admins_name_with_a_signature_not_hers_gives_nothing(store: Store) {
+        let team = Team::on(store);
+        let env = &team.env;
+        team.assert_reads("carol");
+        append_role_change_in_alices_name(&team);
+        for person in ["alice", "carol"] {
+            verify_fails(
+                env.ohx_as(person).args(["-w", WS, "workspace", "verify"]),
+                &team.canaries(),
+            );
+        }
+        // Alice rotates the key (or is refused): the new key is not wrapped for bob.
+        let out = env.ohx().args(["workspace", "rotate-key", WS]).run();
+        assert!(
+            out.status == 0 || (out.status == 5 && out.stdout.is_empty()),
+            "{out}"
+        );
+        refused_with(
+            env.ohx_as("bob")
+                .args(["connection", "get", "warehouse", "password", "-w", WS]),
+            &[4, 5],
+            &team.canaries(),
+        );
+        assert_opens_nothing(env, &identity(env, "bob"), "bob");
     }
 }
 
