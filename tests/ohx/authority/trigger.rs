@@ -1,7 +1,13 @@
 //! Attack 5, a planted schema object: a trigger that re-inserts a removed membership inside the
 //! admin's own transaction, or a view, an extra index or an extra table. The schema is ohx's: a
 //! store holding anything its migrations did not create is refused by every command with status
-//! 6, nothing on stdout, and left byte for byte as it was (no `-wal` or `-shm` appears either).
+//! 6, nothing on stdout, and left as it was: a SQLite file byte for byte (no `-wal` or `-shm`
+//! appears either), a PostgreSQL database row for row and object for object.
+//!
+//! On PostgreSQL a plain extra index is left alone (it runs nothing, docs/SECURITY.md), so there
+//! the index test plants one that runs a function of the attacker's; a database also lets a
+//! CHECK constraint or a column's type run such a function, which the PostgreSQL-only tests at
+//! the end plant (a SQLite file holds no function to run).
 
 use crate::authority::support::{attack, checkpoint, refused_with, sql, Team, WS};
 use crate::store_sql::{postgres_url, Snapshot};
