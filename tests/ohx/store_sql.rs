@@ -119,9 +119,9 @@ impl From<&Vec<u8>> for V {
     }
 }
 
-/// `[v1, v2, ...]` as `Vec<V>`.
+/// `[v1, v2, ...]` as an array of [`V`].
 macro_rules! vals {
-    ($($v:expr),* $(,)?) => { vec![$(crate::store_sql::V::from($v)),*] };
+    ($($v:expr),* $(,)?) => { [$(crate::store_sql::V::from($v)),*] };
 }
 pub(crate) use vals;
 
