@@ -193,7 +193,10 @@ fn pg_tables() -> Vec<&'static str> {
 
 /// What in a PostgreSQL store's schema could run or answer in place of ohx's own rows: triggers,
 /// rules, row policies, views and tables ohx did not create (the SQLite store's `schema_check`,
-/// for a database). Extra indexes are left alone: they change no result.
+/// for a database), and code planted where ohx's writes run it: an index, a constraint or a
+/// default of one of its tables calling a function outside `pg_catalog`, or a column of a type
+/// outside it (a domain's check). A plain extra index is left alone: it changes no result and
+/// runs nothing.
 fn pg_foreign_objects(db: &Db<'_>) -> Result<Vec<String>, Error> {
     let mut found = db.query_all(
         "SELECT 'trigger ' || t.tgname || ' on ' || c.relname FROM pg_trigger t
@@ -208,6 +211,37 @@ fn pg_foreign_objects(db: &Db<'_>) -> Result<Vec<String>, Error> {
         &[],
         |r| r.get(0),
     )?;
+    // Every function a PostgreSQL store needs is built in (pg_catalog): ohx creates none.
+    found.extend(db.query_all(
+        "SELECT DISTINCT CASE d.classid
+                WHEN 'pg_class'::regclass THEN 'index '
+                WHEN 'pg_constraint'::regclass THEN 'constraint '
+                ELSE 'default ' END
+             || 'on ' || c.relname || ' running ' || pn.nspname || '.' || p.proname
+         FROM pg_depend d
+         JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
+         JOIN pg_namespace pn ON pn.oid = p.pronamespace
+         JOIN pg_class c ON c.oid = CASE d.classid
+             WHEN 'pg_class'::regclass THEN
+                 (SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = d.objid)
+             WHEN 'pg_constraint'::regclass THEN
+                 (SELECT k.conrelid FROM pg_constraint k WHERE k.oid = d.objid)
+             WHEN 'pg_attrdef'::regclass THEN
+                 (SELECT a.adrelid FROM pg_attrdef a WHERE a.oid = d.objid)
+             END
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = current_schema() AND pn.nspname <> 'pg_catalog'
+         UNION
+         SELECT 'column ' || c.relname || '.' || a.attname || ' of type ' || tn.nspname || '.'
+             || t.typname
+         FROM pg_attribute a
+         JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace tn ON tn.oid = t.typnamespace
+         WHERE n.nspname = current_schema() AND c.relkind = 'r' AND a.attnum > 0
+             AND NOT a.attisdropped AND tn.nspname <> 'pg_catalog'",
+        &[],
+        |r| r.get(0),
+    )?);
     let relations: Vec<(String, String)> = db.query_all(
         "SELECT c.relname::text, c.relkind::text FROM pg_class c
          JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -56,6 +56,15 @@ impl Env {
         self
     }
 
+    /// The value this home gives every command for `name`, if any.
+    pub fn var(&self, name: &str) -> Option<&OsStr> {
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_os_str())
+    }
+
     pub fn root(&self) -> &Path {
         self.dir.path()
     }

@@ -29,6 +29,7 @@ mod pg_server;
 mod skip;
 mod store;
 mod store_probe;
+mod store_sql;
 mod tamper;
 mod team_store;
 mod test_certs;

@@ -1,11 +1,13 @@
 //! Reading and tampering with the SQLite store from tests, as anyone able to read or write the
 //! file could: its rows, ids and ciphertexts, its soundness, the age keys inside it, and its
-//! files searched for leaked secrets.
+//! files searched for leaked secrets. The readers of ids, keys and ciphertexts work on a
+//! PostgreSQL store too (through `crate::store_sql`).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::harness::Env;
+use crate::store_sql::{vals, StoreSql};
 
 // ---------------------------------------------------------------------------------------------
 // The store, read and written with SQL
@@ -124,34 +126,33 @@ pub struct StoredWorkspace {
     pub key_version: i64,
 }
 
+/// Workspace `slug` as stored, on either engine (`crate::store_sql`).
 #[track_caller]
 pub fn stored_workspace(env: &Env, slug: &str) -> StoredWorkspace {
-    open_db(&env.store())
-        .query_row(
+    let row = StoreSql::open(env)
+        .row(
             "SELECT id, recipient, key_version FROM workspaces WHERE slug = ?1",
-            [slug],
-            |r| {
-                Ok(StoredWorkspace {
-                    id: r.get(0)?,
-                    recipient: r.get(1)?,
-                    key_version: r.get(2)?,
-                })
-            },
+            &vals![slug],
         )
-        .unwrap_or_else(|e| panic!("no workspace '{slug}' in the store: {e}"))
+        .unwrap_or_else(|| panic!("no workspace '{slug}' in the store"));
+    StoredWorkspace {
+        id: row[0].int(),
+        recipient: row[1].text(),
+        key_version: row[2].int(),
+    }
 }
 
-/// The database id of connection `slug` in workspace `ws`.
+/// The database id of connection `slug` in workspace `ws`, on either engine.
 #[track_caller]
 pub fn connection_id(env: &Env, ws: &str, slug: &str) -> i64 {
-    open_db(&env.store())
-        .query_row(
+    StoreSql::open(env)
+        .row(
             "SELECT c.id FROM connections c JOIN workspaces w ON w.id = c.workspace_id
              WHERE w.slug = ?1 AND c.slug = ?2",
-            [ws, slug],
-            |r| r.get(0),
+            &vals![ws, slug],
         )
-        .unwrap_or_else(|e| panic!("no connection {ws}/{slug} in the store: {e}"))
+        .unwrap_or_else(|| panic!("no connection {ws}/{slug} in the store"))[0]
+        .int()
 }
 
 /// The identifiers of the connections of workspace `ws`, read from the store.
@@ -171,25 +172,23 @@ pub fn stored_identifiers(env: &Env, ws: &str) -> Vec<String> {
 /// The stored ciphertext of field `code` of the connection with database id `connection`.
 #[track_caller]
 pub fn ciphertext(env: &Env, connection: i64, code: &str) -> Vec<u8> {
-    open_db(&env.store())
-        .query_row(
+    StoreSql::open(env)
+        .row(
             "SELECT ciphertext FROM fields WHERE connection_id = ?1 AND code = ?2",
-            rusqlite::params![connection, code],
-            |r| r.get(0),
+            &vals![connection, code],
         )
-        .unwrap_or_else(|e| panic!("no ciphertext for {connection}/{code}: {e}"))
+        .unwrap_or_else(|| panic!("no ciphertext for {connection}/{code}"))[0]
+        .blob()
 }
 
 /// Replaces the stored ciphertext of field `code` of the connection with database id
 /// `connection` by `bytes`.
 #[track_caller]
 pub fn set_ciphertext(env: &Env, connection: i64, code: &str, bytes: &[u8]) {
-    let changed = open_db(&env.store())
-        .execute(
-            "UPDATE fields SET ciphertext = ?3 WHERE connection_id = ?1 AND code = ?2",
-            rusqlite::params![connection, code, bytes],
-        )
-        .expect("update ciphertext");
+    let changed = StoreSql::open(env).execute(
+        "UPDATE fields SET ciphertext = ?3 WHERE connection_id = ?1 AND code = ?2",
+        &vals![connection, code, bytes],
+    );
     assert_eq!(changed, 1, "no field {connection}/{code} to tamper with");
 }
 
@@ -204,20 +203,18 @@ pub fn flip_ciphertext_bit(env: &Env, ws: &str, slug: &str, code: &str) {
     set_ciphertext(env, id, code, &bytes);
 }
 
-/// Whether `person` has a membership row in `ws`, and the wrapped key it holds (`None` = NULL).
+/// Whether `person` has a membership row in `ws`, and the wrapped key it holds (`None` = NULL),
+/// on either engine.
 #[track_caller]
 pub fn membership_row(env: &Env, ws: &str, person: &str) -> Option<Option<Vec<u8>>> {
-    use rusqlite::OptionalExtension;
-    open_db(&env.store())
-        .query_row(
+    StoreSql::open(env)
+        .row(
             "SELECT m.wrapped_key FROM memberships m
              JOIN users u ON u.id = m.user_id JOIN workspaces w ON w.id = m.workspace_id
              WHERE w.slug = ?1 AND u.name = ?2",
-            [ws, person],
-            |r| r.get::<_, Option<Vec<u8>>>(0),
+            &vals![ws, person],
         )
-        .optional()
-        .expect("query membership")
+        .map(|row| row[0].opt_blob())
 }
 
 /// The wrapped workspace key of a member who must hold one.
@@ -253,10 +250,7 @@ pub fn all_secret_ciphertexts(env: &Env) -> Vec<Vec<u8>> {
 
 #[track_caller]
 fn blobs(env: &Env, sql: &str) -> Vec<Vec<u8>> {
-    let db = open_db(&env.store());
-    let mut stmt = db.prepare(sql).expect("prepare");
-    let rows = stmt.query_map([], |r| r.get(0)).expect("query blobs");
-    rows.map(|r| r.expect("blob")).collect()
+    StoreSql::open(env).query_blobs(sql, &[])
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,10 +6,11 @@
 //! admins' `url`, `env` and `run` fail with status 5, print nothing on stdout, start no child, and
 //! show neither the attacker's host and password nor the real ones.
 
-use crate::authority::support::{remac, Team, WS};
+use crate::authority::support::{attack, remac, Team, WS};
 use crate::fixtures::runtime_dir;
 use crate::harness::{random_canary, Cmd, Env};
-use crate::store_probe::{connection_id, open_db, stored_workspace};
+use crate::store_probe::{connection_id, stored_workspace};
+use crate::store_sql::{vals, StoreSql};
 
 /// What the attacker planted: her host and her secrets.
 struct Forgery {
@@ -31,13 +32,11 @@ fn seal_field(env: &Env, key: &ohx::crypto::WorkspaceKey, slug: &str, code: &str
     let sealed = ohx::crypto::SealingKey::parse(&key.recipient())
         .and_then(|k| k.seal(&place, value))
         .expect("seal to the attacker's key");
-    let changed = open_db(&env.store())
-        .execute(
-            "UPDATE fields SET ciphertext = ?3, key_version = ?4
-             WHERE connection_id = ?1 AND code = ?2",
-            rusqlite::params![id, code, sealed, key.version()],
-        )
-        .expect("replace a ciphertext");
+    let changed = StoreSql::open(env).execute(
+        "UPDATE fields SET ciphertext = ?3, key_version = ?4
+         WHERE connection_id = ?1 AND code = ?2",
+        &vals![id, code, sealed, key.version()],
+    );
     assert_eq!(changed, 1, "no field {slug}/{code}");
 }
 
@@ -46,40 +45,34 @@ fn forge(team: &Team, version: u32) -> Forgery {
     let env = &team.env;
     let ws = stored_workspace(env, WS);
     let key = ohx::crypto::WorkspaceKey::generate(version);
-    let db = open_db(&env.store());
-    let holders: Vec<(i64, String)> = {
-        let mut stmt = db
-            .prepare(
-                "SELECT u.id, u.recipient FROM memberships m JOIN users u ON u.id = m.user_id
-                 WHERE m.workspace_id = ?1 AND m.wrapped_key IS NOT NULL",
-            )
-            .expect("prepare");
-        let rows = stmt
-            .query_map([ws.id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .expect("key holders");
-        rows.map(|r| r.expect("row")).collect()
-    };
+    let mut db = StoreSql::open(env);
+    let holders: Vec<(i64, String)> = db
+        .rows(
+            "SELECT u.id, u.recipient FROM memberships m JOIN users u ON u.id = m.user_id
+             WHERE m.workspace_id = ?1 AND m.wrapped_key IS NOT NULL",
+            &vals![ws.id],
+        )
+        .iter()
+        .map(|r| (r[0].int(), r[1].text()))
+        .collect();
     assert!(holders.len() >= 2, "alice and carol hold the key");
     for (user, recipient) in &holders {
         let wrapped = key.wrap_for(ws.id, recipient).expect("wrap");
         db.execute(
             "UPDATE memberships SET wrapped_key = ?3, key_version = ?4
              WHERE workspace_id = ?1 AND user_id = ?2",
-            rusqlite::params![ws.id, user, wrapped, version],
-        )
-        .expect("plant a wrapped key");
+            &vals![ws.id, *user, wrapped, version],
+        );
     }
     let host = format!("{}.attacker.example", random_canary());
     db.execute(
         "UPDATE fields SET value = ?2 WHERE code = 'host' AND connection_id = ?1",
-        rusqlite::params![connection_id(env, WS, "warehouse"), host],
-    )
-    .expect("change host");
+        &vals![connection_id(env, WS, "warehouse"), &host],
+    );
     db.execute(
         "UPDATE workspaces SET recipient = ?2, key_version = ?3 WHERE id = ?1",
-        rusqlite::params![ws.id, key.recipient(), version],
-    )
-    .expect("point the workspace at the attacker's key");
+        &vals![ws.id, key.recipient(), version],
+    );
     drop(db);
     let (password, token) = (random_canary(), random_canary());
     seal_field(env, &key, "warehouse", "password", &password);
@@ -153,46 +146,51 @@ fn every_use_refused(team: &Team, forgery: &Forgery, person: &str) {
     );
 }
 
-#[test]
-fn a_forged_workspace_key_with_recomputed_macs_is_refused_by_every_editor_and_admin() {
-    let team = Team::new();
-    let version = u32::try_from(stored_workspace(&team.env, WS).key_version).expect("version");
-    let forgery = forge(&team, version + 1);
-    every_use_refused(&team, &forgery, "carol");
-    every_use_refused(&team, &forgery, "alice");
+attack! {
+    fn a_forged_workspace_key_with_recomputed_macs_is_refused_by_every_editor_and_admin(
+        store: Store
+    ) {
+        let team = Team::on(store);
+        let version = u32::try_from(stored_workspace(&team.env, WS).key_version).expect("version");
+        let forgery = forge(&team, version + 1);
+        every_use_refused(&team, &forgery, "carol");
+        every_use_refused(&team, &forgery, "alice");
+    }
 }
 
-#[test]
-fn a_forged_workspace_key_at_the_current_version_is_refused_too() {
-    let team = Team::new();
-    let version = u32::try_from(stored_workspace(&team.env, WS).key_version).expect("version");
-    let forgery = forge(&team, version);
-    every_use_refused(&team, &forgery, "carol");
+attack! {
+    fn a_forged_workspace_key_at_the_current_version_is_refused_too(store: Store) {
+        let team = Team::on(store);
+        let version = u32::try_from(stored_workspace(&team.env, WS).key_version).expect("version");
+        let forgery = forge(&team, version);
+        every_use_refused(&team, &forgery, "carol");
+    }
 }
 
-#[test]
-fn after_a_forged_key_is_refused_the_admins_next_secret_is_not_sealed_to_it() {
-    let team = Team::new();
-    let version = u32::try_from(stored_workspace(&team.env, WS).key_version).expect("version");
-    let env = &team.env;
-    forge(&team, version + 1);
-    // The key now in alice's row is the attacker's (she wrapped it for alice).
-    let planted = crate::authority::support::alices_key(env, WS);
-    let secret = random_canary();
-    let out = crate::fixtures::add_custom(env, "later", &secret)
-        .args(["-w", WS])
-        .run();
-    assert!(
-        out.status == 0 || (out.status == 5 && out.stdout.is_empty()),
-        "{out}"
-    );
-    assert!(!out.stderr.contains(&secret), "{out}");
-    for ciphertext in crate::store_probe::all_secret_ciphertexts(env) {
-        if let Ok(plain) = age::decrypt(&planted, &ciphertext) {
-            assert!(
-                !crate::store_probe::contains(&plain, secret.as_bytes()),
-                "alice's next secret was sealed to the attacker's key"
-            );
+attack! {
+    fn after_a_forged_key_is_refused_the_admins_next_secret_is_not_sealed_to_it(store: Store) {
+        let team = Team::on(store);
+        let version = u32::try_from(stored_workspace(&team.env, WS).key_version).expect("version");
+        let env = &team.env;
+        forge(&team, version + 1);
+        // The key now in alice's row is the attacker's (she wrapped it for alice).
+        let planted = crate::authority::support::alices_key(env, WS);
+        let secret = random_canary();
+        let out = crate::fixtures::add_custom(env, "later", &secret)
+            .args(["-w", WS])
+            .run();
+        assert!(
+            out.status == 0 || (out.status == 5 && out.stdout.is_empty()),
+            "{out}"
+        );
+        assert!(!out.stderr.contains(&secret), "{out}");
+        for ciphertext in crate::store_probe::all_secret_ciphertexts(env) {
+            if let Ok(plain) = age::decrypt(&planted, &ciphertext) {
+                assert!(
+                    !crate::store_probe::contains(&plain, secret.as_bytes()),
+                    "alice's next secret was sealed to the attacker's key"
+                );
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 //! created again under the same slug by someone else (a new genesis) is refused, status 5, for a
 //! user who had pinned the old one.
 
-use crate::authority::support::{pins_file, refused, sql, Team, WS};
+use crate::authority::support::{attack, pins_file, refused, sql, Team, WS};
 use crate::harness::{file_mode, random_canary};
 
 /// `workspace show WS --json`'s fingerprint as `person`, checked to be groups joined by '-', and
@@ -39,94 +39,98 @@ fn fingerprint_seen_by(team: &Team, person: &str) -> String {
     fingerprint
 }
 
-#[test]
-fn every_member_sees_the_same_fingerprint_and_member_add_prints_it() {
-    let team = Team::new();
-    let alice = fingerprint_seen_by(&team, "alice");
-    for person in ["carol", "bob"] {
-        assert_eq!(fingerprint_seen_by(&team, person), alice, "{person}");
-    }
-    let dave = team.env.person("dave");
-    let out = team
-        .env
-        .ohx()
-        .args(["member", "add", "dave", "--role", "viewer", "-w", WS])
-        .args(["--recipient", &dave])
-        .ok();
-    assert!(
-        out.stdout.contains(&alice),
-        "`member add` prints the fingerprint {alice} on stdout\n{out}"
-    );
-    assert_eq!(fingerprint_seen_by(&team, "dave"), alice);
-}
-
-#[test]
-fn pins_are_kept_beside_each_identity_file_private_to_its_user() {
-    let team = Team::new();
-    team.assert_reads("carol");
-    for person in ["alice", "carol"] {
-        let pins = pins_file(&team.env, person);
-        assert!(pins.is_file(), "{person}'s pins at {}", pins.display());
-        assert_eq!(file_mode(&pins), 0o600, "{}", pins.display());
-    }
-}
-
-#[test]
-fn a_workspace_recreated_under_the_same_slug_by_someone_else_is_refused_by_who_pinned_it() {
-    let team = Team::new();
-    let env = &team.env;
-    team.assert_reads("carol");
-    let old = fingerprint_seen_by(&team, "carol");
-    // Mallory can write the file: she deletes the workspace with SQL and creates her own under
-    // the same slug, makes carol an editor of it, and stores a host and password of her own.
-    let carol = env.ohx_as("carol").args(["whoami", "--recipient"]).ok();
-    env.person("mallory");
-    sql(
-        env,
-        &format!("PRAGMA foreign_keys = ON; DELETE FROM workspaces WHERE slug = '{WS}';"),
-    );
-    let mallory = |args: &[&str]| env.ohx_as("mallory").args(args);
-    mallory(&["workspace", "create", WS, "--slug", WS]).ok();
-    mallory(&["member", "add", "carol", "--role", "editor", "-w", WS])
-        .args(["--recipient", carol.stdout.trim()])
-        .ok();
-    let planted = random_canary();
-    mallory(&[
-        "connection",
-        "add",
-        "postgresql",
-        "--name",
-        "warehouse",
-        "-w",
-        WS,
-    ])
-    .args([
-        "--set",
-        "host=collector.attacker.example",
-        "--set",
-        "username=etl",
-    ])
-    .args(["--set", "db_name=dwh", "--secret", "password=env:PW", "-q"])
-    .env("PW", &planted)
-    .ok();
-    let mut canaries = team.canaries();
-    canaries.push(planted);
-    for args in [
-        vec!["connection", "env", "warehouse"],
-        vec!["connection", "url", "warehouse"],
-        vec!["workspace", "show", WS],
-    ] {
-        let out = refused(env.ohx_as("carol").args(&args).args(["-w", WS]), &canaries);
+attack! {
+    fn every_member_sees_the_same_fingerprint_and_member_add_prints_it(store: Store) {
+        let team = Team::on(store);
+        let alice = fingerprint_seen_by(&team, "alice");
+        for person in ["carol", "bob"] {
+            assert_eq!(fingerprint_seen_by(&team, person), alice, "{person}");
+        }
+        let dave = team.env.person("dave");
+        let out = team
+            .env
+            .ohx()
+            .args(["member", "add", "dave", "--role", "viewer", "-w", WS])
+            .args(["--recipient", &dave])
+            .ok();
         assert!(
-            !out.stderr.contains("collector.attacker.example"),
-            "the planted host is not shown\n{out}"
+            out.stdout.contains(&alice),
+            "`member add` prints the fingerprint {alice} on stdout\n{out}"
         );
+        assert_eq!(fingerprint_seen_by(&team, "dave"), alice);
     }
-    // The new workspace's fingerprint is not the one carol compared with alice.
-    let new = env
-        .ohx_as("mallory")
-        .args(["workspace", "show", WS, "--json"])
-        .ok()
-        .json();
-    assert_ne!(new["fingerprint"].as_str(), Some(old.as_str()));
+}
+
+attack! {
+    fn pins_are_kept_beside_each_identity_file_private_to_its_user(store: Store) {
+        let team = Team::on(store);
+        team.assert_reads("carol");
+        for person in ["alice", "carol"] {
+            let pins = pins_file(&team.env, person);
+            assert!(pins.is_file(), "{person}'s pins at {}", pins.display());
+            assert_eq!(file_mode(&pins), 0o600, "{}", pins.display());
+        }
+    }
+}
+
+attack! {
+    fn a_workspace_recreated_under_the_same_slug_by_someone_else_is_refused_by_who_pinned_it(
+        store: Store
+    ) {
+        let team = Team::on(store);
+        let env = &team.env;
+        team.assert_reads("carol");
+        let old = fingerprint_seen_by(&team, "carol");
+        // Mallory can write the file: she deletes the workspace with SQL and creates her own under
+        // the same slug, makes carol an editor of it, and stores a host and password of her own.
+        let carol = env.ohx_as("carol").args(["whoami", "--recipient"]).ok();
+        env.person("mallory");
+        // Foreign keys take the workspace's rows with it (the store handle enforces them on both
+        // engines).
+        sql(env, &format!("DELETE FROM workspaces WHERE slug = '{WS}';"));
+        let mallory = |args: &[&str]| env.ohx_as("mallory").args(args);
+        mallory(&["workspace", "create", WS, "--slug", WS]).ok();
+        mallory(&["member", "add", "carol", "--role", "editor", "-w", WS])
+            .args(["--recipient", carol.stdout.trim()])
+            .ok();
+        let planted = random_canary();
+        mallory(&[
+            "connection",
+            "add",
+            "postgresql",
+            "--name",
+            "warehouse",
+            "-w",
+            WS,
+        ])
+        .args([
+            "--set",
+            "host=collector.attacker.example",
+            "--set",
+            "username=etl",
+        ])
+        .args(["--set", "db_name=dwh", "--secret", "password=env:PW", "-q"])
+        .env("PW", &planted)
+        .ok();
+        let mut canaries = team.canaries();
+        canaries.push(planted);
+        for args in [
+            vec!["connection", "env", "warehouse"],
+            vec!["connection", "url", "warehouse"],
+            vec!["workspace", "show", WS],
+        ] {
+            let out = refused(env.ohx_as("carol").args(&args).args(["-w", WS]), &canaries);
+            assert!(
+                !out.stderr.contains("collector.attacker.example"),
+                "the planted host is not shown\n{out}"
+            );
+        }
+        // The new workspace's fingerprint is not the one carol compared with alice.
+        let new = env
+            .ohx_as("mallory")
+            .args(["workspace", "show", WS, "--json"])
+            .ok()
+            .json();
+        assert_ne!(new["fingerprint"].as_str(), Some(old.as_str()));
+    }
 }

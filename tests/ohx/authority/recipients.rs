@@ -4,7 +4,7 @@
 //! (adds a secret, edits one, rotates the key) opens nothing with the attacker's key; the admin's
 //! command may instead fail with status 5.
 
-use crate::authority::support::{assert_opens_nothing, refused, sql, Team, WS};
+use crate::authority::support::{assert_opens_nothing, attack, refused, sql, Team, WS};
 use crate::fixtures::add_custom;
 use crate::harness::random_canary;
 use crate::store_probe::recipient_of;
@@ -35,47 +35,49 @@ fn admin_writes(team: &Team) -> Vec<String> {
     vec![added, edited]
 }
 
-#[test]
-fn a_members_recipient_swapped_for_the_attackers_receives_nothing() {
-    let team = Team::new();
-    let attacker = age::x25519::Identity::generate();
-    sql(
-        &team.env,
-        &format!(
-            "UPDATE users SET recipient = '{}' WHERE name = 'carol'",
-            recipient_of(&attacker)
-        ),
-    );
-    admin_writes(&team);
-    assert_opens_nothing(&team.env, &attacker, "the attacker");
+attack! {
+    fn a_members_recipient_swapped_for_the_attackers_receives_nothing(store: Store) {
+        let team = Team::on(store);
+        let attacker = age::x25519::Identity::generate();
+        sql(
+            &team.env,
+            &format!(
+                "UPDATE users SET recipient = '{}' WHERE name = 'carol'",
+                recipient_of(&attacker)
+            ),
+        );
+        admin_writes(&team);
+        assert_opens_nothing(&team.env, &attacker, "the attacker");
+    }
 }
 
-#[test]
-fn the_workspace_recipient_swapped_for_the_attackers_receives_nothing() {
-    let team = Team::new();
-    let attacker = age::x25519::Identity::generate();
-    sql(
-        &team.env,
-        &format!(
-            "UPDATE workspaces SET recipient = '{}' WHERE slug = '{WS}'",
-            recipient_of(&attacker)
-        ),
-    );
-    let new_secrets = admin_writes(&team);
-    assert_opens_nothing(&team.env, &attacker, "the attacker");
-    // Carol, an editor, reads the secrets alice wrote (or, if alice's writes were refused,
-    // what was there before); she never gets one sealed to the attacker.
-    let out = team
-        .env
-        .ohx_as("carol")
-        .args(["connection", "env", "warehouse", "-w", WS])
-        .run();
-    if out.status != 0 {
-        refused(
-            team.env
-                .ohx_as("carol")
-                .args(["connection", "env", "warehouse", "-w", WS]),
-            &[team.password.clone(), new_secrets[1].clone()],
+attack! {
+    fn the_workspace_recipient_swapped_for_the_attackers_receives_nothing(store: Store) {
+        let team = Team::on(store);
+        let attacker = age::x25519::Identity::generate();
+        sql(
+            &team.env,
+            &format!(
+                "UPDATE workspaces SET recipient = '{}' WHERE slug = '{WS}'",
+                recipient_of(&attacker)
+            ),
         );
+        let new_secrets = admin_writes(&team);
+        assert_opens_nothing(&team.env, &attacker, "the attacker");
+        // Carol, an editor, reads the secrets alice wrote (or, if alice's writes were refused,
+        // what was there before); she never gets one sealed to the attacker.
+        let out = team
+            .env
+            .ohx_as("carol")
+            .args(["connection", "env", "warehouse", "-w", WS])
+            .run();
+        if out.status != 0 {
+            refused(
+                team.env
+                    .ohx_as("carol")
+                    .args(["connection", "env", "warehouse", "-w", WS]),
+                &[team.password.clone(), new_secrets[1].clone()],
+            );
+        }
     }
 }

@@ -6,7 +6,7 @@
 //! connection, status 5, for every member.
 
 use crate::authority::support::{
-    assert_mentions, put_back_record, save_record, verify_fails, Team, WS,
+    assert_mentions, attack, put_back_record, save_record, verify_fails, Team, WS,
 };
 use crate::harness::random_canary;
 use crate::store_probe::connection_id;
@@ -25,39 +25,41 @@ fn verify_reports(team: &Team, connection: &str, canaries: &[String]) {
     }
 }
 
-#[test]
-fn an_older_signed_version_of_a_record_put_back_is_reported_by_workspace_verify() {
-    let team = Team::new();
-    let env = &team.env;
-    env.ohx().args(["-w", WS, "workspace", "verify"]).ok();
-    let old = save_record(env, connection_id(env, WS, "warehouse"));
-    let new = random_canary();
-    env.ohx()
-        .args(["connection", "edit", "warehouse", "-w", WS])
-        .args([
-            "--secret",
-            "password=env:PW",
-            "--set",
-            "host=new.example.org",
-        ])
-        .env("PW", &new)
-        .ok();
-    env.ohx().args(["-w", WS, "workspace", "verify"]).ok();
-    put_back_record(env, &old);
-    let mut canaries = team.canaries();
-    canaries.push(new);
-    verify_reports(&team, "warehouse", &canaries);
+attack! {
+    fn an_older_signed_version_of_a_record_put_back_is_reported_by_workspace_verify(store: Store) {
+        let team = Team::on(store);
+        let env = &team.env;
+        env.ohx().args(["-w", WS, "workspace", "verify"]).ok();
+        let old = save_record(env, connection_id(env, WS, "warehouse"));
+        let new = random_canary();
+        env.ohx()
+            .args(["connection", "edit", "warehouse", "-w", WS])
+            .args([
+                "--secret",
+                "password=env:PW",
+                "--set",
+                "host=new.example.org",
+            ])
+            .env("PW", &new)
+            .ok();
+        env.ohx().args(["-w", WS, "workspace", "verify"]).ok();
+        put_back_record(env, &old);
+        let mut canaries = team.canaries();
+        canaries.push(new);
+        verify_reports(&team, "warehouse", &canaries);
+    }
 }
 
-#[test]
-fn a_deleted_connection_brought_back_is_reported_by_workspace_verify() {
-    let team = Team::new();
-    let env = &team.env;
-    let old = save_record(env, connection_id(env, WS, "api"));
-    env.ohx()
-        .args(["connection", "delete", "api", "--yes", "-w", WS])
-        .ok();
-    env.ohx().args(["-w", WS, "workspace", "verify"]).ok();
-    put_back_record(env, &old);
-    verify_reports(&team, "api", &team.canaries());
+attack! {
+    fn a_deleted_connection_brought_back_is_reported_by_workspace_verify(store: Store) {
+        let team = Team::on(store);
+        let env = &team.env;
+        let old = save_record(env, connection_id(env, WS, "api"));
+        env.ohx()
+            .args(["connection", "delete", "api", "--yes", "-w", WS])
+            .ok();
+        env.ohx().args(["-w", WS, "workspace", "verify"]).ok();
+        put_back_record(env, &old);
+        verify_reports(&team, "api", &team.canaries());
+    }
 }

@@ -1,18 +1,51 @@
 //! What the attack tests share: a team with canary secrets, the check that a command was refused
 //! (status 5, nothing on stdout, no canary anywhere), the attacker's own age keys tried on every
-//! wrapped key and ciphertext of the file, the log rows, the pins file, and the record MAC an
+//! wrapped key and ciphertext of the store, the log rows, the pins file, and the record MAC an
 //! attacker can recompute for a workspace key of their own (docs/SECURITY.md, "Record MAC").
+//! Every store access goes through `crate::store_sql`, so the same attack runs on the SQLite file
+//! and on a PostgreSQL database; [`attack`] makes each test two, `::sqlite` and `::postgres`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::fixtures::{add_custom, add_postgresql, join};
 use crate::harness::{random_canary, Cmd, Env, Outcome};
+use crate::pg_server::PgServer;
 use crate::store_probe::{
-    age_identity, all_secret_ciphertexts, all_wrapped_keys, open_db, sidecar, unwrap_key,
-    wrapped_key_of,
+    age_identity, all_secret_ciphertexts, all_wrapped_keys, sidecar, unwrap_key, wrapped_key_of,
 };
+use crate::store_sql::{vals, StoreSql, V};
+use crate::team_store::Store;
 
 pub use crate::fixtures::WS;
+
+/// Runs an attack once on a SQLite store and once on a PostgreSQL store, as two tests
+/// `NAME::sqlite` and `NAME::postgres`; the body gets the store, owned. Without PostgreSQL the
+/// `postgres` test skips with the reason (and fails under `CI`).
+macro_rules! attack {
+    ($(#[$meta:meta])* fn $name:ident($store:ident: Store) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn run($store: crate::team_store::Store) $body
+
+            #[test]
+            fn sqlite() {
+                run(crate::team_store::sqlite());
+            }
+
+            #[test]
+            fn postgres() {
+                if let Some(store) = crate::team_store::postgres() {
+                    run(store);
+                }
+            }
+        }
+    };
+}
+pub(crate) use attack;
 
 // ---------------------------------------------------------------------------------------------
 // A team with canary secrets
@@ -24,11 +57,14 @@ pub struct Team {
     pub env: Env,
     pub password: String,
     pub token: String,
+    /// Keeps a PostgreSQL store's server running while the test does.
+    _server: Option<Arc<PgServer>>,
 }
 
 impl Team {
-    pub fn new() -> Team {
-        let env = Env::new();
+    /// The team, on `store`.
+    pub fn on(store: Store) -> Team {
+        let (env, server) = store.into_parts();
         env.admin_with_workspace(WS);
         join(&env, "carol", "editor", Some(WS));
         join(&env, "bob", "viewer", Some(WS));
@@ -39,6 +75,7 @@ impl Team {
             env,
             password,
             token,
+            _server: server,
         }
     }
 
@@ -179,12 +216,14 @@ pub fn alices_key(env: &Env, ws: &str) -> age::x25519::Identity {
 // Rows, files and pins
 // ---------------------------------------------------------------------------------------------
 
-/// Runs SQL on the default store, as a file writer.
+// ---------------------------------------------------------------------------------------------
+// Rows, files and pins
+// ---------------------------------------------------------------------------------------------
+
+/// Runs SQL (in a dialect both engines take) on the store, as a store writer.
 #[track_caller]
 pub fn sql(env: &Env, batch: &str) {
-    open_db(&env.store())
-        .execute_batch(batch)
-        .unwrap_or_else(|e| panic!("`{batch}` failed: {e}"));
+    StoreSql::open(env).batch(batch);
 }
 
 /// The database id of workspace `ws`.
@@ -197,14 +236,14 @@ pub fn workspace_row_id(env: &Env, ws: &str) -> i64 {
 #[track_caller]
 pub fn log_rows(env: &Env, ws: &str) -> Vec<(i64, Vec<u8>)> {
     let id = workspace_row_id(env, ws);
-    let db = open_db(&env.store());
-    let mut stmt = db
-        .prepare("SELECT seq, entry FROM authority_log WHERE workspace_id = ?1 ORDER BY seq")
-        .expect("prepare log");
-    let rows = stmt
-        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("query log");
-    rows.map(|r| r.expect("log row")).collect()
+    StoreSql::open(env)
+        .rows(
+            "SELECT seq, entry FROM authority_log WHERE workspace_id = ?1 ORDER BY seq",
+            &vals![id],
+        )
+        .iter()
+        .map(|r| (r[0].int(), r[1].blob()))
+        .collect()
 }
 
 /// `ws`'s log rows, which must exist (the wiring writes them).
@@ -222,71 +261,37 @@ pub fn signed_log(env: &Env, ws: &str, at_least: usize) -> Vec<(i64, Vec<u8>)> {
 /// Replaces the bytes of log entry `seq` of `ws`.
 #[track_caller]
 pub fn set_log_entry(env: &Env, ws: &str, seq: i64, bytes: &[u8]) {
-    let changed = open_db(&env.store())
-        .execute(
-            "UPDATE authority_log SET entry = ?3 WHERE workspace_id = ?1 AND seq = ?2",
-            rusqlite::params![workspace_row_id(env, ws), seq, bytes],
-        )
-        .expect("update log entry");
+    let changed = StoreSql::open(env).execute(
+        "UPDATE authority_log SET entry = ?3 WHERE workspace_id = ?1 AND seq = ?2",
+        &vals![workspace_row_id(env, ws), seq, bytes],
+    );
     assert_eq!(changed, 1, "no log entry {seq} in {ws}");
 }
 
 /// Deletes log entry `seq` of `ws`.
 #[track_caller]
 pub fn delete_log_entry(env: &Env, ws: &str, seq: i64) {
-    let changed = open_db(&env.store())
-        .execute(
-            "DELETE FROM authority_log WHERE workspace_id = ?1 AND seq = ?2",
-            rusqlite::params![workspace_row_id(env, ws), seq],
-        )
-        .expect("delete log entry");
+    let changed = StoreSql::open(env).execute(
+        "DELETE FROM authority_log WHERE workspace_id = ?1 AND seq = ?2",
+        &vals![workspace_row_id(env, ws), seq],
+    );
     assert_eq!(changed, 1, "no log entry {seq} in {ws}");
 }
 
 /// Adds a log row (`seq`, `bytes`) to `ws`.
 #[track_caller]
 pub fn insert_log_entry(env: &Env, ws: &str, seq: i64, bytes: &[u8]) {
-    open_db(&env.store())
-        .execute(
-            "INSERT INTO authority_log (workspace_id, seq, entry) VALUES (?1, ?2, ?3)",
-            rusqlite::params![workspace_row_id(env, ws), seq, bytes],
-        )
-        .expect("insert log entry");
+    StoreSql::open(env).execute(
+        "INSERT INTO authority_log (workspace_id, seq, entry) VALUES (?1, ?2, ?3)",
+        &vals![workspace_row_id(env, ws), seq, bytes],
+    );
 }
 
-/// Checkpoints the WAL into the main file and closes, so the main file is the whole store.
+/// On SQLite, checkpoints the WAL into the main file and closes, so the main file is the whole
+/// store; a database has nothing of the kind.
 #[track_caller]
 pub fn checkpoint(env: &Env) {
-    let db = open_db(&env.store());
-    db.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-        .expect("checkpoint");
-    db.close().map_err(|(_, e)| e).expect("close");
-}
-
-/// The store and its companions: (file, its bytes if it exists).
-pub fn store_files(env: &Env) -> Vec<(PathBuf, Option<Vec<u8>>)> {
-    let store = env.store();
-    ["", "-wal", "-shm", "-journal"]
-        .iter()
-        .map(|suffix| {
-            let path = sidecar(&store, suffix);
-            let bytes = std::fs::read(&path).ok();
-            (path, bytes)
-        })
-        .collect()
-}
-
-/// Puts back the store files saved by [`store_files`] (and removes those that did not exist).
-#[track_caller]
-pub fn restore_store_files(files: &[(PathBuf, Option<Vec<u8>>)]) {
-    for (path, bytes) in files {
-        match bytes {
-            Some(bytes) => std::fs::write(path, bytes).expect("put back a store file"),
-            None => {
-                let _ = std::fs::remove_file(path);
-            }
-        }
-    }
+    StoreSql::open(env).checkpoint();
 }
 
 /// `person`'s pins file: `known-workspaces.json` beside their identity file.
@@ -316,58 +321,33 @@ pub fn record_bytes(env: &Env, id: i64) -> Vec<u8> {
         out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
         out.extend_from_slice(bytes);
     }
-    let db = open_db(&env.store());
-    let (workspace_id, slug, name, description, kind, needs_rotation): (
-        i64,
-        String,
-        String,
-        String,
-        String,
-        bool,
-    ) = db
-        .query_row(
+    let mut db = StoreSql::open(env);
+    let row = db
+        .row(
             "SELECT workspace_id, slug, name, description, type, needs_rotation
              FROM connections WHERE id = ?1",
-            [id],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            },
+            &vals![id],
         )
         .expect("read connection");
     let mut out = b"ohx-record\x01".to_vec();
-    out.extend_from_slice(&workspace_id.to_be_bytes());
+    out.extend_from_slice(&row[0].int().to_be_bytes());
     out.extend_from_slice(&id.to_be_bytes());
-    for text in [&slug, &name, &description, &kind] {
-        piece(&mut out, text.as_bytes());
+    for text in &row[1..5] {
+        piece(&mut out, text.text().as_bytes());
     }
-    out.push(u8::from(needs_rotation));
-    type Field = (String, bool, Option<String>, Option<Vec<u8>>, Option<u32>);
-    let mut stmt = db
-        .prepare(
-            "SELECT code, secret, value, ciphertext, key_version FROM fields
-             WHERE connection_id = ?1 ORDER BY code",
-        )
-        .expect("prepare fields");
-    let fields: Vec<Field> = stmt
-        .query_map([id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .expect("query fields")
-        .map(|r| r.expect("field"))
-        .collect();
+    out.push(u8::from(row[5].int() != 0));
+    let fields = db.rows(
+        "SELECT code, secret, value, ciphertext, key_version FROM fields
+         WHERE connection_id = ?1 ORDER BY code",
+        &vals![id],
+    );
     out.extend_from_slice(&(fields.len() as u64).to_be_bytes());
-    for (code, secret, value, ciphertext, key_version) in fields {
-        piece(&mut out, code.as_bytes());
-        out.push(u8::from(secret));
-        out.extend_from_slice(&key_version.unwrap_or(0).to_be_bytes());
-        match (value, ciphertext) {
+    for field in fields {
+        piece(&mut out, field[0].text().as_bytes());
+        out.push(u8::from(field[1].int() != 0));
+        let key_version = u32::try_from(field[4].opt_int().unwrap_or(0)).expect("key version");
+        out.extend_from_slice(&key_version.to_be_bytes());
+        match (field[2].opt_text(), field[3].opt_blob()) {
             (Some(v), _) => piece(&mut out, v.as_bytes()),
             (None, Some(c)) => piece(&mut out, &c),
             (None, None) => piece(&mut out, b""),
@@ -380,71 +360,45 @@ pub fn record_bytes(env: &Env, id: i64) -> Vec<u8> {
 #[track_caller]
 pub fn remac(env: &Env, id: i64, key: &ohx::crypto::WorkspaceKey) {
     let mac = key.seal_record(&record_bytes(env, id));
-    open_db(&env.store())
-        .execute(
-            "UPDATE connections SET mac = ?2 WHERE id = ?1",
-            rusqlite::params![id, mac],
-        )
-        .expect("store mac");
+    StoreSql::open(env).execute(
+        "UPDATE connections SET mac = ?2 WHERE id = ?1",
+        &vals![id, mac],
+    );
 }
 
 /// Every row of one connection (its `connections` row and its `fields` rows), to put back later.
 pub struct SavedRecord {
-    connection: Vec<rusqlite::types::Value>,
-    fields: Vec<Vec<rusqlite::types::Value>>,
-}
-
-fn all_values(row: &rusqlite::Row<'_>, n: usize) -> rusqlite::Result<Vec<rusqlite::types::Value>> {
-    (0..n).map(|i| row.get(i)).collect()
+    id: i64,
+    connection: Vec<Vec<V>>,
+    fields: Vec<Vec<V>>,
 }
 
 /// Saves every column of connection `id` and of its fields.
 #[track_caller]
 pub fn save_record(env: &Env, id: i64) -> SavedRecord {
-    let db = open_db(&env.store());
-    let mut stmt = db
-        .prepare("SELECT * FROM connections WHERE id = ?1")
-        .expect("prepare");
-    let n = stmt.column_count();
-    let connection = stmt
-        .query_row([id], |r| all_values(r, n))
-        .expect("read connection row");
-    let mut stmt = db
-        .prepare("SELECT * FROM fields WHERE connection_id = ?1")
-        .expect("prepare");
-    let n = stmt.column_count();
-    let fields = stmt
-        .query_map([id], |r| all_values(r, n))
-        .expect("read fields")
-        .map(|r| r.expect("field row"))
-        .collect();
-    SavedRecord { connection, fields }
+    let mut db = StoreSql::open(env);
+    let connection = db.copy_rows("connections", "id = ?1", &vals![id]);
+    assert_eq!(connection.len(), 1, "no connection {id}");
+    let fields = db.copy_rows("fields", "connection_id = ?1", &vals![id]);
+    SavedRecord {
+        id,
+        connection,
+        fields,
+    }
 }
 
-/// Puts a saved record back exactly: its connection row (replacing whatever has its id) and its
-/// fields rows (replacing the current ones).
+/// Puts a saved record back exactly: its connection row (replacing whatever has its id, with
+/// that row's fields) and its fields rows.
 #[track_caller]
 pub fn put_back_record(env: &Env, saved: &SavedRecord) {
-    let db = open_db(&env.store());
-    let id = &saved.connection[0];
-    let marks = |n: usize| vec!["?"; n].join(", ");
-    db.execute("DELETE FROM fields WHERE connection_id = ?1", [id])
-        .expect("delete fields");
+    let mut db = StoreSql::open(env);
     db.execute(
-        &format!(
-            "INSERT OR REPLACE INTO connections VALUES ({})",
-            marks(saved.connection.len())
-        ),
-        rusqlite::params_from_iter(saved.connection.iter()),
-    )
-    .expect("put back the connection row");
-    for field in &saved.fields {
-        db.execute(
-            &format!("INSERT INTO fields VALUES ({})", marks(field.len())),
-            rusqlite::params_from_iter(field.iter()),
-        )
-        .expect("put back a field row");
-    }
+        "DELETE FROM fields WHERE connection_id = ?1",
+        &vals![saved.id],
+    );
+    db.execute("DELETE FROM connections WHERE id = ?1", &vals![saved.id]);
+    db.put_rows("connections", &saved.connection);
+    db.put_rows("fields", &saved.fields);
 }
 
 /// The kind of each log entry of `ws` (`key-rotated`, ...), decoded with ohx's own reader:

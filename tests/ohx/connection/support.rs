@@ -272,25 +272,26 @@ pub fn postgresql_with(env: &Env, set: &[&str]) -> Cmd {
 /// Alice admin of `malaria` and `tb`, each with a postgresql `warehouse` on its own host.
 pub fn two_workspaces() -> Env {
     let env = Env::new();
+    two_workspaces_in(&env);
+    env
+}
+
+/// [`two_workspaces`] in `env` (on whatever store its commands use).
+pub fn two_workspaces_in(env: &Env) {
     env.admin_with_workspace("malaria");
     env.ohx()
         .args(["workspace", "create", "tb", "--slug", "tb"])
         .ok();
     for ws in ["malaria", "tb"] {
-        postgresql_cmd(
-            &env,
-            &[&format!("host={ws}.example.org")],
-            "password=env:PW",
-        )
-        .args(["--slug", "warehouse", "-w", ws])
-        .env("PW", format!("{ws}-{}", random_canary()))
-        .ok();
+        postgresql_cmd(env, &[&format!("host={ws}.example.org")], "password=env:PW")
+            .args(["--slug", "warehouse", "-w", ws])
+            .env("PW", format!("{ws}-{}", random_canary()))
+            .ok();
     }
     env.ohx()
         .args(["connection", "add", "s3", "-w", "tb", "--name", "TB Lake"])
         .args(["--set", "bucket_name=tb-lake"])
         .ok();
-    env
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -31,6 +31,13 @@ pub struct Store {
     _server: Option<Arc<PgServer>>,
 }
 
+impl Store {
+    /// The home, and the server it needs kept running (none for SQLite).
+    pub fn into_parts(self) -> (Env, Option<Arc<PgServer>>) {
+        (self.env, self._server)
+    }
+}
+
 /// A home on the default SQLite store.
 pub fn sqlite() -> Store {
     Store {
