@@ -551,6 +551,24 @@ pub enum Error {
     StoreAuthFailed { target: String, detail: String },
     #[error("no secure connection to the store {target}: {detail}")]
     StoreTls { target: String, detail: String },
+    #[error(
+        "lost the connection to the store {target} in the middle of the command ({detail}); {}",
+        if *.wrote_before {
+            "what it had saved before stays saved, the rest was not saved"
+        } else {
+            "nothing was changed"
+        }
+    )]
+    StoreConnectionLost {
+        target: String,
+        detail: String,
+        /// Whether the command had already committed a write, which stays.
+        wrote_before: bool,
+    },
+    #[error(
+        "lost the connection to the store {target} while saving the change ({detail}); it may or may not have been saved"
+    )]
+    StoreCommitUncertain { target: String, detail: String },
 }
 
 fn describe_db(fault: &DbFault, detail: &str) -> String {
@@ -697,7 +715,9 @@ impl Error {
             | StoreUnreachable { .. }
             | StoreDatabaseMissing { .. }
             | StoreAuthFailed { .. }
-            | StoreTls { .. } => Status::Store,
+            | StoreTls { .. }
+            | StoreConnectionLost { .. }
+            | StoreCommitUncertain { .. } => Status::Store,
             Database { fault, .. } => match fault {
                 DbFault::Other => Status::Failure,
                 _ => Status::Store,
@@ -874,6 +894,8 @@ impl Error {
             ),
             StoreAuthFailed { .. } => "check the user in the URL, and give its password in PGPASSWORD or ~/.pgpass (mode 0600)".into(),
             StoreTls { .. } => "check sslmode and sslrootcert in the URL (verify-full needs the certificate of the server's authority)".into(),
+            StoreConnectionLost { .. } => "check that the server is running (it may have been stopped, or the session ended by its administrator), then try again".into(),
+            StoreCommitUncertain { .. } => "once the server answers again, look whether the change is there (`ohx connection list`, `ohx member list`, `ohx workspace verify`) before you try again".into(),
             Database { fault, .. } => match fault {
                 DbFault::Locked => "try again when the other ohx command has finished".into(),
                 DbFault::ReadOnly => "check the permissions of the store and its folder".into(),

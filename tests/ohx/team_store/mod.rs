@@ -10,10 +10,12 @@
 //! Without PostgreSQL's server binaries the `postgres` tests skip with the reason, and fail
 //! under `CI`.
 
+mod faults;
 mod flows;
 mod postgres;
 
 use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use crate::credentials::support::{require, Component};
@@ -93,6 +95,42 @@ pub fn postgres() -> Option<Store> {
         env,
         _server: Some(server),
     })
+}
+
+/// Runs `sql` in `database` with psql, as the server's role; returns what it printed.
+#[track_caller]
+pub fn psql(server: &PgServer, database: &str, sql: &str) -> String {
+    let out = Command::new(server.tool("psql"))
+        .args(["-X", "-tA", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
+        .args([
+            "-p",
+            &server.port.to_string(),
+            "-U",
+            &server.role,
+            "-d",
+            database,
+        ])
+        .args(["-c", sql])
+        .env_clear()
+        .env("PGPASSWORD", &server.password)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+}
+
+/// A home with a `.pgpass` and a fresh database; the store is named with `--store`.
+pub fn home_and_database(server: &PgServer) -> (Env, String, String) {
+    let env = Env::new();
+    write_pgpass(&env, server);
+    let database = new_database(server);
+    let url = url_of(server, &database);
+    (env, database, url)
 }
 
 /// Runs `test` once on a SQLite store and once on a PostgreSQL store, as two tests.

@@ -6,47 +6,11 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::{new_database, plain_server, url_of, write_pgpass};
+use super::{home_and_database, plain_server, psql, url_of};
 use crate::credentials::support::{require, Component};
 use crate::fixtures::{add_postgresql, assert_says, WS};
-use crate::harness::{random_canary, set_mode, Env, Outcome};
-use crate::pg_server::{self, PgServer, Transport};
-
-/// Runs `sql` in `database` with psql, as the server's role; returns what it printed.
-#[track_caller]
-fn psql(server: &PgServer, database: &str, sql: &str) -> String {
-    let out = Command::new(server.tool("psql"))
-        .args(["-X", "-tA", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
-        .args([
-            "-p",
-            &server.port.to_string(),
-            "-U",
-            &server.role,
-            "-d",
-            database,
-        ])
-        .args(["-c", sql])
-        .env_clear()
-        .env("PGPASSWORD", &server.password)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run psql");
-    assert!(
-        out.status.success(),
-        "psql failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
-}
-
-/// A home with a `.pgpass` and a fresh database; the store is named with `--store`.
-fn home_and_database(server: &PgServer) -> (Env, String, String) {
-    let env = Env::new();
-    write_pgpass(&env, server);
-    let database = new_database(server);
-    let url = url_of(server, &database);
-    (env, database, url)
-}
+use crate::harness::{random_canary, set_mode, Outcome};
+use crate::pg_server::{self, Transport};
 
 #[test]
 fn init_creates_the_schema_in_an_empty_database_and_says_so() {
