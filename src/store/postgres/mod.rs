@@ -126,10 +126,9 @@ pub(super) struct On<'a> {
 }
 
 /// Runs `work` between `begin` and `COMMIT`; any failure rolls back. A connection lost on the
-/// way (the server stopped, the session ended by an administrator, the network gone) is told as
-/// such, naming the store: before `COMMIT` the server has rolled the transaction back, so nothing
-/// of it was saved; during `COMMIT` nobody can tell (docs/ARCHITECTURE.md, "Transactions on
-/// PostgreSQL").
+/// way (the server stopped, the session ended by an administrator) is told as such, naming the
+/// store: before `COMMIT` the server has rolled the transaction back, so nothing of it was
+/// saved; during `COMMIT` nobody can tell (docs/ARCHITECTURE.md, "Transactions on PostgreSQL").
 pub(super) fn transaction<T, E: From<Error>>(
     conn: &RefCell<PgConn>,
     on: On<'_>,

@@ -14,7 +14,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::{home_and_database, plain_server, psql};
+use super::{data_dump, home_and_database, plain_server, psql};
 use crate::credentials::support::{require, Component};
 use crate::fixtures::{add_custom, assert_no_canary_anywhere, assert_says, join, WS};
 use crate::harness::{random_canary, Env, Outcome};
@@ -351,20 +351,7 @@ fn backend_waiting_mid_write(server: &PgServer, database: &str, child: &mut Chil
 /// key it writes to each dump, and without the sequences' positions (a server restarted after a
 /// crash skips ahead the values it had logged in advance; no row changes).
 fn contents(server: &PgServer, database: &str) -> Vec<String> {
-    let out = Command::new(server.tool("pg_dump"))
-        .args(["-h", "127.0.0.1", "-p", &server.port.to_string()])
-        .args(["-U", &server.role, "--data-only", "-d", database])
-        .env_clear()
-        .env("PGPASSWORD", &server.password)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run pg_dump");
-    assert!(
-        out.status.success(),
-        "pg_dump failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
+    data_dump(server, database)
         .lines()
         .filter(|line| {
             !["\\restrict", "\\unrestrict", "SELECT pg_catalog.setval("]
@@ -375,90 +362,83 @@ fn contents(server: &PgServer, database: &str) -> Vec<String> {
         .collect()
 }
 
-/// A workspace of alice's with carol as an editor and `n` connections: the home, the database,
-/// its URL and every token.
-fn rotation_ahead(server: &PgServer, n: usize) -> (Env, String, String, Vec<String>) {
-    let (env, database, url) = alice_on(server);
-    join(&env, "carol", "editor", Some(WS));
-    let tokens: Vec<String> = (0..n).map(|_| random_canary()).collect();
-    for (i, token) in tokens.iter().enumerate() {
-        add_custom(&env, &format!("c{i:02}"), token).ok();
-    }
-    (env, database, url, tokens)
+/// Alice's workspace with carol as an editor and a dozen connections, on a fresh database.
+struct Rotation {
+    env: Env,
+    database: String,
+    url: String,
+    tokens: Vec<String>,
 }
 
-/// Removes carol while `away` makes the server go away at the end of the rotation; asserts
-/// the failure is a clear store error (exit 6) that names the store and says nothing was
-/// changed, with no secret. `back` then brings the server back if it went.
-#[track_caller]
-fn removal_cut_off(
-    server: &PgServer,
-    database: &str,
-    env: &Env,
-    url: &str,
-    tokens: &[String],
-    away: impl FnOnce(&str),
-    back: impl FnOnce(),
-) {
-    let before = contents(server, database);
-    let holder = Holder::share_lock_the_workspace(server, database);
-    let mut child = env
-        .ohx()
-        .args(["member", "remove", "carol", "--yes", "-w", WS])
-        .spawn();
-    let pid = backend_waiting_mid_write(server, database, &mut child);
-    away(&pid);
-    let out = Outcome::of(child);
-    drop(holder);
-    back();
-    assert_eq!(out.status, 6, "{out}");
-    out.assert_clean_error("member remove");
-    assert_says(&out, &[url, "nothing was changed", "try again"]);
-    assert_no_canary_anywhere(tokens, &out);
-    let after = contents(server, database);
-    let changed: Vec<_> = after.iter().filter(|l| !before.contains(l)).collect();
-    assert!(
-        changed.is_empty() && after.len() == before.len(),
-        "the database changed: {} rows before, {} after; new rows:\n{changed:#?}",
-        before.len(),
-        after.len()
-    );
-    // Carol still reads: the removal is not half there.
-    let read = token_of(env, "carol", "c00");
-    assert_eq!(read.stdout.trim_end(), tokens[0], "{read}");
-    // The store still works: the removal goes through when asked again.
-    let version = key_version(server, database);
-    env.ohx()
-        .args(["member", "remove", "carol", "--yes", "-w", WS, "-q"])
-        .ok();
-    assert_eq!(key_version(server, database), version + 1);
-    assert_eq!(secrets_under_an_old_key(server, database), "");
-    verifies(env);
-    assert_eq!(token_of(env, "carol", "c00").status, 4);
+impl Rotation {
+    fn ahead(server: &PgServer) -> Rotation {
+        let (env, database, url) = alice_on(server);
+        join(&env, "carol", "editor", Some(WS));
+        let tokens: Vec<String> = (0..12).map(|_| random_canary()).collect();
+        for (i, token) in tokens.iter().enumerate() {
+            add_custom(&env, &format!("c{i:02}"), token).ok();
+        }
+        Rotation {
+            env,
+            database,
+            url,
+            tokens,
+        }
+    }
+
+    /// Removes carol while `away` (given the pid of ohx's backend) makes the server go away at
+    /// the end of the rotation, then `back` brings it back if it went. The failure is a clear
+    /// store error (exit 6) that names the store and says nothing was changed, with no secret;
+    /// every row is as before, and the removal goes through when asked again.
+    #[track_caller]
+    fn cut_off(&self, server: &PgServer, away: impl FnOnce(&str), back: impl FnOnce()) {
+        let (env, database) = (&self.env, self.database.as_str());
+        let before = contents(server, database);
+        let holder = Holder::share_lock_the_workspace(server, database);
+        let mut child = env
+            .ohx()
+            .args(["member", "remove", "carol", "--yes", "-w", WS])
+            .spawn();
+        let pid = backend_waiting_mid_write(server, database, &mut child);
+        away(&pid);
+        let out = Outcome::of(child);
+        drop(holder);
+        back();
+        assert_eq!(out.status, 6, "{out}");
+        out.assert_clean_error("member remove");
+        assert_says(&out, &[&self.url, "nothing was changed", "try again"]);
+        assert_no_canary_anywhere(&self.tokens, &out);
+        let after = contents(server, database);
+        let changed: Vec<_> = after.iter().filter(|l| !before.contains(l)).collect();
+        assert!(
+            changed.is_empty() && after.len() == before.len(),
+            "the database changed: {} rows before, {} after; new rows:\n{changed:#?}",
+            before.len(),
+            after.len()
+        );
+        // Carol still reads: the removal is not half there.
+        let read = token_of(env, "carol", "c00");
+        assert_eq!(read.stdout.trim_end(), self.tokens[0], "{read}");
+        let version = key_version(server, database);
+        env.ohx()
+            .args(["member", "remove", "carol", "--yes", "-w", WS, "-q"])
+            .ok();
+        assert_eq!(key_version(server, database), version + 1);
+        assert_eq!(secrets_under_an_old_key(server, database), "");
+        verifies(env);
+        assert_eq!(token_of(env, "carol", "c00").status, 4);
+    }
 }
 
 #[test]
 fn a_session_ended_by_the_server_mid_rotation_is_a_store_error_and_changes_nothing() {
     let Some(server) = plain_server() else { return };
-    let (env, database, url, tokens) = rotation_ahead(&server, 12);
-    removal_cut_off(
-        &server,
-        &database,
-        &env,
-        &url,
-        &tokens,
-        |pid| {
-            assert_eq!(
-                psql(
-                    &server,
-                    &database,
-                    &format!("SELECT pg_terminate_backend({pid})")
-                ),
-                "t"
-            );
-        },
-        || {},
-    );
+    let rotation = Rotation::ahead(&server);
+    let end_session = |pid: &str| {
+        let sql = format!("SELECT pg_terminate_backend({pid})");
+        assert_eq!(psql(&server, &rotation.database, &sql), "t");
+    };
+    rotation.cut_off(&server, end_session, || {});
 }
 
 #[test]
@@ -468,14 +448,66 @@ fn a_server_stopped_mid_rotation_is_a_store_error_and_changes_nothing() {
     };
     // A server of this test's own: stopping the shared one would fail the tests beside it.
     let server = PgServer::private(&bin);
-    let (env, database, url, tokens) = rotation_ahead(&server, 12);
-    removal_cut_off(
+    let rotation = Rotation::ahead(&server);
+    rotation.cut_off(
         &server,
-        &database,
-        &env,
-        &url,
-        &tokens,
         |_| server.stop_immediately(),
         || server.start_again(),
     );
+}
+
+#[test]
+fn a_session_ended_while_committing_says_the_change_may_have_been_saved() {
+    let Some(bin) = require(Component::PostgresServer) else {
+        return;
+    };
+    // Server-wide settings: a server of this test's own.
+    let server = PgServer::private(&bin);
+    let (env, database, url) = alice_on(&server);
+    // A synchronous standby that never comes: every commit that wrote waits for it, after the
+    // transaction is already committed on the server itself.
+    let wait_for_standby = |names: &str| {
+        psql(
+            &server,
+            &database,
+            &format!("ALTER SYSTEM SET synchronous_standby_names = '{names}'"),
+        );
+        psql(&server, &database, "SELECT pg_reload_conf()");
+    };
+    wait_for_standby("nobody");
+    let token = random_canary();
+    let mut child = add_custom(&env, "late", &token).spawn();
+    let pid = loop {
+        let pid = psql(
+            &server,
+            &database,
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'ohx'
+             AND wait_event = 'SyncRep'",
+        );
+        if !pid.is_empty() {
+            break pid;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("ohx ended ({status}) before it waited in its commit");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    psql(
+        &server,
+        &database,
+        &format!("SELECT pg_terminate_backend({pid})"),
+    );
+    let out = Outcome::of(child);
+    wait_for_standby("");
+    assert_eq!(out.status, 6, "{out}");
+    out.assert_clean_error("connection add");
+    assert_says(
+        &out,
+        &[&url, "may or may not have been saved", "look whether"],
+    );
+    assert_no_canary_anywhere(std::slice::from_ref(&token), &out);
+    // It was: the server had committed before it waited.
+    assert_eq!(stored_slugs(&server, &database), ["late"]);
+    assert_eq!(token_of(&env, "alice", "late").stdout.trim_end(), token);
+    verifies(&env);
 }

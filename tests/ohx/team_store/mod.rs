@@ -3,10 +3,11 @@
 //! missing or foreign database, a newer schema, many first runs at once, the server going away).
 //!
 //! - `flows`: every test there runs twice, as `sqlite` and `postgres`, through [`both`];
-//! - `postgres`: what only a PostgreSQL store has.
+//! - `postgres`: what only a PostgreSQL store has;
+//! - `faults`: many writers at once, `kill -9`, and the server going away mid-command.
 //!
-//! The server is the one the credential tests start (`crate::pg_server`); each test gets a
-//! database of its own, and finds its password in a `~/.pgpass` of mode 0600, as a user would.
+//! The server is the one the credential tests start (`crate::pg_server`), or a private one for a
+//! test that stops it or changes its settings; each test gets a database of its own, and finds its password in a `~/.pgpass` of mode 0600, as a user would.
 //! Without PostgreSQL's server binaries the `postgres` tests skip with the reason, and fail
 //! under `CI`.
 
@@ -122,6 +123,25 @@ pub fn psql(server: &PgServer, database: &str, sql: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+}
+
+/// `pg_dump --data-only` of `database`: every row of every table, as text.
+#[track_caller]
+pub fn data_dump(server: &PgServer, database: &str) -> String {
+    let out = Command::new(server.tool("pg_dump"))
+        .args(["-h", "127.0.0.1", "-p", &server.port.to_string()])
+        .args(["-U", &server.role, "--data-only", "-d", database])
+        .env_clear()
+        .env("PGPASSWORD", &server.password)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run pg_dump");
+    assert!(
+        out.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A home with a `.pgpass` and a fresh database; the store is named with `--store`.

@@ -4,9 +4,8 @@
 //! there, and a database dump that holds no secret.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
-use super::{home_and_database, plain_server, psql, url_of};
+use super::{data_dump, home_and_database, plain_server, psql, url_of};
 use crate::credentials::support::{require, Component};
 use crate::fixtures::{add_postgresql, assert_says, WS};
 use crate::harness::{random_canary, set_mode, Outcome};
@@ -222,27 +221,7 @@ fn the_database_holds_no_secret_in_the_clear() {
     env.admin_with_workspace(WS);
     let password = random_canary();
     add_postgresql(&env, "warehouse", &password).ok();
-    let dump = Command::new(server.tool("pg_dump"))
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &server.port.to_string(),
-            "-U",
-            &server.role,
-        ])
-        .args(["--data-only", "-d", &database])
-        .env_clear()
-        .env("PGPASSWORD", &server.password)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run pg_dump");
-    assert!(
-        dump.status.success(),
-        "{}",
-        String::from_utf8_lossy(&dump.stderr)
-    );
-    let text = String::from_utf8_lossy(&dump.stdout);
+    let text = data_dump(&server, &database);
     assert!(
         text.contains("db.example.org"),
         "the dump is not of the store"
