@@ -10,11 +10,11 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::{data_dump, home_and_database, plain_server, psql};
+use super::{data_dump, home_and_database, plain_server, psql, psql_command};
 use crate::credentials::support::{require, Component};
 use crate::fixtures::{add_custom, assert_no_canary_anywhere, assert_says, join, WS};
 use crate::harness::{random_canary, Env, Outcome};
@@ -191,7 +191,7 @@ fn secret_edits_racing_the_removal_of_an_editor_lose_nothing_and_end_under_the_n
 
 #[test]
 fn kill_9_at_random_moments_of_connection_add_never_leaves_a_half_written_connection() {
-    const KILLS: usize = 40;
+    const KILLS: usize = 30;
     let Some(server) = plain_server() else { return };
     let (env, database, _) = alice_on(&server);
     let abandoned = || {
@@ -261,6 +261,38 @@ fn half_written(server: &PgServer, database: &str) -> String {
 // The server going away in the middle of a rotation
 // ---------------------------------------------------------------------------------------------
 
+/// Polls `database`'s sessions until the one of `child` (by its application name `app`) is in
+/// the state `waiting` (SQL over `pg_stat_activity`), and returns its pid; or how `child`
+/// ended, if it ended first.
+fn backend_of(
+    server: &PgServer,
+    database: &str,
+    child: &mut Child,
+    app: &str,
+    waiting: &str,
+) -> Result<String, ExitStatus> {
+    let sql = format!(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+         AND application_name = '{app}' AND {waiting}"
+    );
+    loop {
+        let pid = psql(server, database, &sql);
+        if !pid.is_empty() {
+            return Ok(pid);
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(status);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Ends the session of backend `pid`, as an administrator would.
+fn terminate(server: &PgServer, database: &str, pid: &str) {
+    let sql = format!("SELECT pg_terminate_backend({pid})");
+    assert_eq!(psql(server, database, &sql), "t", "{sql}");
+}
+
 /// A psql session holding a lock until it is dropped (or the server goes away).
 struct Holder {
     child: Child,
@@ -272,12 +304,7 @@ impl Holder {
     /// lock is held.
     fn share_lock_the_workspace(server: &PgServer, database: &str) -> Holder {
         const NAME: &str = "ohx-test-holder";
-        let mut child = Command::new(server.tool("psql"))
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
-            .args(["-p", &server.port.to_string(), "-U", &server.role])
-            .args(["-d", database])
-            .env_clear()
-            .env("PGPASSWORD", &server.password)
+        let mut child = psql_command(server, database)
             .env("PGAPPNAME", NAME)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -292,28 +319,13 @@ impl Holder {
         )
         .expect("write to psql");
         stdin.flush().expect("flush psql's stdin");
-        let mut holder = Holder {
+        let locked = "state = 'idle in transaction' AND backend_xid IS NOT NULL";
+        if let Err(status) = backend_of(server, database, &mut child, NAME, locked) {
+            panic!("psql ended ({status}) before it held the lock");
+        }
+        Holder {
             child,
             stdin: Some(stdin),
-        };
-        holder.wait_until(
-            server,
-            database,
-            &format!(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{NAME}'
-             AND state = 'idle in transaction' AND backend_xid IS NOT NULL"
-            ),
-        );
-        holder
-    }
-
-    /// Polls `sql` until it answers 1, failing if psql ended first.
-    fn wait_until(&mut self, server: &PgServer, database: &str, sql: &str) {
-        while psql(server, database, sql) != "1" {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("psql ended ({status}) before it held the lock");
-            }
-            std::thread::sleep(Duration::from_millis(10));
         }
     }
 }
@@ -329,22 +341,9 @@ impl Drop for Holder {
 /// Waits until the ohx `child` waits for a lock in the middle of a transaction that has already
 /// written (it has a transaction id), and returns its backend's pid. Fails if ohx ends first.
 fn backend_waiting_mid_write(server: &PgServer, database: &str, child: &mut Child) -> String {
-    loop {
-        let pid = psql(
-            server,
-            database,
-            "SELECT pid FROM pg_stat_activity WHERE application_name = 'ohx'
-             AND datname = current_database() AND wait_event_type = 'Lock'
-             AND backend_xid IS NOT NULL",
-        );
-        if !pid.is_empty() {
-            return pid;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("ohx ended ({status}) before it waited for the lock");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let waiting = "wait_event_type = 'Lock' AND backend_xid IS NOT NULL";
+    backend_of(server, database, child, "ohx", waiting)
+        .unwrap_or_else(|status| panic!("ohx ended ({status}) before it waited for the lock"))
 }
 
 /// Every row of every table in `database`, one line each: pg_dump's data without the random
@@ -434,10 +433,7 @@ impl Rotation {
 fn a_session_ended_by_the_server_mid_rotation_is_a_store_error_and_changes_nothing() {
     let Some(server) = plain_server() else { return };
     let rotation = Rotation::ahead(&server);
-    let end_session = |pid: &str| {
-        let sql = format!("SELECT pg_terminate_backend({pid})");
-        assert_eq!(psql(&server, &rotation.database, &sql), "t");
-    };
+    let end_session = |pid: &str| terminate(&server, &rotation.database, pid);
     rotation.cut_off(&server, end_session, || {});
 }
 
@@ -466,7 +462,7 @@ fn a_session_ended_while_committing_says_the_change_may_have_been_saved() {
     let (env, database, url) = alice_on(&server);
     // A synchronous standby that never comes: every commit that wrote waits for it, after the
     // transaction is already committed on the server itself.
-    let wait_for_standby = |names: &str| {
+    let standby = |names: &str| {
         psql(
             &server,
             &database,
@@ -474,31 +470,36 @@ fn a_session_ended_while_committing_says_the_change_may_have_been_saved() {
         );
         psql(&server, &database, "SELECT pg_reload_conf()");
     };
-    wait_for_standby("nobody");
+    let in_commit = "wait_event = 'SyncRep'";
+    // A write whose commit waits like ohx's, leaving no row and nothing to clean up when its
+    // session ends (a temporary table's removal would wait for the standby again).
+    const WRITE: &str = "SELECT pg_logical_emit_message(true, 'ohx-test', 'probe')";
+    standby("nobody");
+    // The server applies it a moment later: once a probe's commit waits, ohx's will too.
+    loop {
+        const PROBE: &str = "ohx-test-probe";
+        let mut probe = psql_command(&server, &database)
+            .args(["-c", WRITE])
+            .env("PGAPPNAME", PROBE)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run psql");
+        if let Ok(pid) = backend_of(&server, &database, &mut probe, PROBE, in_commit) {
+            terminate(&server, &database, &pid);
+            let _ = probe.wait();
+            break;
+        }
+    }
     let token = random_canary();
     let mut child = add_custom(&env, "late", &token).spawn();
-    let pid = loop {
-        let pid = psql(
-            &server,
-            &database,
-            "SELECT pid FROM pg_stat_activity WHERE application_name = 'ohx'
-             AND wait_event = 'SyncRep'",
-        );
-        if !pid.is_empty() {
-            break pid;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("ohx ended ({status}) before it waited in its commit");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    psql(
-        &server,
-        &database,
-        &format!("SELECT pg_terminate_backend({pid})"),
-    );
+    let pid = backend_of(&server, &database, &mut child, "ohx", in_commit)
+        .unwrap_or_else(|status| panic!("ohx ended ({status}) before it waited in its commit"));
+    terminate(&server, &database, &pid);
     let out = Outcome::of(child);
-    wait_for_standby("");
+    standby("");
+    // Once commits no longer wait, this one returns.
+    psql(&server, &database, WRITE);
     assert_eq!(out.status, 6, "{out}");
     out.assert_clean_error("connection add");
     assert_says(

@@ -98,22 +98,32 @@ pub fn postgres() -> Option<Store> {
     })
 }
 
+/// psql on `database`, as the server's role, quiet and unaligned, stopping at the first error;
+/// the caller adds the SQL (`-c`, or stdin).
+pub fn psql_command(server: &PgServer, database: &str) -> Command {
+    let mut command = Command::new(server.tool("psql"));
+    command
+        .args([
+            "-X",
+            "-q",
+            "-tA",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+        ])
+        .args(["-p", &server.port.to_string(), "-U", &server.role])
+        .args(["-d", database])
+        .env_clear()
+        .env("PGPASSWORD", &server.password);
+    command
+}
+
 /// Runs `sql` in `database` with psql, as the server's role; returns what it printed.
 #[track_caller]
 pub fn psql(server: &PgServer, database: &str, sql: &str) -> String {
-    let out = Command::new(server.tool("psql"))
-        .args(["-X", "-tA", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
-        .args([
-            "-p",
-            &server.port.to_string(),
-            "-U",
-            &server.role,
-            "-d",
-            database,
-        ])
+    let out = psql_command(server, database)
         .args(["-c", sql])
-        .env_clear()
-        .env("PGPASSWORD", &server.password)
         .stdin(Stdio::null())
         .output()
         .expect("run psql");
