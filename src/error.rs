@@ -564,6 +564,24 @@ pub enum Error {
     StoreAuthFailed { target: String, detail: String },
     #[error("no secure connection to the store {target}: {detail}")]
     StoreTls { target: String, detail: String },
+    #[error(
+        "lost the connection to the store {target} in the middle of the command ({detail}); {}",
+        if *.wrote_before {
+            "what it had saved before stays saved, the rest was not saved"
+        } else {
+            "nothing was changed"
+        }
+    )]
+    StoreConnectionLost {
+        target: String,
+        detail: String,
+        /// Whether the command had already committed a write, which stays.
+        wrote_before: bool,
+    },
+    #[error(
+        "lost the connection to the store {target} while saving the change ({detail}); it may or may not have been saved"
+    )]
+    StoreCommitUncertain { target: String, detail: String },
 
     // ---- one store file, several accounts (`ohx store share`) ----
     #[error("`ohx store share` shares a store file, and {0} is a database")]
@@ -754,7 +772,9 @@ impl Error {
             | StoreUnreachable { .. }
             | StoreDatabaseMissing { .. }
             | StoreAuthFailed { .. }
-            | StoreTls { .. } => Status::Store,
+            | StoreTls { .. }
+            | StoreConnectionLost { .. }
+            | StoreCommitUncertain { .. } => Status::Store,
             // Like a missing store (6), the mirror case: the target is not the kind of store the
             // command needs, and scripts already read 6 as "look at the store".
             CopyTargetFileExists(_)
@@ -971,6 +991,8 @@ impl Error {
             CopyTargetDenied { .. } => "copy into a database your role owns, or ask its owner for `GRANT CREATE ON SCHEMA public TO <your role>`; nothing was written".into(),
             CopyRowRefused { .. } => "the source holds a row ohx would not have written (someone changed it outside ohx); `ohx workspace verify` on the source names what fails".into(),
             CopyMismatch { .. } => "the target stored a value differently from how it was read: the source holds a value of the wrong type for its column (written outside ohx; `ohx workspace verify` on the source names damaged records), or the target's server or disk is at fault".into(),
+            StoreConnectionLost { .. } => "check that the server is running (it may have been stopped, or the session ended by its administrator), then try again".into(),
+            StoreCommitUncertain { .. } => "once the server answers again, look whether the change is there (`ohx connection list`, `ohx member list`, `ohx workspace verify`) before you try again".into(),
             Database { fault, .. } => match fault {
                 DbFault::Locked => "try again when the other ohx command has finished".into(),
                 DbFault::ReadOnly => "check the permissions of the store and its folder".into(),

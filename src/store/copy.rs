@@ -155,7 +155,11 @@ pub fn copy(
         Location::File(path) => Target::File(path),
         Location::Postgres(url) => {
             let conn = postgres::connect(url)?;
-            if !postgres::transaction(&conn, postgres::BEGIN_READ, migrations::pg_is_empty)? {
+            let on = postgres::On {
+                shown: Path::new(&shown),
+                wrote_before: false,
+            };
+            if !postgres::transaction(&conn, on, postgres::BEGIN_READ, migrations::pg_is_empty)? {
                 return Err(Error::CopyTargetNotEmpty(shown));
             }
             Target::Database(Box::new(conn))
@@ -231,7 +235,11 @@ fn into_database(
         "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({})",
         postgres::SCHEMA_LOCK
     );
-    postgres::transaction(conn, &begin, |dst| {
+    let on = postgres::On {
+        shown: Path::new(shown),
+        wrote_before: false,
+    };
+    postgres::transaction(conn, on, &begin, |dst| {
         // Looked at again under the lock: another process may have filled it meanwhile.
         if !migrations::pg_is_empty(dst)? {
             return Err(Error::CopyTargetNotEmpty(shown.into()));

@@ -267,10 +267,14 @@ pub(super) fn migrate_postgres(
     shown: &Path,
     create: bool,
 ) -> Result<bool, Error> {
+    let on = postgres::On {
+        shown,
+        wrote_before: false,
+    };
     // Most opens find the schema current: look first without taking the lock.
-    let current = postgres::transaction(conn, postgres::BEGIN_READ, pg_state)?;
+    let current = postgres::transaction(conn, on, postgres::BEGIN_READ, pg_state)?;
     if matches!(current, PgState::Ohx { .. }) {
-        let foreign = postgres::transaction(conn, postgres::BEGIN_READ, pg_foreign_objects)?;
+        let foreign = postgres::transaction(conn, on, postgres::BEGIN_READ, pg_foreign_objects)?;
         if !foreign.is_empty() {
             return Err(Error::ForeignSchema(foreign));
         }
@@ -284,7 +288,7 @@ pub(super) fn migrate_postgres(
         "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({})",
         postgres::SCHEMA_LOCK
     );
-    postgres::transaction(conn, &begin, |db| -> Result<bool, Error> {
+    postgres::transaction(conn, on, &begin, |db| -> Result<bool, Error> {
         // Another process may have migrated while this one waited for the lock.
         let (created, version) = match pg_state(db)? {
             PgState::Foreign => return Err(Error::NotAStore(shown.into())),

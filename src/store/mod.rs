@@ -49,6 +49,8 @@ pub struct Store {
     engine: Engine,
     /// The file, or the database's URL (for messages only).
     path: PathBuf,
+    /// Whether a write of this command has committed (a lost connection leaves it saved).
+    wrote: bool,
 }
 
 enum Engine {
@@ -90,6 +92,7 @@ impl Store {
         let store = Store {
             engine: Engine::Postgres(Box::new(conn)),
             path: shown,
+            wrote: false,
         };
         Ok((store, created))
     }
@@ -130,6 +133,7 @@ impl Store {
         Ok(Store {
             engine: Engine::Sqlite(conn),
             path: path.to_path_buf(),
+            wrote: false,
         })
     }
 
@@ -159,7 +163,17 @@ impl Store {
     ) -> Result<T, E> {
         match &self.engine {
             Engine::Sqlite(conn) => work(&Db::sqlite(conn)),
-            Engine::Postgres(conn) => postgres::transaction(conn, postgres::BEGIN_READ, work),
+            Engine::Postgres(conn) => {
+                postgres::transaction(conn, self.on(), postgres::BEGIN_READ, work)
+            }
+        }
+    }
+
+    /// Where a PostgreSQL transaction runs, for the message when its connection is lost.
+    fn on(&self) -> postgres::On<'_> {
+        postgres::On {
+            shown: &self.path,
+            wrote_before: self.wrote,
         }
     }
 
@@ -190,17 +204,24 @@ impl Store {
         work: impl FnOnce(&Db<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let path = self.path.clone();
-        let conn = match &mut self.engine {
-            Engine::Sqlite(conn) => conn,
+        let on = postgres::On {
+            shown: &path,
+            wrote_before: self.wrote,
+        };
+        let value = match &mut self.engine {
             Engine::Postgres(conn) => {
-                return postgres::transaction(conn, &postgres::begin_write(), work)
+                postgres::transaction(conn, on, &postgres::begin_write(), work)?
+            }
+            Engine::Sqlite(conn) => {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(|e| fault::at(e, &path))?;
+                let value = work(&Db::sqlite(&tx))?;
+                tx.commit().map_err(|e| fault::at(e, &path))?;
+                value
             }
         };
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| fault::at(e, &path))?;
-        let value = work(&Db::sqlite(&tx))?;
-        tx.commit().map_err(|e| fault::at(e, &path))?;
+        self.wrote = true;
         Ok(value)
     }
 
@@ -210,10 +231,14 @@ impl Store {
         work: impl FnOnce(&Db<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let path = self.path.clone();
+        let on = postgres::On {
+            shown: &path,
+            wrote_before: self.wrote,
+        };
         let conn = match &mut self.engine {
             Engine::Sqlite(conn) => conn,
             Engine::Postgres(conn) => {
-                return postgres::transaction(conn, postgres::BEGIN_READ, work)
+                return postgres::transaction(conn, on, postgres::BEGIN_READ, work)
             }
         };
         let tx = conn.transaction().map_err(|e| fault::at(e, &path))?;

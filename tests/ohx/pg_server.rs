@@ -109,9 +109,10 @@ impl PgServer {
                 "--no-sync".as_ref(),
             ],
         );
+        // Room for the sixteen concurrent writers of `team_store::faults` and the tests beside them.
         let mut settings = format!(
             "\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
-             fsync = off\nmax_connections = 20\nshared_buffers = 16MB\n",
+             fsync = off\nmax_connections = 50\nshared_buffers = 16MB\n",
             sockets.display()
         );
         if transport == Transport::TlsOnly {
@@ -134,8 +135,24 @@ impl PgServer {
         let mut text = std::fs::read_to_string(&conf).expect("read postgresql.conf");
         text.push_str(&settings);
         std::fs::write(&conf, text).expect("write postgresql.conf");
+        server.start_again();
+        // From here on, dropping `server` stops it.
+        server.create_database(&server.database);
+        server
+    }
+
+    /// A plain server of the test's own, which it may stop and start again: a server that goes
+    /// away must not take the shared one from the tests running beside it.
+    pub fn private(bin: &Path) -> PgServer {
+        PgServer::start(bin, Transport::Plain)
+    }
+
+    /// Starts the (stopped) server, waiting until it takes connections.
+    #[track_caller]
+    pub fn start_again(&self) {
+        let data = self.dir.path().join("data");
         let log = data.join("server.log");
-        server.pg(
+        self.pg(
             "pg_ctl",
             &[
                 "-D".as_ref(),
@@ -148,9 +165,18 @@ impl PgServer {
                 "start".as_ref(),
             ],
         );
-        // From here on, dropping `server` stops it.
-        server.create_database(&server.database);
-        server
+    }
+
+    /// Stops the server at once, as a crash would: no session is let finish (`-m immediate`).
+    pub fn stop_immediately(&self) {
+        let _ = self
+            .program("pg_ctl")
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["stop", "-m", "immediate", "-w"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 
     /// Creates the database `name`, owned by the server's role.
@@ -253,13 +279,6 @@ impl PgServer {
 
 impl Drop for PgServer {
     fn drop(&mut self) {
-        let _ = self
-            .program("pg_ctl")
-            .arg("-D")
-            .arg(self.dir.path().join("data"))
-            .args(["stop", "-m", "immediate", "-w"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        self.stop_immediately();
     }
 }

@@ -8,6 +8,7 @@ mod tls;
 pub mod url;
 
 use std::cell::RefCell;
+use std::path::Path;
 use std::time::Duration;
 
 use ::postgres::error::SqlState;
@@ -115,23 +116,68 @@ fn full_text(e: &::postgres::Error) -> String {
     text
 }
 
-/// Runs `work` between `begin` and `COMMIT`; any failure rolls back.
+/// Where a transaction runs, for the message when the server goes away in its middle.
+#[derive(Clone, Copy)]
+pub(super) struct On<'a> {
+    /// The store, as messages name it.
+    pub shown: &'a Path,
+    /// Whether this command already committed a write, which stays saved whatever happens next.
+    pub wrote_before: bool,
+}
+
+/// Runs `work` between `begin` and `COMMIT`; any failure rolls back. A connection lost on the
+/// way (the server stopped, the session ended by an administrator) is told as such, naming the
+/// store: before `COMMIT` the server has rolled the transaction back, so nothing of it was
+/// saved; during `COMMIT` nobody can tell (docs/ARCHITECTURE.md, "Transactions on PostgreSQL").
 pub(super) fn transaction<T, E: From<Error>>(
     conn: &RefCell<PgConn>,
+    on: On<'_>,
     begin: &str,
     work: impl FnOnce(&Db<'_>) -> Result<T, E>,
 ) -> Result<T, E> {
-    conn.borrow_mut().batch(begin)?;
-    match work(&Db::postgres(conn)) {
+    // Each borrow ends with its statement: `work` and `still_connected` borrow again.
+    let began = conn.borrow_mut().batch(begin);
+    let done = match began {
+        Ok(()) => work(&Db::postgres(conn)),
+        Err(e) => Err(E::from(e)),
+    };
+    let target = || on.shown.display().to_string();
+    match done {
         Ok(value) => {
-            conn.borrow_mut().batch("COMMIT")?;
-            Ok(value)
+            let committed = conn.borrow_mut().batch("COMMIT");
+            match committed {
+                Ok(()) => Ok(value),
+                Err(e) => match still_connected(conn) {
+                    // The server refused the commit and rolled back.
+                    Ok(()) => Err(e.into()),
+                    Err(detail) => Err(Error::StoreCommitUncertain {
+                        target: target(),
+                        detail,
+                    }
+                    .into()),
+                },
+            }
         }
-        Err(e) => {
-            // The connection may be gone; nothing was committed either way.
-            let _ = conn.borrow_mut().batch("ROLLBACK");
-            Err(e)
-        }
+        Err(e) => match still_connected(conn) {
+            Ok(()) => Err(e),
+            Err(detail) => Err(Error::StoreConnectionLost {
+                target: target(),
+                detail,
+                wrote_before: on.wrote_before,
+            }
+            .into()),
+        },
+    }
+}
+
+/// Ends whatever transaction is open (a failed one, or none, which the server only warns about);
+/// fails, with why, only when the connection to the server is gone.
+fn still_connected(conn: &RefCell<PgConn>) -> Result<(), String> {
+    let rolled_back = conn.borrow_mut().batch("ROLLBACK");
+    match rolled_back {
+        Ok(()) => Ok(()),
+        Err(Error::Database { detail, .. }) => Err(detail),
+        Err(other) => Err(other.to_string()),
     }
 }
 

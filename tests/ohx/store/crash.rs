@@ -3,7 +3,7 @@
 //! all there or not at all, never a mix of old and new keys.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::faults::{kill_after, random_delay, typical_run, Killed};
 use crate::fixtures::{add_custom, add_postgresql, assert_tokens_open, env_json, prefix, WS};
@@ -27,10 +27,9 @@ const POSTGRESQL_FIELDS: [(&str, bool); 5] = [
 ];
 
 /// The store is sound and holds no half-written connection: every connection of [`WS`] has
-/// exactly its five fields, each complete, its secret under the current key version; and every
-/// connection in `acknowledged` (added by a command that exited 0) is there.
+/// exactly its five fields, each complete, its secret under the current key version.
 #[track_caller]
-fn assert_no_half_written_connection(env: &Env, acknowledged: &BTreeMap<String, String>) {
+fn assert_no_half_written_connection(env: &Env) {
     assert_eq!(integrity(env), "ok");
     let ws = stored_workspace(env, WS);
     let db = open_db(&env.store());
@@ -96,12 +95,6 @@ fn assert_no_half_written_connection(env: &Env, acknowledged: &BTreeMap<String, 
     for (slug, got) in &fields {
         assert_eq!(got, &complete, "connection '{slug}' is half-written");
     }
-    for slug in acknowledged.keys() {
-        assert!(
-            fields.contains_key(slug),
-            "'{slug}' was acknowledged (exit 0) but is not in the store"
-        );
-    }
 }
 
 #[test]
@@ -109,6 +102,63 @@ fn kill_9_at_random_moments_of_connection_add_never_leaves_a_half_written_connec
     const KILLS: usize = 60;
     let env = Env::new();
     env.admin_with_workspace(WS);
+    let mut held_open = 0;
+    let seen = kill_adds(
+        &env,
+        KILLS,
+        || stored_identifiers(&env, WS),
+        |killed| {
+            // SQLite removes the -shm when the last connection closes: one left behind means
+            // the kill landed while ohx had the store open.
+            if killed {
+                held_open += usize::from(sidecar(&env.store(), "-shm").exists());
+            }
+            assert_no_half_written_connection(&env);
+        },
+    );
+    eprintln!("connection add on SQLite: {seen}, {held_open} with the store open");
+    assert!(
+        held_open >= KILLS / 4,
+        "only {held_open} of {KILLS} kills landed while ohx had the store open"
+    );
+}
+
+/// What [`kill_adds`] saw.
+pub struct AddKills {
+    pub kills: usize,
+    pub runs: usize,
+    /// Kills that landed after the commit: the connection is there.
+    pub after_commit: usize,
+    /// Adds that exited 0.
+    pub acknowledged: usize,
+    pub took: Duration,
+    /// Kills were sent after a random delay below this.
+    pub typical: Duration,
+}
+
+impl std::fmt::Display for AddKills {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} kills in {} runs ({} after the commit, {} acknowledged), {:?}, delays below {:?}",
+            self.kills, self.runs, self.after_commit, self.acknowledged, self.took, self.typical
+        )
+    }
+}
+
+/// Runs `connection add postgresql` of new connections in alice's [`WS`], each sent SIGKILL at a
+/// random moment, until `kills` kills landed; on any store (`team_store::faults` too). After
+/// every run `check(killed)` looks at the store first, then every acknowledged connection (its add
+/// exited 0) must be among the `stored` identifiers of [`WS`]; every tenth kill, each connection
+/// there opens with its password. At the end exactly those are stored, and each shows with
+/// `--reveal`.
+#[track_caller]
+pub fn kill_adds(
+    env: &Env,
+    kills: usize,
+    stored: impl Fn() -> Vec<String>,
+    mut check: impl FnMut(bool),
+) -> AddKills {
     // slug -> password, for every connection that must be there (acknowledged) or is (killed
     // after its commit).
     let mut acknowledged: BTreeMap<String, String> = BTreeMap::new();
@@ -116,40 +166,51 @@ fn kill_9_at_random_moments_of_connection_add_never_leaves_a_half_written_connec
     let typical = typical_run(5, |i| {
         let (slug, password) = (format!("warm-{i}"), random_canary());
         acknowledged.insert(slug.clone(), password.clone());
-        add_postgresql(&env, &slug, &password)
+        add_postgresql(env, &slug, &password)
     });
     present.extend(acknowledged.clone());
 
-    let (mut kills, mut landed_after_commit, mut held_open, mut n) = (0, 0, 0, 0);
+    let mut seen = AddKills {
+        kills: 0,
+        runs: 0,
+        after_commit: 0,
+        acknowledged: 0,
+        took: Duration::ZERO,
+        typical,
+    };
     let started = Instant::now();
-    while kills < KILLS {
-        n += 1;
-        let (slug, password) = (format!("c{n:03}"), random_canary());
-        match kill_after(
-            add_postgresql(&env, &slug, &password),
-            random_delay(typical),
-        ) {
+    while seen.kills < kills {
+        seen.runs += 1;
+        let (slug, password) = (format!("c{:03}", seen.runs), random_canary());
+        let outcome = kill_after(add_postgresql(env, &slug, &password), random_delay(typical));
+        let killed = matches!(outcome, Killed::Yes);
+        // First, before anything else opens the store.
+        check(killed);
+        let now = stored();
+        match outcome {
             Killed::No(out) => {
                 assert_eq!(out.status, 0, "an add that was not killed failed\n{out}");
                 acknowledged.insert(slug.clone(), password.clone());
                 present.insert(slug, password);
             }
             Killed::Yes => {
-                kills += 1;
-                // SQLite removes the -shm when the last connection closes: one left behind means
-                // the kill landed while ohx had the store open.
-                held_open += usize::from(sidecar(&env.store(), "-shm").exists());
-                if stored_identifiers(&env, WS).contains(&slug) {
-                    landed_after_commit += 1;
+                seen.kills += 1;
+                if now.contains(&slug) {
+                    seen.after_commit += 1;
                     present.insert(slug, password);
                 }
             }
         }
-        assert_no_half_written_connection(&env, &acknowledged);
-        if kills % 10 == 0 || kills == KILLS {
+        for slug in acknowledged.keys() {
+            assert!(
+                now.contains(slug),
+                "'{slug}' was acknowledged (exit 0) but is not in the store"
+            );
+        }
+        if killed && (seen.kills % 10 == 0 || seen.kills == kills) {
             // Every connection there opens, with the password it was given.
             let ids: Vec<String> = present.keys().cloned().collect();
-            let vars = env_json(&env, &ids);
+            let vars = env_json(env, &ids);
             for (slug, password) in &present {
                 assert_eq!(
                     vars.get(&format!("{}_PASSWORD", prefix(slug))),
@@ -158,24 +219,15 @@ fn kill_9_at_random_moments_of_connection_add_never_leaves_a_half_written_connec
             }
         }
     }
-    assert_eq!(
-        stored_identifiers(&env, WS),
-        present.keys().cloned().collect::<Vec<_>>()
-    );
+    assert_eq!(stored(), present.keys().cloned().collect::<Vec<_>>());
     for slug in present.keys() {
         env.ohx()
             .args(["connection", "show", slug, "--reveal", "-w", WS])
             .ok();
     }
-    eprintln!(
-        "connection add: {kills} kills in {n} runs ({held_open} with the store open, {landed_after_commit} after the commit, {} acknowledged), {:?}, delays below {typical:?}",
-        acknowledged.len(),
-        started.elapsed()
-    );
-    assert!(
-        held_open >= KILLS / 4,
-        "only {held_open} of {kills} kills landed while ohx had the store open"
-    );
+    seen.acknowledged = acknowledged.len();
+    seen.took = started.elapsed();
+    seen
 }
 
 // ---------------------------------------------------------------------------------------------

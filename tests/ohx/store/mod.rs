@@ -3,8 +3,8 @@
 //! needing root or a tool (a tmpfs mount, `chattr +i`, `setpriv`, `prlimit`, `strace`) say why
 //! when they cannot run, and fail instead when `CI` is set; `.ci/setup` installs the tools.
 
-mod concurrency;
-mod crash;
+pub mod concurrency;
+pub mod crash;
 mod damaged_values;
 mod disk_full;
 mod open;

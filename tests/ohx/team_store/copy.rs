@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::postgres::psql;
+use super::psql;
 use super::{new_database, plain_server, url_of, write_pgpass};
 use crate::fixtures::{
     add_custom, add_postgresql, assert_no_canary_anywhere, assert_says, join, WS,

@@ -6,18 +6,21 @@
 //! - `postgres`: what only a PostgreSQL store has;
 //! - `copy`: `ohx store copy` between files and databases, in every direction;
 //! - `share`: one store file shared by a Unix group, used from real accounts (root only).
+//! - `faults`: many writers at once, `kill -9`, and the server going away mid-command.
 //!
-//! The server is the one the credential tests start (`crate::pg_server`); each test gets a
-//! database of its own, and finds its password in a `~/.pgpass` of mode 0600, as a user would.
+//! The server is the one the credential tests start (`crate::pg_server`), or a private one for a
+//! test that stops it or changes its settings; each test gets a database of its own, and finds its password in a `~/.pgpass` of mode 0600, as a user would.
 //! Without PostgreSQL's server binaries the `postgres` tests skip with the reason, and fail
 //! under `CI`.
 
 mod copy;
+mod faults;
 mod flows;
 mod postgres;
 mod share;
 
 use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use crate::credentials::support::{require, Component};
@@ -104,6 +107,71 @@ pub fn postgres() -> Option<Store> {
         env,
         _server: Some(server),
     })
+}
+
+/// psql on `database`, as the server's role, quiet and unaligned, stopping at the first error;
+/// the caller adds the SQL (`-c`, or stdin).
+pub fn psql_command(server: &PgServer, database: &str) -> Command {
+    let mut command = Command::new(server.tool("psql"));
+    command
+        .args([
+            "-X",
+            "-q",
+            "-tA",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+        ])
+        .args(["-p", &server.port.to_string(), "-U", &server.role])
+        .args(["-d", database])
+        .env_clear()
+        .env("PGPASSWORD", &server.password);
+    command
+}
+
+/// Runs `sql` in `database` with psql, as the server's role; returns what it printed.
+#[track_caller]
+pub fn psql(server: &PgServer, database: &str, sql: &str) -> String {
+    let out = psql_command(server, database)
+        .args(["-c", sql])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+}
+
+/// `pg_dump --data-only` of `database`: every row of every table, as text.
+#[track_caller]
+pub fn data_dump(server: &PgServer, database: &str) -> String {
+    let out = Command::new(server.tool("pg_dump"))
+        .args(["-h", "127.0.0.1", "-p", &server.port.to_string()])
+        .args(["-U", &server.role, "--data-only", "-d", database])
+        .env_clear()
+        .env("PGPASSWORD", &server.password)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run pg_dump");
+    assert!(
+        out.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A home with a `.pgpass` and a fresh database; the store is named with `--store`.
+pub fn home_and_database(server: &PgServer) -> (Env, String, String) {
+    let env = Env::new();
+    write_pgpass(&env, server);
+    let database = new_database(server);
+    let url = url_of(server, &database);
+    (env, database, url)
 }
 
 /// Runs `test` once on a SQLite store and once on a PostgreSQL store, as two tests.

@@ -4,49 +4,12 @@
 //! there, and a database dump that holds no secret.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
-use super::{new_database, plain_server, url_of, write_pgpass};
+use super::{data_dump, home_and_database, plain_server, psql, url_of};
 use crate::credentials::support::{require, Component};
 use crate::fixtures::{add_postgresql, assert_says, WS};
-use crate::harness::{random_canary, set_mode, Env, Outcome};
-use crate::pg_server::{self, PgServer, Transport};
-
-/// Runs `sql` in `database` with psql, as the server's role; returns what it printed.
-#[track_caller]
-pub(super) fn psql(server: &PgServer, database: &str, sql: &str) -> String {
-    let out = Command::new(server.tool("psql"))
-        .args(["-X", "-tA", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
-        .args([
-            "-p",
-            &server.port.to_string(),
-            "-U",
-            &server.role,
-            "-d",
-            database,
-        ])
-        .args(["-c", sql])
-        .env_clear()
-        .env("PGPASSWORD", &server.password)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run psql");
-    assert!(
-        out.status.success(),
-        "psql failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
-}
-
-/// A home with a `.pgpass` and a fresh database; the store is named with `--store`.
-fn home_and_database(server: &PgServer) -> (Env, String, String) {
-    let env = Env::new();
-    write_pgpass(&env, server);
-    let database = new_database(server);
-    let url = url_of(server, &database);
-    (env, database, url)
-}
+use crate::harness::{random_canary, set_mode, Outcome};
+use crate::pg_server::{self, Transport};
 
 #[test]
 fn init_creates_the_schema_in_an_empty_database_and_says_so() {
@@ -258,27 +221,7 @@ fn the_database_holds_no_secret_in_the_clear() {
     env.admin_with_workspace(WS);
     let password = random_canary();
     add_postgresql(&env, "warehouse", &password).ok();
-    let dump = Command::new(server.tool("pg_dump"))
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &server.port.to_string(),
-            "-U",
-            &server.role,
-        ])
-        .args(["--data-only", "-d", &database])
-        .env_clear()
-        .env("PGPASSWORD", &server.password)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run pg_dump");
-    assert!(
-        dump.status.success(),
-        "{}",
-        String::from_utf8_lossy(&dump.stderr)
-    );
-    let text = String::from_utf8_lossy(&dump.stdout);
+    let text = data_dump(&server, &database);
     assert!(
         text.contains("db.example.org"),
         "the dump is not of the store"
