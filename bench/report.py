@@ -205,8 +205,8 @@ def postgres_targets(t: dict, memory: list) -> list:
         "`connection env` on PostgreSQL at most 2 × on SQLite",
         ratio <= 2.0,
         f"{ms(med('pg env 1k'))} ms vs {ms(med('sqlite env 1k'))} ms: {ratio:.2f} × (without "
-        f"TLS {med('pg env 1k no-tls') / med('sqlite env 1k'):.2f} ×, without TLS or password "
-        f"{med('pg env 1k no-tls trust') / med('sqlite env 1k'):.2f} ×)",
+        f"TLS {med('pg env 1k no-tls') / med('sqlite env 1k'):.2f} ×, through the Unix socket "
+        f"without TLS or password {med('pg env 1k socket') / med('sqlite env 1k'):.2f} ×)",
     ))
     out.append((
         "`connection list` of 1,000 on PostgreSQL under 20 ms",
@@ -389,12 +389,12 @@ def markdown_postgres(t, memory, an) -> list:
 
     row("`whoami` (open the store, find the user)", "sqlite whoami", "pg whoami")
     row("`whoami`, PostgreSQL without TLS", "sqlite whoami", "pg whoami no-tls")
-    row("`whoami`, PostgreSQL without TLS or password", "sqlite whoami",
-        "pg whoami no-tls trust")
+    row("`whoami`, PostgreSQL through the Unix socket (no TCP, TLS or password)",
+        "sqlite whoami", "pg whoami socket")
     row("`connection env` (workspace of 1,000)", "sqlite env 1k", "pg env 1k")
     row("`connection env`, PostgreSQL without TLS", "sqlite env 1k", "pg env 1k no-tls")
-    row("`connection env`, PostgreSQL without TLS or password", "sqlite env 1k",
-        "pg env 1k no-tls trust")
+    row("`connection env`, PostgreSQL through the Unix socket (no TCP, TLS or password)",
+        "sqlite env 1k", "pg env 1k socket")
     row("`connection env` (workspace of 10,000)", "sqlite env flat-10k", "pg env flat-10k")
     row("`connection list` of 1,000", "sqlite list 1k", "pg list 1k")
     row("`member add` (workspace of 1,000)", "member add spread-1k", "member add pg-spread-1k")
@@ -480,7 +480,8 @@ def markdown(t, memory, seeding, machine, checks, an) -> str:
     L.append("|---|---:|")
     for name, label in [("age -d", "`age -d -i identity small.age`"),
                         ("pass show", "`pass show bench/db` (gpg, passphrase-less key, agent)"),
-                        ("ohx --version", "`ohx --version` (process start)")]:
+                        ("ohx --version", "`ohx --version` (process start)"),
+                        ("baseline ohx --version", "`ohx --version` of the baseline")]:
         L.append(f"| {label} | {cell(t, name)} |")
     L.append("")
     top = SIZES[-1]
