@@ -7,7 +7,9 @@
 //! made by running the migrations up to the store's own version in an in-memory database, so
 //! this check can never drift from them. Nothing is written: call it before migrating.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 use rusqlite::Connection;
 
@@ -24,13 +26,28 @@ fn objects(conn: &Connection) -> Result<BTreeSet<Object>, Error> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The schema ohx's migrations create up to `version`.
-fn expected(version: u32) -> Result<BTreeSet<Object>, Error> {
+thread_local! {
+    /// The expected schema last built, by version. Opening a store checks it twice (before SQLite
+    /// may write to the file and again after), and building it, every migration run in memory, is
+    /// most of what the check costs: about a fifth of a `connection env` (BENCHMARKS.md).
+    static EXPECTED: RefCell<Option<(u32, Rc<BTreeSet<Object>>)>> = const { RefCell::new(None) };
+}
+
+/// The schema ohx's migrations create up to `version` (a pure function of `version`, so it is
+/// built once per process).
+fn expected(version: u32) -> Result<Rc<BTreeSet<Object>>, Error> {
+    if let Some((built, set)) = EXPECTED.with(|e| e.borrow().clone()) {
+        if built == version {
+            return Ok(set);
+        }
+    }
     let memory = Connection::open_in_memory()?;
     for sql in MIGRATIONS.iter().take(version as usize) {
         memory.execute_batch(&Dialect::Sqlite.ddl(sql))?;
     }
-    objects(&memory)
+    let set = Rc::new(objects(&memory)?);
+    EXPECTED.with(|e| *e.borrow_mut() = Some((version, set.clone())));
+    Ok(set)
 }
 
 /// What in the store's schema ohx did not create, or created differently, described for an

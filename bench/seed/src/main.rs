@@ -1,4 +1,4 @@
-//! `ohx-bench-seed --store PATH --identity PATH --workspace SLUG --user NAME --count N [--prefix P] [--start K]`
+//! `ohx-bench-seed --store PATH|URL --identity PATH --workspace SLUG --user NAME --count N [--prefix P] [--start K]`
 //!
 //! Adds N PostgreSQL connections `P-<K>` .. `P-<K+N-1>` (host, port, username, db_name in clear,
 //! a password sealed to the workspace key and framed with its real place) to workspace SLUG, as the
@@ -6,7 +6,9 @@
 //! (`Access::write` and `Workspace::add_connection`), so the rows are exactly
 //! what `ohx connection add` writes: every secret decrypts (rotation can re-encrypt them all) and
 //! every record carries its MAC, for which the seeder unwraps the workspace key with the member's
-//! identity.
+//! identity. `--store` is a file or a `postgresql://` URL, as ohx's own `--store` (the
+//! database password from `PGPASSWORD` or a password file, as libpq), and the member's pins are
+//! the file beside the identity, as ohx keeps them.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -16,7 +18,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use ohx::access::{Access, NewConnection, Value};
 use ohx::crypto::UserIdentity;
 use ohx::domain::{Action, ConnectionIdentifier, ConnectionType, Secret};
-use ohx::store::Store;
+use ohx::output::Printer;
+use ohx::store::{Location, Store};
 
 struct Args {
     store: PathBuf,
@@ -60,9 +63,18 @@ fn parse_args() -> Result<Args> {
 fn main() -> Result<()> {
     let args = parse_args()?;
     let began = Instant::now();
-    let store = Store::open(&args.store)?;
+    let store = Store::open_at(&Location::of(&args.store)?)?;
     let identity = UserIdentity::load(&args.identity, &mut || bail!("a protected identity"))?;
-    let mut access = Access::new(store, identity)?;
+    let pins = args
+        .identity
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join(ohx::authority::PINS_FILE);
+    let quiet = Printer {
+        quiet: true,
+        json: false,
+    };
+    let mut access = Access::new(store, identity, &pins, quiet)?;
     let me = access.actor().user()?.name.clone();
     if me != args.user {
         bail!("the identity belongs to {me}, not {}", args.user);
