@@ -1,6 +1,6 @@
-//! The PostgreSQL engine: the store's `?N` placeholders rewritten to `$N`, prepared statements
-//! cached per connection, parameters bound as the type the server inferred for them, and cells
-//! read by column type. Transactions are begun and ended by the store (`store::postgres`).
+//! The PostgreSQL engine: the store's `?N` placeholders rewritten to `$N`, a statement sent with
+//! its parameters' types the first time and prepared and cached when it runs again, parameters
+//! bound as the type the server expects, and cells read by column type. Transactions are begun and ended by the store (`store::postgres`).
 
 use std::collections::HashMap;
 
@@ -15,6 +15,18 @@ use crate::error::{DbFault, Error};
 pub struct PgConn {
     client: Client,
     statements: HashMap<String, Statement>,
+    /// Statements run once without preparing: the second run prepares them.
+    seen: std::collections::HashSet<String>,
+}
+
+/// How a statement is sent. Most commands run each statement once, and preparing costs a round
+/// trip of its own (BENCHMARKS.md: a third of a command's round trips on PostgreSQL), so the
+/// first run sends the parameters' types with the statement instead; one run again (a rotation's
+/// statement per secret) is prepared and cached. A NULL parameter has no type of its own to send,
+/// so a statement with one is always prepared, and the server infers it.
+enum Plan<'a> {
+    Typed(Vec<(&'a (dyn ToSql + Sync), Type)>),
+    Prepared(Statement, Vec<&'a (dyn ToSql + Sync)>),
 }
 
 impl PgConn {
@@ -22,7 +34,19 @@ impl PgConn {
         PgConn {
             client,
             statements: HashMap::new(),
+            seen: std::collections::HashSet::new(),
         }
+    }
+
+    fn plan<'a>(&mut self, sql: &str, bound: &'a [Bound<'a>]) -> Result<Plan<'a>, Error> {
+        let cached = self.statements.contains_key(sql);
+        if !cached && !self.seen.contains(sql) {
+            if let Some(typed) = typed(bound) {
+                self.seen.insert(sql.to_string());
+                return Ok(Plan::Typed(typed));
+            }
+        }
+        Ok(Plan::Prepared(self.statement(sql)?, as_sql(bound)))
     }
 
     /// Runs statements given as text without parameters (transaction control, DDL).
@@ -40,15 +64,23 @@ impl PgConn {
     }
 
     pub fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, Error> {
-        let statement = self.statement(sql)?;
         let bound = bind(params);
-        Ok(self.client.execute(&statement, &as_sql(&bound))?)
+        Ok(match self.plan(sql, &bound)? {
+            Plan::Typed(typed) => self
+                .client
+                .execute_typed(&numbered_placeholders(sql), &typed)?,
+            Plan::Prepared(statement, params) => self.client.execute(&statement, &params)?,
+        })
     }
 
     pub fn query(&mut self, sql: &str, params: &[&dyn Param]) -> Result<Vec<Row>, Error> {
-        let statement = self.statement(sql)?;
         let bound = bind(params);
-        Ok(self.client.query(&statement, &as_sql(&bound))?)
+        Ok(match self.plan(sql, &bound)? {
+            Plan::Typed(typed) => self
+                .client
+                .query_typed(&numbered_placeholders(sql), &typed)?,
+            Plan::Prepared(statement, params) => self.client.query(&statement, &params)?,
+        })
     }
 
     /// Whether the connection to the server is gone.
@@ -109,6 +141,23 @@ impl ToSql for Bound<'_> {
 
 fn bind<'a>(params: &'a [&'a dyn Param]) -> Vec<Bound<'a>> {
     params.iter().map(|p| Bound(p.value())).collect()
+}
+
+/// The parameters with the types ohx's columns have for them (integers are BIGINT, text TEXT,
+/// bytes BYTEA everywhere in the schema); `None` when one is NULL.
+fn typed<'a>(bound: &'a [Bound<'a>]) -> Option<Vec<(&'a (dyn ToSql + Sync), Type)>> {
+    bound
+        .iter()
+        .map(|b| {
+            let ty = match b.0 {
+                Value::Null => return None,
+                Value::Int(_) => Type::INT8,
+                Value::Text(_) => Type::TEXT,
+                Value::Blob(_) => Type::BYTEA,
+            };
+            Some((b as &(dyn ToSql + Sync), ty))
+        })
+        .collect()
 }
 
 fn as_sql<'a>(bound: &'a [Bound<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
