@@ -38,5 +38,6 @@ mod tests {
         assert_eq!(utc_time(0), "1970-01-01T00:00:00Z");
         assert_eq!(utc_time(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(utc_time(1_796_154_725), "2026-12-01T19:52:05Z");
+        assert_eq!(utc_time(4_107_542_399), "2100-02-28T23:59:59Z");
     }
 }

@@ -224,15 +224,18 @@ fn init_with_a_passphrase_writes_a_protected_identity_that_needs_it() {
 // Two identities in one folder
 // ---------------------------------------------------------------------------------------------
 
-/// Registers an identity file `name`.txt beside alice's default identity and returns a command
-/// for it.
-fn beside_alice(env: &Env, name: &str) -> std::path::PathBuf {
+/// Registers an identity file `name`.txt beside alice's default identity, under that name, and
+/// has alice add it to `ws` with `role`; returns its path.
+fn member_beside_alice(env: &Env, name: &str, role: &str) -> std::path::PathBuf {
     let path = env
         .identity_of("alice")
         .with_file_name(format!("{name}.txt"));
+    let as_it = || env.ohx().env("OHX_IDENTITY", &path);
+    as_it().args(["init", "--name", name]).ok();
+    let recipient = as_it().args(["whoami", "--recipient"]).ok().stdout;
     env.ohx()
-        .env("OHX_IDENTITY", &path)
-        .args(["init", "--name", name])
+        .args(["member", "add", name, "--role", role, "-w", "ws"])
+        .args(["--recipient", recipient.trim()])
         .ok();
     path
 }
@@ -241,19 +244,7 @@ fn beside_alice(env: &Env, name: &str) -> std::path::PathBuf {
 fn two_identities_in_one_folder_keep_their_own_pins_and_both_keep_working() {
     let env = Env::new();
     env.admin_with_workspace("ws");
-    let nightly = beside_alice(&env, "nightly");
-    let recipient = env
-        .ohx()
-        .env("OHX_IDENTITY", &nightly)
-        .args(["whoami", "--recipient"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
-    env.ohx()
-        .args(["member", "add", "nightly", "--role", "editor", "-w", "ws"])
-        .args(["--recipient", &recipient])
-        .ok();
+    let nightly = member_beside_alice(&env, "nightly", "editor");
     // Each identity pins what it sees; neither refuses the other's pins as forged.
     for _ in 0..2 {
         env.ohx()
@@ -274,19 +265,7 @@ fn pins_kept_under_the_old_shared_name_still_catch_a_rollback() {
     env.admin_with_workspace("ws");
     // Alice works with an identity file of another name, alone in its folder; before pins were
     // kept per identity file, its pins were `known-workspaces.json`.
-    let work = beside_alice(&env, "work");
-    let recipient = env
-        .ohx()
-        .env("OHX_IDENTITY", &work)
-        .args(["whoami", "--recipient"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
-    env.ohx()
-        .args(["member", "add", "work", "--role", "admin", "-w", "ws"])
-        .args(["--recipient", &recipient])
-        .ok();
+    let work = member_beside_alice(&env, "work", "admin");
     let before = std::fs::read(env.store()).expect("read store");
     let as_work = || env.ohx().env("OHX_IDENTITY", &work);
     as_work().args(["workspace", "rotate-key", "ws"]).ok();

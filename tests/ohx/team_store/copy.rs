@@ -16,16 +16,7 @@ use crate::harness::{file_mode, random_canary, Env, Outcome};
 use crate::pg_server::PgServer;
 use crate::store_probe::{assert_no_canary_in_files, dump_file, files_under, open_db};
 
-/// Every table of a store, parents first, and SQLite's id counters.
-const TABLES: [&str; 7] = [
-    "users",
-    "workspaces",
-    "memberships",
-    "connections",
-    "fields",
-    "authority_log",
-    "openhexa_sync",
-];
+use crate::store_sql::TABLES;
 
 /// A team in `env`'s store: alice (admin) with three connections (a fourth, added last, is
 /// deleted again), carol (editor) and bob (viewer), each of whom has verified the workspace and
