@@ -5,9 +5,10 @@
 //! they were. A record that fails its checks never stops a rotation: it is left out and listed
 //! (docs/SECURITY.md, "Nothing blocks an admin").
 
+use super::authority_log;
 use super::records;
 use super::Workspace;
-use crate::authority::{Body, PublicKey, State};
+use crate::authority::{sign_record, verify_record, Body, PublicKey, State};
 use crate::crypto::{SealingKey, SecretPlace, WorkspaceKey};
 use crate::error::{Error, Result};
 use crate::store::connections;
@@ -64,10 +65,19 @@ pub(super) fn rotate(
             }
             rotated.marked += checked.with_secrets.len();
         }
+        // The new MACs are written on this thread; the signatures are made on every core.
+        let mut resealed = Vec::with_capacity(checked.verified.len());
         for &id in &checked.verified {
             if let Some(record) = records::reseal(tx, ws.row().id, &new, id)? {
-                ws.sign_record_at(id, &record, &before, new.version())?;
+                resealed.push((id, record));
             }
+        }
+        let (signing, workspace_id) = (&ws.actor.signing, before.workspace_id());
+        let signatures = on_all_cores(&resealed, |(_, record)| {
+            Ok(sign_record(signing, &workspace_id, new.version(), record))
+        })?;
+        for ((id, _), signature) in resealed.iter().zip(&signatures) {
+            authority_log::set_record_signature(tx, *id, signature)?;
         }
     }
     rewrap_for_key_holders(ws, &before, &new, leaving)?;
@@ -105,6 +115,8 @@ fn read_batch(
         with_secrets: Vec::new(),
         verified: Vec::new(),
     };
+    // First on this thread, with SQL: each record, its MAC checked, and its stored signature.
+    let mut candidates = Vec::with_capacity(batch.len());
     for &id in batch {
         let row = match connections::find_by_id(tx, id) {
             Ok(Some(row)) => row,
@@ -119,12 +131,29 @@ fn read_batch(
             continue;
         };
         let record = records::record_bytes(ws.row().id, &row, &fields);
-        let good = records::verify(tx, ws.slug(), old, &row, &record).is_ok()
-            && ws.check_record_signature_in(before, &row, &record).is_ok();
+        let signature = match authority_log::record_signature(tx, id) {
+            Ok(Some(signature)) if records::verify(tx, ws.slug(), old, &row, &record).is_ok() => {
+                signature
+            }
+            _ => {
+                skipped.push(row.slug);
+                continue;
+            }
+        };
+        candidates.push((row, fields, record, signature));
+    }
+    // Then the signatures, against the state before the rotation, on every core.
+    let slug = ws.slug();
+    let signed_by_an_admin = on_all_cores(&candidates, |(row, _, record, signature)| {
+        let label = format!("{slug}/{}", row.slug);
+        Ok(verify_record(before, &label, record, signature).is_ok())
+    })?;
+    for ((row, fields, _, _), good) in candidates.into_iter().zip(signed_by_an_admin) {
         if !good {
             skipped.push(row.slug);
             continue;
         }
+        let id = row.id;
         checked.verified.push(id);
         let before_jobs = checked.jobs.len();
         for field in fields.into_iter().filter(|f| f.secret) {
@@ -211,7 +240,7 @@ fn reseal_all(
     new: &SealingKey,
     new_version: u32,
 ) -> Result<Vec<Vec<u8>>> {
-    let reseal = |job: &Job| -> Result<Vec<u8>> {
+    on_all_cores(jobs, |job: &Job| -> Result<Vec<u8>> {
         let mut place = SecretPlace {
             workspace_id,
             connection_id: job.connection_id,
@@ -222,27 +251,37 @@ fn reseal_all(
         let value = old.open_secret(&place, &job.ciphertext)?;
         place.key_version = new_version;
         new.seal(&place, value.expose_secret())
-    };
+    })
+}
+
+/// `work` applied to every item, spread over every core (the SQL stays on the caller's thread;
+/// this is for the age and signature work). The results are in item order; any failure fails the
+/// whole rotation.
+fn on_all_cores<T: Sync, R: Send>(
+    items: &[T],
+    work: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    if workers < 2 || jobs.len() < 16 {
-        return jobs.iter().map(reseal).collect();
+    if workers < 2 || items.len() < 16 {
+        return items.iter().map(&work).collect();
     }
-    let per_worker = jobs.len().div_ceil(workers);
-    let results: Vec<std::thread::Result<Result<Vec<Vec<u8>>>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
+    let per_worker = items.len().div_ceil(workers);
+    let work = &work;
+    let results: Vec<std::thread::Result<Result<Vec<R>>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = items
             .chunks(per_worker)
-            .map(|part| scope.spawn(move || part.iter().map(reseal).collect::<Result<Vec<_>, _>>()))
+            .map(|part| scope.spawn(move || part.iter().map(work).collect::<Result<Vec<_>, _>>()))
             .collect();
         handles.into_iter().map(|h| h.join()).collect()
     });
-    let mut sealed = Vec::with_capacity(jobs.len());
+    let mut all = Vec::with_capacity(items.len());
     for result in results {
         match result {
-            Ok(part) => sealed.extend(part?),
+            Ok(part) => all.extend(part?),
             Err(_) => return Err(Error::RotationWorkerLost),
         }
     }
-    Ok(sealed)
+    Ok(all)
 }
