@@ -105,7 +105,7 @@ impl Config {
             message: e.to_string(),
         })?;
         let text = format!("# ohx configuration (rewritten by `ohx workspace use`)\n{body}");
-        write_atomically(path, text.as_bytes()).map_err(|source| Error::ConfigUnwritable {
+        fsutil::replace_private(path, text.as_bytes()).map_err(|source| Error::ConfigUnwritable {
             path: path.into(),
             source,
         })
@@ -117,14 +117,6 @@ const CONFIG_RULE: fsutil::Rule = fsutil::Rule {
     forbidden_bits: 0o022,
     max_len: 1024 * 1024,
 };
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        fsutil::create_private_dir(dir)?;
-    }
-    let build = |tmp: &Path| fsutil::write_private(tmp, bytes);
-    fsutil::publish_with(path, fsutil::Placing::Replace, build, |e| e).map(|_| ())
-}
 
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1

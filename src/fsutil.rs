@@ -125,6 +125,21 @@ pub fn publish_with<E>(
     placed
 }
 
+/// Replaces the file at `path` with `bytes` in one step (a durable 0600 temporary file renamed
+/// over it), creating its folder (0700) when missing: readers see the old file or the new one.
+pub fn replace_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir)?;
+    }
+    publish_with(
+        path,
+        Placing::Replace,
+        |tmp| write_private(tmp, bytes),
+        |e| e,
+    )
+    .map(|_| ())
+}
+
 /// Writes `bytes` to a new private file at `tmp` and makes it durable; a `build` for
 /// [`publish_with`].
 pub fn write_private(tmp: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -331,9 +331,11 @@ impl Pins {
                 path: self.path.clone(),
                 cause: e.to_string(),
             })?;
-        write_atomically(&self.path, text.as_bytes()).map_err(|e| AuthorityError::PinsUnwritable {
-            path: self.path.clone(),
-            cause: e.to_string(),
+        fsutil::replace_private(&self.path, text.as_bytes()).map_err(|e| {
+            AuthorityError::PinsUnwritable {
+                path: self.path.clone(),
+                cause: e.to_string(),
+            }
         })
     }
 }
@@ -416,20 +418,6 @@ fn lock_beside(path: &Path) -> std::io::Result<std::fs::File> {
         .open(PathBuf::from(name))?;
     rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
     Ok(file)
-}
-
-/// Replaces the pins file in one step (a private temporary file renamed over it).
-fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        fsutil::create_private_dir(dir)?;
-    }
-    fsutil::publish_with(
-        path,
-        fsutil::Placing::Replace,
-        |tmp| fsutil::write_private(tmp, contents),
-        |e| e,
-    )
-    .map(|_| ())
 }
 
 fn record_from_pin(pin: &Pin) -> PinRecord {

@@ -4,8 +4,6 @@
 //! can decrypt it. Written 0600, atomically (temporary file, then rename); a symbolic link or a
 //! file others may read is refused.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -65,33 +63,9 @@ impl Logins {
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        let shown = path.display();
-        if let Some(dir) = path.parent() {
-            fsutil::create_private_dir(dir)
-                .with_context(|| format!("cannot create the folder of {shown}"))?;
-        }
         let body = toml::to_string(self).context("cannot encode the login file")?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{name}.new-{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        let written = (|| -> std::io::Result<()> {
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            file.write_all(HEADER.as_bytes())?;
-            file.write_all(body.as_bytes())?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, path)
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        written.with_context(|| format!("cannot write {shown}"))
+        fsutil::replace_private(path, format!("{HEADER}{body}").as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))
     }
 
     /// Adds or replaces the login for `server` and `workspace`.

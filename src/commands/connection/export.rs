@@ -5,8 +5,6 @@
 //! The file is created 0600 under a temporary name and renamed into place, so no reader ever
 //! sees half of it and it is never readable by others, even for a moment.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -75,27 +73,11 @@ pub fn run(
     }
 }
 
-/// Writes `bytes` to `path` through a 0600 temporary file in the same folder, renamed into place.
+/// Writes `bytes` to `path` as a private file (0600), replacing it in one step.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let shown = path.display();
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| Error::WorkspaceYaml(format!("--output {shown} is not a file name")))?;
-    let tmp = path.with_file_name(format!(".{name}.ohx-{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let written = (|| -> std::io::Result<()> {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    if path.file_name().is_none() {
+        return Err(Error::WorkspaceYaml(format!("--output {shown} is not a file name")).into());
     }
-    written.with_context(|| format!("cannot write {shown}"))
+    crate::fsutil::replace_private(path, bytes).with_context(|| format!("cannot write {shown}"))
 }
