@@ -202,6 +202,14 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS")]
         seconds: u64,
     },
+    /// The process behind `ohx store hold` (started by ohx itself)
+    #[command(name = "store-relay", hide = true)]
+    StoreRelay {
+        #[arg(long, value_name = "SOCKET")]
+        socket: PathBuf,
+        #[arg(long, value_name = "SECONDS")]
+        idle_seconds: u64,
+    },
     /// Print the shell completion script for SHELL
     ///
     /// The script asks ohx itself for candidates, so it completes subcommands and flags as well
@@ -275,7 +283,37 @@ pub enum StoreCommand {
         #[arg(value_name = "GROUP")]
         group: String,
     },
+    /// Keep connections to a PostgreSQL store open for your later commands (like ssh's
+    /// ControlPersist)
+    ///
+    /// Starts a small background process of yours that logs in to the store once and lends its
+    /// connections to your later ohx commands through a private socket, so each command skips
+    /// connecting, TLS and authentication and finds the server's caches warm: several times
+    /// faster for scripts that run many commands. Every command still checks the store, the
+    /// signatures and the schema itself. It closes after DURATION unused, or at
+    /// `ohx store release`. Starting it again replaces it.
+    #[command(after_help = STORE_HOLD_EXAMPLES)]
+    Hold {
+        /// Close after this long without a command: 90s, 30m, 8h
+        #[arg(long, value_name = "DURATION", default_value = "15m")]
+        idle: String,
+        /// Only say whether connections are held for the store, and by which process
+        #[arg(long, conflicts_with = "idle")]
+        status: bool,
+    },
+    /// Close the connections that `ohx store hold` keeps open
+    ///
+    /// Commands running now finish first; later ones connect on their own again.
+    #[command(after_help = "Example:\n  ohx store release")]
+    Release,
 }
+
+const STORE_HOLD_EXAMPLES: &str = "\
+Examples:
+  ohx store hold                      # for the store in your config or OHX_STORE
+  ohx --store postgresql://ann@db.example.org/ohx store hold --idle 1h
+  ohx store hold --status
+  ohx store release";
 
 const STORE_COPY_EXAMPLES: &str = "\
 Examples:

@@ -583,6 +583,14 @@ pub enum Error {
     )]
     StoreCommitUncertain { target: String, detail: String },
 
+    // ---- held connections (`ohx store hold`) ----
+    #[error("{0} is a SQLite file: `ohx store hold` keeps PostgreSQL connections open, and a file needs none")]
+    HoldNeedsDatabase(String),
+    #[error("could not hold a connection to {store}: {detail}")]
+    HoldDidNotStart { store: String, detail: String },
+    #[error("`ohx store-relay` is started by `ohx store hold`, not by hand")]
+    HoldByHand,
+
     // ---- one store file, several accounts (`ohx store share`) ----
     #[error("`ohx store share` shares a store file, and {0} is a database")]
     ShareNeedsFile(String),
@@ -801,6 +809,8 @@ impl Error {
             Unsigned(_) => Status::NotFound,
             StoreDenied(_) | NotInGroup(_) | ShareNotOwner { .. } => Status::Denied,
             ShareNeedsFile(_) | UnknownGroup(_) => Status::Usage,
+            HoldNeedsDatabase(_) | HoldByHand => Status::Usage,
+            HoldDidNotStart { .. } => Status::Store,
             ShareHomeFolder(_) | ShareFolderNotEmpty { .. } | ShareFailed { .. } => Status::Store,
         }
     }
@@ -964,6 +974,9 @@ impl Error {
             ),
             ShareNeedsFile(_) => "on PostgreSQL the members share the database: give each their own database role with access to it, then add them with `ohx member add`".into(),
             UnknownGroup(_) => "give a group you belong to; `id -Gn` lists yours".into(),
+            HoldNeedsDatabase(_) => "use it with a postgresql:// store: `ohx --store postgresql://USER@HOST/DB store hold`".into(),
+            HoldDidNotStart { .. } => "check that plain commands reach the store (`ohx whoami`), and that the runtime folder is a private folder of yours".into(),
+            HoldByHand => "run `ohx store hold`".into(),
             NotInGroup(_) => "give a group you belong to (`id -Gn` lists yours), or ask an administrator to add you (`usermod -aG GROUP USER`), then log in again".into(),
             ShareNotOwner { .. } => "ask the owner to run `ohx store share`".into(),
             ShareHomeFolder(_) | ShareFolderNotEmpty { .. } => "give the store a folder of its own: `ohx store copy STORE /srv/ohx/team.db`, then share that one".into(),

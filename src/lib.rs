@@ -84,6 +84,10 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Agent { socket, seconds } => {
             agent::server::serve(&agent::server::checked_socket(socket)?, seconds)
         }
+        Command::StoreRelay {
+            socket,
+            idle_seconds,
+        } => commands::store::relay(&globals, socket, idle_seconds),
         Command::Completions { shell } => commands::generate::completions(&shell),
         Command::Generate { out_dir } => commands::generate::generate(&out_dir),
         Command::Init { name, passphrase } => {

@@ -19,6 +19,7 @@ mod location;
 pub mod members;
 mod migrations;
 mod postgres;
+pub mod relay;
 pub mod schema_check;
 pub mod share;
 pub mod sync_state;
@@ -37,6 +38,7 @@ use crate::error::Error;
 use crate::fsutil;
 use engine::{Db, PgConn};
 pub use location::Location;
+pub use postgres::url::Target;
 
 /// "OHX1" in the SQLite header's application id field.
 pub const APPLICATION_ID: u32 = 0x4F48_5831;

@@ -13,8 +13,8 @@ mod value;
 
 use std::cell::RefCell;
 
-pub use self::postgres::PgConn;
-pub use value::{Cell, Datum, FromCell, Param, Value};
+pub use self::postgres::{PgConn, PgRows};
+pub use value::{Cell, Datum, FromCell, OwnedCell, Param, Value};
 
 use crate::error::{DbFault, Error};
 
@@ -37,6 +37,8 @@ pub struct Row<'r> {
 enum RowInner<'r> {
     Sqlite(&'r rusqlite::Row<'r>),
     Postgres(&'r ::postgres::Row),
+    /// A row that the connection holder (`store::relay`) read and sent on.
+    Held(&'r [OwnedCell]),
 }
 
 impl<'t> Db<'t> {
@@ -75,13 +77,7 @@ impl<'t> Db<'t> {
             }),
             Inner::Postgres(c) => {
                 let rows = c.borrow_mut().query(sql, params)?;
-                rows.first()
-                    .map(|r| {
-                        read(&Row {
-                            inner: RowInner::Postgres(r),
-                        })
-                    })
-                    .transpose()
+                rows.first().map(|inner| read(&Row { inner })).transpose()
             }
         }
     }
@@ -131,10 +127,8 @@ impl<'t> Db<'t> {
             // The rows arrive at once; the borrow ends before the first callback.
             Inner::Postgres(c) => {
                 let rows = c.borrow_mut().query(sql, params)?;
-                for r in &rows {
-                    f(&Row {
-                        inner: RowInner::Postgres(r),
-                    })?;
+                for inner in rows.each() {
+                    f(&Row { inner })?;
                 }
                 Ok(())
             }
@@ -207,6 +201,11 @@ impl Row<'_> {
         let read = match &self.inner {
             RowInner::Sqlite(r) => sqlite::cell(r, index, T::from_cell),
             RowInner::Postgres(r) => self::postgres::cell(r, index, T::from_cell),
+            RowInner::Held(cells) => cells
+                .get(index)
+                .ok_or_else(|| format!("no column {index}"))
+                .and_then(OwnedCell::as_cell)
+                .and_then(T::from_cell),
         };
         read.map_err(|detail| Error::Database {
             fault: DbFault::BadValue,

@@ -1,6 +1,8 @@
 //! The PostgreSQL engine: the store's `?N` placeholders rewritten to `$N`, a statement sent with
 //! its parameters' types the first time and prepared and cached when it runs again, parameters
-//! bound as the type the server expects, and cells read by column type. Transactions are begun and ended by the store (`store::postgres`).
+//! bound as the type the server expects, and cells read by column type. Transactions are begun
+//! and ended by the store (`store::postgres`). A connection is either this process's own or one
+//! held by `ohx store hold` (`store::relay`), which runs the very same statements on its side.
 
 use std::collections::HashMap;
 
@@ -8,15 +10,117 @@ use postgres::types::private::BytesMut;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::{Client, Row, Statement};
 
-use super::value::{Cell, Param, Value};
+use super::value::{Cell, OwnedCell, Param, Value};
+use super::RowInner;
 use crate::error::{DbFault, Error};
+use crate::store::relay::Held;
 
-/// One connection to the server, with the statements prepared on it.
+/// One connection to the server: this process's own, or one that `ohx store hold` keeps open.
 pub struct PgConn {
+    link: Link,
+}
+
+enum Link {
+    // Boxed: a client with its statement cache is ten times the size of a socket.
+    Own(Box<Own>),
+    Held(Held),
+}
+
+/// A connection of this process, with the statements prepared on it.
+pub struct Own {
     client: Client,
     statements: HashMap<String, Statement>,
     /// Statements run once without preparing: the second run prepares them.
     seen: std::collections::HashSet<String>,
+}
+
+/// The rows of one query, as the connection returned them.
+pub enum PgRows {
+    Own(Vec<Row>),
+    Held(Vec<Vec<OwnedCell>>),
+}
+
+impl PgRows {
+    pub(super) fn first(&self) -> Option<RowInner<'_>> {
+        match self {
+            PgRows::Own(rows) => rows.first().map(RowInner::Postgres),
+            PgRows::Held(rows) => rows.first().map(|r| RowInner::Held(r)),
+        }
+    }
+
+    pub(super) fn each(&self) -> Box<dyn Iterator<Item = RowInner<'_>> + '_> {
+        match self {
+            PgRows::Own(rows) => Box::new(rows.iter().map(RowInner::Postgres)),
+            PgRows::Held(rows) => Box::new(rows.iter().map(|r| RowInner::Held(r))),
+        }
+    }
+
+    /// Every cell, owned, as the connection holder sends them on.
+    pub fn into_owned(self) -> Vec<Vec<OwnedCell>> {
+        match self {
+            PgRows::Held(rows) => rows,
+            PgRows::Own(rows) => rows
+                .iter()
+                .map(|row| {
+                    (0..row.len())
+                        .map(|i| {
+                            cell(row, i, |c| Ok(OwnedCell::from_cell(c)))
+                                .unwrap_or_else(OwnedCell::Unreadable)
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+}
+
+impl PgConn {
+    pub fn new(client: Client) -> PgConn {
+        PgConn {
+            link: Link::Own(Box::new(Own {
+                client,
+                statements: HashMap::new(),
+                seen: std::collections::HashSet::new(),
+            })),
+        }
+    }
+
+    /// A connection that `ohx store hold` keeps open, reached through its socket.
+    pub fn held(held: Held) -> PgConn {
+        PgConn {
+            link: Link::Held(held),
+        }
+    }
+
+    /// Runs statements given as text without parameters (transaction control, DDL).
+    pub fn batch(&mut self, sql: &str) -> Result<(), Error> {
+        match &mut self.link {
+            Link::Own(own) => own.client.batch_execute(sql).map_err(Error::from),
+            Link::Held(held) => held.batch(sql),
+        }
+    }
+
+    pub fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, Error> {
+        match &mut self.link {
+            Link::Own(own) => own.execute(sql, params),
+            Link::Held(held) => held.execute(sql, params),
+        }
+    }
+
+    pub fn query(&mut self, sql: &str, params: &[&dyn Param]) -> Result<PgRows, Error> {
+        match &mut self.link {
+            Link::Own(own) => own.query(sql, params).map(PgRows::Own),
+            Link::Held(held) => held.query(sql, params).map(PgRows::Held),
+        }
+    }
+
+    /// Whether the connection to the server (or to its holder) is gone.
+    pub fn is_closed(&self) -> bool {
+        match &self.link {
+            Link::Own(own) => own.client.is_closed(),
+            Link::Held(held) => held.is_closed(),
+        }
+    }
 }
 
 /// How a statement is sent. Most commands run each statement once, and preparing costs a round
@@ -29,15 +133,7 @@ enum Plan<'a> {
     Prepared(Statement, Vec<&'a (dyn ToSql + Sync)>),
 }
 
-impl PgConn {
-    pub fn new(client: Client) -> PgConn {
-        PgConn {
-            client,
-            statements: HashMap::new(),
-            seen: std::collections::HashSet::new(),
-        }
-    }
-
+impl Own {
     fn plan<'a>(&mut self, sql: &str, bound: &'a [Bound<'a>]) -> Result<Plan<'a>, Error> {
         let cached = self.statements.contains_key(sql);
         if !cached && !self.seen.contains(sql) {
@@ -49,11 +145,6 @@ impl PgConn {
         Ok(Plan::Prepared(self.statement(sql)?, as_sql(bound)))
     }
 
-    /// Runs statements given as text without parameters (transaction control, DDL).
-    pub fn batch(&mut self, sql: &str) -> Result<(), Error> {
-        self.client.batch_execute(sql).map_err(Error::from)
-    }
-
     fn statement(&mut self, sql: &str) -> Result<Statement, Error> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
@@ -63,7 +154,7 @@ impl PgConn {
         Ok(statement)
     }
 
-    pub fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, Error> {
+    fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, Error> {
         let bound = bind(params);
         Ok(match self.plan(sql, &bound)? {
             Plan::Typed(typed) => self
@@ -73,7 +164,7 @@ impl PgConn {
         })
     }
 
-    pub fn query(&mut self, sql: &str, params: &[&dyn Param]) -> Result<Vec<Row>, Error> {
+    fn query(&mut self, sql: &str, params: &[&dyn Param]) -> Result<Vec<Row>, Error> {
         let bound = bind(params);
         Ok(match self.plan(sql, &bound)? {
             Plan::Typed(typed) => self
@@ -81,11 +172,6 @@ impl PgConn {
                 .query_typed(&numbered_placeholders(sql), &typed)?,
             Plan::Prepared(statement, params) => self.client.query(&statement, &params)?,
         })
-    }
-
-    /// Whether the connection to the server is gone.
-    pub fn is_closed(&self) -> bool {
-        self.client.is_closed()
     }
 }
 

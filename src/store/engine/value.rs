@@ -221,3 +221,40 @@ impl FromCell for Datum {
         })
     }
 }
+
+/// A cell read on one side of the connection holder (`store::relay`) and read on the other:
+/// [`Cell`], owned. A column of a type ohx does not read arrives as `Unreadable`, an error only
+/// when read, as reading it directly would be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OwnedCell {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(Vec<u8>),
+    Blob(Vec<u8>),
+    Unreadable(String),
+}
+
+impl OwnedCell {
+    pub fn from_cell(cell: Cell<'_>) -> OwnedCell {
+        match cell {
+            Cell::Null => OwnedCell::Null,
+            Cell::Int(n) => OwnedCell::Int(n),
+            Cell::Real(x) => OwnedCell::Real(x),
+            Cell::Text(t) => OwnedCell::Text(t.to_vec()),
+            Cell::Blob(b) => OwnedCell::Blob(b.to_vec()),
+        }
+    }
+
+    /// The cell as [`Cell`], or why it cannot be read.
+    pub fn as_cell(&self) -> Result<Cell<'_>, String> {
+        Ok(match self {
+            OwnedCell::Null => Cell::Null,
+            OwnedCell::Int(n) => Cell::Int(*n),
+            OwnedCell::Real(x) => Cell::Real(*x),
+            OwnedCell::Text(t) => Cell::Text(t),
+            OwnedCell::Blob(b) => Cell::Blob(b),
+            OwnedCell::Unreadable(why) => return Err(why.clone()),
+        })
+    }
+}

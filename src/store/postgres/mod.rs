@@ -32,8 +32,17 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// Connects to the database `target` names.
+/// Connects to the database `target` names: through the connection `ohx store hold` keeps open
+/// for it when one runs (`store::relay`), else directly.
 pub(super) fn connect(target: &Target) -> Result<RefCell<PgConn>, Error> {
+    if let Some(held) = super::relay::attach(target) {
+        return Ok(RefCell::new(PgConn::held(held)));
+    }
+    connect_own(target).map(RefCell::new)
+}
+
+/// Connects this process itself to the database `target` names.
+pub(super) fn connect_own(target: &Target) -> Result<PgConn, Error> {
     let mut config = ::postgres::Config::new();
     config
         .user(&target.user)
@@ -64,7 +73,7 @@ pub(super) fn connect(target: &Target) -> Result<RefCell<PgConn>, Error> {
         }
     }
     .map_err(|e| connect_error(target, e))?;
-    Ok(RefCell::new(PgConn::new(client)))
+    Ok(PgConn::new(client))
 }
 
 fn connect_error(target: &Target, e: ::postgres::Error) -> Error {

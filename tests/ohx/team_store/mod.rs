@@ -16,6 +16,7 @@
 mod copy;
 mod faults;
 mod flows;
+mod hold;
 mod postgres;
 mod share;
 

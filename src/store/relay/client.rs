@@ -1,0 +1,113 @@
+//! A command's end of a held connection: its statements sent to the holder and the replies read
+//! back. A holder that is not there (no socket, a stale one, one not of this user) just means
+//! "connect directly"; one that goes away in the middle of a command is a lost connection, told
+//! as such by the store's transactions.
+
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use super::wire::{read_frame, write_frame, Reply, Request};
+use crate::error::{DbFault, Error};
+use crate::store::engine::{OwnedCell, Param, Value};
+
+/// One session with the holder: while it lasts, one of its connections is this command's alone.
+pub struct Held {
+    stream: UnixStream,
+    socket: PathBuf,
+    closed: bool,
+}
+
+impl Held {
+    /// A session with the holder listening on `socket`, if one of this user answers there.
+    pub(super) fn attach(socket: &Path) -> Option<Held> {
+        let me = rustix::process::getuid().as_raw();
+        if !super::is_socket_of(socket, me) {
+            return None;
+        }
+        let stream = UnixStream::connect(socket).ok()?;
+        // The folder is private, but the holder proves itself anyway: a socket of another user
+        // could answer with rows of their choosing.
+        let peer = rustix::net::sockopt::socket_peercred(&stream).ok()?;
+        if peer.uid.as_raw() != me {
+            return None;
+        }
+        Some(Held {
+            stream,
+            socket: socket.to_path_buf(),
+            closed: false,
+        })
+    }
+
+    /// One request outside any session (status, release); `None` when no holder answers.
+    pub(super) fn ask(socket: &Path, request: &Request) -> Option<Reply> {
+        let mut held = Held::attach(socket)?;
+        held.call(&request.encode()).ok()
+    }
+
+    fn call(&mut self, payload: &[u8]) -> Result<Reply, Error> {
+        let sent = write_frame(&mut self.stream, payload);
+        let answer = sent.and_then(|()| read_frame(&mut self.stream));
+        let bytes = match answer {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Err(self.lost("it closed the connection".into())),
+            Err(e) => return Err(self.lost(e.to_string())),
+        };
+        match Reply::decode(&bytes) {
+            Ok(Reply::Failed(fault, detail)) => Err(Error::Database { fault, detail }),
+            Ok(reply) => Ok(reply),
+            Err(why) => Err(self.lost(format!("it answered something unreadable ({why})"))),
+        }
+    }
+
+    fn lost(&mut self, why: String) -> Error {
+        self.closed = true;
+        Error::Database {
+            fault: DbFault::Io,
+            detail: format!(
+                "the connection held by `ohx store hold` ({}) was lost: {why}",
+                self.socket.display()
+            ),
+        }
+    }
+
+    fn unexpected(reply: &Reply) -> Error {
+        Error::Database {
+            fault: DbFault::Other,
+            detail: format!(
+                "the connection holder answered out of turn (with {})",
+                reply.kind()
+            ),
+        }
+    }
+
+    pub fn batch(&mut self, sql: &str) -> Result<(), Error> {
+        match self.call(&Request::Batch(sql.to_string()).encode())? {
+            Reply::Done => Ok(()),
+            other => Err(Held::unexpected(&other)),
+        }
+    }
+
+    pub fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, Error> {
+        let values: Vec<Value<'_>> = params.iter().map(|p| p.value()).collect();
+        match self.call(&Request::encode_statement(false, sql, &values))? {
+            Reply::Changed(n) => Ok(n),
+            other => Err(Held::unexpected(&other)),
+        }
+    }
+
+    pub fn query(
+        &mut self,
+        sql: &str,
+        params: &[&dyn Param],
+    ) -> Result<Vec<Vec<OwnedCell>>, Error> {
+        let values: Vec<Value<'_>> = params.iter().map(|p| p.value()).collect();
+        match self.call(&Request::encode_statement(true, sql, &values))? {
+            Reply::Rows(rows) => Ok(rows),
+            other => Err(Held::unexpected(&other)),
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+}
