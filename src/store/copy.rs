@@ -159,7 +159,7 @@ pub fn copy(
                 shown: Path::new(&shown),
                 wrote_before: false,
             };
-            if !postgres::transaction(&conn, on, postgres::BEGIN_READ, migrations::pg_is_empty)? {
+            if !postgres::transaction(&conn, on, postgres::Kind::Read, migrations::pg_is_empty)? {
                 return Err(Error::CopyTargetNotEmpty(shown));
             }
             Target::Database(Box::new(conn))
@@ -231,15 +231,11 @@ fn into_database(
     shown: &str,
     progress: &mut dyn FnMut(&'static str, u64),
 ) -> Result<Counts, Error> {
-    let begin = format!(
-        "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({})",
-        postgres::SCHEMA_LOCK
-    );
     let on = postgres::On {
         shown: Path::new(shown),
         wrote_before: false,
     };
-    postgres::transaction(conn, on, &begin, |dst| {
+    postgres::transaction(conn, on, postgres::Kind::Schema, |dst| {
         // Looked at again under the lock: another process may have filled it meanwhile.
         if !migrations::pg_is_empty(dst)? {
             return Err(Error::CopyTargetNotEmpty(shown.into()));

@@ -273,48 +273,57 @@ pub(super) fn migrate_postgres(
         shown,
         wrote_before: false,
     };
-    // Most opens find the schema current: look first without taking the lock.
-    let current = postgres::transaction(conn, on, postgres::BEGIN_READ, pg_state)?;
-    if matches!(current, PgState::Ohx { .. }) {
-        let foreign = postgres::transaction(conn, on, postgres::BEGIN_READ, pg_foreign_objects)?;
-        if !foreign.is_empty() {
-            return Err(Error::ForeignSchema(foreign));
-        }
+    // Most opens find the schema current: look first without taking the lock, and in the same
+    // snapshot for planted objects.
+    let (current, foreign) =
+        postgres::transaction(conn, on, postgres::Kind::Read, |db| -> Result<_, Error> {
+            let state = pg_state(db)?;
+            let foreign = match state {
+                PgState::Ohx { .. } => pg_foreign_objects(db)?,
+                _ => Vec::new(),
+            };
+            Ok((state, foreign))
+        })?;
+    if !foreign.is_empty() {
+        return Err(Error::ForeignSchema(foreign));
     }
     if matches!(current, PgState::Ohx { application_id, version }
         if application_id == i64::from(APPLICATION_ID) && version == i64::from(LATEST))
     {
         return Ok(false);
     }
-    let begin = format!(
-        "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({})",
-        postgres::SCHEMA_LOCK
-    );
-    postgres::transaction(conn, on, &begin, |db| -> Result<bool, Error> {
-        // Another process may have migrated while this one waited for the lock.
-        let (created, version) = match pg_state(db)? {
-            PgState::Foreign => return Err(Error::NotAStore(shown.into())),
-            PgState::Empty if !create => return Err(Error::StoreMissing(shown.into())),
-            PgState::Empty => {
-                create_version_table(db)?;
-                (true, 0)
+    postgres::transaction(
+        conn,
+        on,
+        postgres::Kind::Schema,
+        |db| -> Result<bool, Error> {
+            // Another process may have migrated while this one waited for the lock.
+            let (created, version) = match pg_state(db)? {
+                PgState::Foreign => return Err(Error::NotAStore(shown.into())),
+                PgState::Empty if !create => return Err(Error::StoreMissing(shown.into())),
+                PgState::Empty => {
+                    create_version_table(db)?;
+                    (true, 0)
+                }
+                PgState::Ohx { application_id, .. }
+                    if application_id != i64::from(APPLICATION_ID) =>
+                {
+                    return Err(Error::NotAStore(shown.into()))
+                }
+                PgState::Ohx { version, .. } => (false, version),
+            };
+            let known = i64::from(LATEST);
+            if version > known {
+                return Err(Error::StoreNewer {
+                    path: shown.into(),
+                    found: u32::try_from(version).unwrap_or(u32::MAX),
+                    known: LATEST,
+                });
             }
-            PgState::Ohx { application_id, .. } if application_id != i64::from(APPLICATION_ID) => {
-                return Err(Error::NotAStore(shown.into()))
-            }
-            PgState::Ohx { version, .. } => (false, version),
-        };
-        let known = i64::from(LATEST);
-        if version > known {
-            return Err(Error::StoreNewer {
-                path: shown.into(),
-                found: u32::try_from(version).unwrap_or(u32::MAX),
-                known: LATEST,
-            });
-        }
-        run_postgres_steps(db, usize::try_from(version).unwrap_or(0))?;
-        Ok(created)
-    })
+            run_postgres_steps(db, usize::try_from(version).unwrap_or(0))?;
+            Ok(created)
+        },
+    )
 }
 
 /// The version table of a new PostgreSQL store, at version 0.

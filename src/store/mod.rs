@@ -166,7 +166,7 @@ impl Store {
         match &self.engine {
             Engine::Sqlite(conn) => work(&Db::sqlite(conn)),
             Engine::Postgres(conn) => {
-                postgres::transaction(conn, self.on(), postgres::BEGIN_READ, work)
+                postgres::transaction(conn, self.on(), postgres::Kind::Read, work)
             }
         }
     }
@@ -211,9 +211,7 @@ impl Store {
             wrote_before: self.wrote,
         };
         let value = match &mut self.engine {
-            Engine::Postgres(conn) => {
-                postgres::transaction(conn, on, &postgres::begin_write(), work)?
-            }
+            Engine::Postgres(conn) => postgres::transaction(conn, on, postgres::Kind::Write, work)?,
             Engine::Sqlite(conn) => {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -240,7 +238,7 @@ impl Store {
         let conn = match &mut self.engine {
             Engine::Sqlite(conn) => conn,
             Engine::Postgres(conn) => {
-                return postgres::transaction(conn, on, postgres::BEGIN_READ, work)
+                return postgres::transaction(conn, on, postgres::Kind::Read, work)
             }
         };
         let tx = conn.transaction().map_err(|e| fault::at(e, &path))?;

@@ -51,8 +51,12 @@ pub fn hold(globals: &Globals, idle_text: &str, status_only: bool) -> Result<()>
     }
     let idle = duration::parse(idle_text)?;
     // The store is checked as any command checks it first, so that a wrong URL, password or
-    // database is told with its own message rather than as a holder that did not start.
-    drop(Store::open_at(&Location::Postgres(target.clone()))?);
+    // database is told with its own message rather than as a holder that did not start. An
+    // empty database is fine: `ohx init` may come next, through the held connection.
+    match Store::open_at(&Location::Postgres(target.clone())) {
+        Ok(_) | Err(Error::StoreMissing(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
     let holder = relay::hold(&url, &target, idle)?;
     let line = format!(
         "holding connections to {} open (process {}): your commands reuse them until {} pass without one, or `ohx store release`",

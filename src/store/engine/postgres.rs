@@ -100,6 +100,28 @@ impl PgConn {
         }
     }
 
+    /// Begins a transaction with `sql`. On a held connection it goes with the transaction's first
+    /// statement, one round trip fewer; a failure to begin is then that statement's failure.
+    pub fn begin(&mut self, sql: &str) -> Result<(), Error> {
+        match &mut self.link {
+            Link::Own(own) => own.client.batch_execute(sql).map_err(Error::from),
+            Link::Held(held) => {
+                held.defer(sql);
+                Ok(())
+            }
+        }
+    }
+
+    /// Commits a read-only transaction. On a held connection the `COMMIT` is sent at once but its
+    /// answer read only with the next one: committing a read changes nothing, and no transaction
+    /// is left open on the server while the command goes on (`ohx run` may run for hours).
+    pub fn end_read(&mut self) -> Result<(), Error> {
+        match &mut self.link {
+            Link::Own(own) => own.client.batch_execute("COMMIT").map_err(Error::from),
+            Link::Held(held) => held.commit_unanswered(),
+        }
+    }
+
     pub fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, Error> {
         match &mut self.link {
             Link::Own(own) => own.execute(sql, params),

@@ -141,11 +141,11 @@ pub(super) struct On<'a> {
 pub(super) fn transaction<T, E: From<Error>>(
     conn: &RefCell<PgConn>,
     on: On<'_>,
-    begin: &str,
+    kind: Kind,
     work: impl FnOnce(&Db<'_>) -> Result<T, E>,
 ) -> Result<T, E> {
     // Each borrow ends with its statement: `work` and `still_connected` borrow again.
-    let began = conn.borrow_mut().batch(begin);
+    let began = conn.borrow_mut().begin(&kind.begin());
     let done = match began {
         Ok(()) => work(&Db::postgres(conn)),
         Err(e) => Err(E::from(e)),
@@ -153,7 +153,11 @@ pub(super) fn transaction<T, E: From<Error>>(
     let target = || on.shown.display().to_string();
     match done {
         Ok(value) => {
-            let committed = conn.borrow_mut().batch("COMMIT");
+            let committed = if kind == Kind::Read {
+                conn.borrow_mut().end_read()
+            } else {
+                conn.borrow_mut().batch("COMMIT")
+            };
             match committed {
                 Ok(()) => Ok(value),
                 Err(e) => match still_connected(conn) {
@@ -190,10 +194,25 @@ fn still_connected(conn: &RefCell<PgConn>) -> Result<(), String> {
     }
 }
 
-/// The statement beginning a write: one writer at a time, as SQLite's `BEGIN IMMEDIATE`.
-pub(super) fn begin_write() -> String {
-    format!("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+/// What a transaction is for, which decides how it begins and ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// One consistent snapshot, read-only.
+    Read,
+    /// One writer at a time, as SQLite's `BEGIN IMMEDIATE`.
+    Write,
+    /// A first run, an upgrade or a copy creating the schema: one at a time, and no writer
+    /// meanwhile.
+    Schema,
 }
 
-/// The statement beginning a read: one consistent snapshot.
-pub(super) const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+impl Kind {
+    fn begin(self) -> String {
+        let lock = match self {
+            Kind::Read => return "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".into(),
+            Kind::Write => WRITE_LOCK,
+            Kind::Schema => SCHEMA_LOCK,
+        };
+        format!("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({lock})")
+    }
+}

@@ -15,6 +15,10 @@ pub struct Held {
     stream: UnixStream,
     socket: PathBuf,
     closed: bool,
+    /// A `BEGIN` not sent yet: it goes with the transaction's first statement.
+    deferred: String,
+    /// Requests sent whose answers are still to be read (a read's `COMMIT`), before the next.
+    unanswered: usize,
 }
 
 impl Held {
@@ -35,6 +39,8 @@ impl Held {
             stream,
             socket: socket.to_path_buf(),
             closed: false,
+            deferred: String::new(),
+            unanswered: 0,
         })
     }
 
@@ -44,10 +50,35 @@ impl Held {
         held.call(&request.encode()).ok()
     }
 
+    /// Sends one request (after the deferred `BEGIN`, in the same round trip) and reads its
+    /// answer, after the answers still owed for earlier requests; the first of those that failed
+    /// is this request's failure.
     fn call(&mut self, payload: &[u8]) -> Result<Reply, Error> {
-        let sent = write_frame(&mut self.stream, payload);
-        let answer = sent.and_then(|()| read_frame(&mut self.stream));
-        let bytes = match answer {
+        let prefixed;
+        let payload = if self.deferred.is_empty() {
+            payload
+        } else {
+            prefixed = Request::after(&std::mem::take(&mut self.deferred), payload);
+            &prefixed
+        };
+        self.send(payload)?;
+        let mut earlier = Ok(());
+        while self.unanswered > 0 {
+            self.unanswered -= 1;
+            if let (Err(e), Ok(())) = (self.receive(), &earlier) {
+                earlier = Err(e);
+            }
+        }
+        let reply = self.receive();
+        earlier.and(reply)
+    }
+
+    fn send(&mut self, payload: &[u8]) -> Result<(), Error> {
+        write_frame(&mut self.stream, payload).map_err(|e| self.lost(e.to_string()))
+    }
+
+    fn receive(&mut self) -> Result<Reply, Error> {
+        let bytes = match read_frame(&mut self.stream) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return Err(self.lost("it closed the connection".into())),
             Err(e) => return Err(self.lost(e.to_string())),
@@ -57,6 +88,23 @@ impl Held {
             Ok(reply) => Ok(reply),
             Err(why) => Err(self.lost(format!("it answered something unreadable ({why})"))),
         }
+    }
+
+    /// Keeps `begin` to send with the next statement.
+    pub fn defer(&mut self, begin: &str) {
+        self.deferred = begin.to_string();
+    }
+
+    /// Commits a read-only transaction without waiting for the answer (see `unanswered`); one
+    /// whose `BEGIN` was never sent has nothing to commit.
+    pub fn commit_unanswered(&mut self) -> Result<(), Error> {
+        if !self.deferred.is_empty() {
+            self.deferred.clear();
+            return Ok(());
+        }
+        self.send(&Request::Batch("COMMIT".into()).encode())?;
+        self.unanswered += 1;
+        Ok(())
     }
 
     fn lost(&mut self, why: String) -> Error {

@@ -215,6 +215,10 @@ fn params(values: &[Datum]) -> Vec<&dyn Param> {
 
 fn execute(conn: &mut PgConn, statement: &Request) -> Result<Reply, Error> {
     Ok(match statement {
+        Request::After(first, then) => {
+            conn.batch(first)?;
+            return execute(conn, then);
+        }
         Request::Batch(sql) => {
             conn.batch(sql)?;
             Reply::Done

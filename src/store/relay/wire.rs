@@ -23,6 +23,9 @@ pub enum Request {
     Status,
     /// Stop holding: close the connections and end.
     Release,
+    /// Statements without parameters to run first (a deferred `BEGIN`, the `COMMIT` of a read),
+    /// then a request: two round trips in one. Its failure is the request's.
+    After(String, Box<Request>),
 }
 
 /// The holder's answer to one request.
@@ -87,7 +90,16 @@ impl Request {
             }
             Request::Status => out.push(4),
             Request::Release => out.push(5),
+            Request::After(first, then) => return Request::after(first, &then.encode()),
         }
+        out
+    }
+
+    /// `encoded`, a request already encoded, with `first` to run before it.
+    pub fn after(first: &str, encoded: &[u8]) -> Vec<u8> {
+        let mut out = vec![6];
+        put_bytes(&mut out, first.as_bytes());
+        out.extend_from_slice(encoded);
         out
     }
 
@@ -141,6 +153,14 @@ impl Request {
             }
             4 => Request::Status,
             5 => Request::Release,
+            6 => {
+                let first = r.text()?;
+                let then = Request::decode(r.rest())?;
+                if matches!(then, Request::After(..)) {
+                    return Err("statements to run first, twice".into());
+                }
+                return Ok(Request::After(first, Box::new(then)));
+            }
             other => return Err(format!("a request of kind {other}")),
         };
         r.end()?;
@@ -355,6 +375,13 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// Everything not read yet.
+    fn rest(&mut self) -> &'a [u8] {
+        let rest = &self.bytes[self.at..];
+        self.at = self.bytes.len();
+        rest
+    }
+
     fn end(&self) -> Result<(), String> {
         if self.at == self.bytes.len() {
             Ok(())
@@ -384,6 +411,10 @@ mod tests {
             Request::Query("SELECT 1".into(), vec![]),
             Request::Status,
             Request::Release,
+            Request::After(
+                "COMMIT; BEGIN".into(),
+                Box::new(Request::Query("SELECT ?1".into(), vec![Datum::Int(1)])),
+            ),
         ];
         for request in requests {
             assert_eq!(Request::decode(&request.encode()), Ok(request));

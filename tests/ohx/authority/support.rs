@@ -3,19 +3,18 @@
 //! wrapped key and ciphertext of the store, the log rows, the pins file, and the record MAC an
 //! attacker can recompute for a workspace key of their own (docs/SECURITY.md, "Record MAC").
 //! Every store access goes through `crate::store_sql`, so the same attack runs on the SQLite file
-//! and on a PostgreSQL database; [`attack`] makes each test two, `::sqlite` and `::postgres`.
+//! and on a PostgreSQL database; [`attack`] makes each test three, `::sqlite`, `::postgres` and
+//! `::postgres_held` (every command through `ohx store hold`'s held connection).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use crate::fixtures::{add_custom, add_postgresql, join};
 use crate::harness::{random_canary, Cmd, Env, Outcome};
-use crate::pg_server::PgServer;
 use crate::store_probe::{
     age_identity, all_secret_ciphertexts, all_wrapped_keys, sidecar, unwrap_key, wrapped_key_of,
 };
 use crate::store_sql::{vals, StoreSql, V};
-use crate::team_store::Store;
+use crate::team_store::{Keep, Store};
 
 pub use crate::fixtures::WS;
 
@@ -42,6 +41,13 @@ macro_rules! attack {
                     run(store);
                 }
             }
+
+            #[test]
+            fn postgres_held() {
+                if let Some(store) = crate::team_store::postgres_held() {
+                    run(store);
+                }
+            }
         }
     };
 }
@@ -57,14 +63,14 @@ pub struct Team {
     pub env: Env,
     pub password: String,
     pub token: String,
-    /// Keeps a PostgreSQL store's server running while the test does.
-    _server: Option<Arc<PgServer>>,
+    /// Keeps a PostgreSQL store's server (and holder) running while the test does.
+    _keep: Keep,
 }
 
 impl Team {
     /// The team, on `store`.
     pub fn on(store: Store) -> Team {
-        let (env, server) = store.into_parts();
+        let (env, keep) = store.into_parts();
         env.admin_with_workspace(WS);
         join(&env, "carol", "editor", Some(WS));
         join(&env, "bob", "viewer", Some(WS));
@@ -75,7 +81,7 @@ impl Team {
             env,
             password,
             token,
-            _server: server,
+            _keep: keep,
         }
     }
 

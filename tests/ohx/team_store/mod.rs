@@ -2,11 +2,13 @@
 //! on a PostgreSQL database, and what only a database can get wrong (its URL, its password, a
 //! missing or foreign database, a newer schema, many first runs at once, the server going away).
 //!
-//! - `flows`: every test there runs twice, as `sqlite` and `postgres`, through [`both`];
+//! - `flows`: every test there runs three times, as `sqlite`, `postgres` and `postgres_held` (through
+//!   `ohx store hold`), through [`both`];
 //! - `postgres`: what only a PostgreSQL store has;
 //! - `copy`: `ohx store copy` between files and databases, in every direction;
 //! - `share`: one store file shared by a Unix group, used from real accounts (root only).
-//! - `faults`: many writers at once, `kill -9`, and the server going away mid-command.
+//! - `faults`: many writers at once, `kill -9`, and the server going away mid-command;
+//! - `hold`: what only held connections have (one session reused, a dropped session, a killed holder).
 //!
 //! The server is the one the credential tests start (`crate::pg_server`), or a private one for a
 //! test that stops it or changes its settings; each test gets a database of its own, and finds its password in a `~/.pgpass` of mode 0600, as a user would.
@@ -31,14 +33,29 @@ use crate::pg_server::{self, PgServer, Transport};
 /// A home whose commands use one store, kept alive with the server behind it.
 pub struct Store {
     pub env: Env,
-    /// Keeps the server running while the test does.
+    keep: Keep,
+}
+
+/// What a test's store needs kept while the test runs: the server behind it, and the holder of
+/// its connections when the commands run through `ohx store hold`.
+pub struct Keep {
     _server: Option<Arc<PgServer>>,
+    _holder: Option<Holder>,
+}
+
+/// A holder process started for a test, ended with it.
+struct Holder(u32);
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.to_string()).status();
+    }
 }
 
 impl Store {
-    /// The home, and the server it needs kept running (none for SQLite).
-    pub fn into_parts(self) -> (Env, Option<Arc<PgServer>>) {
-        (self.env, self._server)
+    /// The home, and what it needs kept (nothing for SQLite).
+    pub fn into_parts(self) -> (Env, Keep) {
+        (self.env, self.keep)
     }
 }
 
@@ -46,7 +63,10 @@ impl Store {
 pub fn sqlite() -> Store {
     Store {
         env: Env::new(),
-        _server: None,
+        keep: Keep {
+            _server: None,
+            _holder: None,
+        },
     }
 }
 
@@ -106,7 +126,32 @@ pub fn postgres() -> Option<Store> {
     write_pgpass(&env, &server);
     Some(Store {
         env,
-        _server: Some(server),
+        keep: Keep {
+            _server: Some(server),
+            _holder: None,
+        },
+    })
+}
+
+/// A home on a fresh PostgreSQL database whose commands all run through `ohx store hold`'s held
+/// connection, started before the first of them; `None` when the test skips.
+pub fn postgres_held() -> Option<Store> {
+    let Store { env, keep } = postgres()?;
+    let runtime = crate::fixtures::runtime_dir(&env);
+    let env = env.with_var("XDG_RUNTIME_DIR", runtime);
+    let out = env
+        .ohx()
+        .args(["store", "hold", "--idle", "10m", "--json"])
+        .ok();
+    let pid = out.json()["pid"]
+        .as_u64()
+        .expect("hold --json gives the pid");
+    Some(Store {
+        env,
+        keep: Keep {
+            _holder: Some(Holder(pid as u32)),
+            ..keep
+        },
     })
 }
 
@@ -175,7 +220,8 @@ pub fn home_and_database(server: &PgServer) -> (Env, String, String) {
     (env, database, url)
 }
 
-/// Runs `test` once on a SQLite store and once on a PostgreSQL store, as two tests.
+/// Runs `test` on a SQLite store, on a PostgreSQL store, and on one through held connections, as
+/// three tests.
 macro_rules! both {
     ($(#[$meta:meta])* fn $name:ident($store:ident: &Store) $body:block) => {
         mod $name {
@@ -192,6 +238,13 @@ macro_rules! both {
             #[test]
             fn postgres() {
                 if let Some(store) = crate::team_store::postgres() {
+                    run(&store);
+                }
+            }
+
+            #[test]
+            fn postgres_held() {
+                if let Some(store) = crate::team_store::postgres_held() {
                     run(&store);
                 }
             }
