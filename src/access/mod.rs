@@ -86,6 +86,17 @@ impl Access {
         printer: Printer,
     ) -> Result<Access> {
         let user = store.peek(|db| users::find_by_recipient(db, &identity.recipient()))?;
+        Access::as_user(store, identity, user, pins, printer)
+    }
+
+    /// [`Access::new`] for a user already looked up.
+    fn as_user(
+        store: Store,
+        identity: UserIdentity,
+        user: Option<User>,
+        pins: &Path,
+        printer: Printer,
+    ) -> Result<Access> {
         let store_path = store.path().to_path_buf();
         let signing = SigningKey::from_identity(&identity)
             .map_err(|_| Error::NotAnIdentity(pins.to_path_buf()))?;
@@ -115,19 +126,18 @@ impl Access {
         pins: &Path,
         printer: Printer,
     ) -> Result<Access> {
+        // Each key is looked up once: the user found is the one the session acts as.
         let mut chosen = None;
         for key in keys {
-            if store
-                .peek(|db| users::find_by_recipient(db, &key.recipient()))?
-                .is_some()
-            {
-                chosen = Some(key);
+            let user = store.peek(|db| users::find_by_recipient(db, &key.recipient()))?;
+            if user.is_some() {
+                chosen = Some((key, user));
                 break;
             }
-            chosen.get_or_insert(key);
+            chosen.get_or_insert((key, None));
         }
-        let key = chosen.ok_or_else(|| Error::NotRegistered(store.path().to_path_buf()))?;
-        Access::new(store, key, pins, printer)
+        let (key, user) = chosen.ok_or_else(|| Error::NotRegistered(store.path().to_path_buf()))?;
+        Access::as_user(store, key, user, pins, printer)
     }
 
     pub fn actor(&self) -> &Actor {

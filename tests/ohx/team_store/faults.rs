@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use super::{data_dump, home_and_database, plain_server, psql, psql_command};
 use crate::credentials::support::{require, Component};
-use crate::fixtures::{add_custom, assert_no_canary_anywhere, assert_says, join, WS};
+use crate::fixtures::{add_custom, assert_no_canary_anywhere, assert_says, join, runtime_dir, WS};
 use crate::harness::{random_canary, Env, Outcome};
 use crate::pg_server::PgServer;
 use crate::store::concurrency::sixteen_processes_add_forty_connections_each;
@@ -385,6 +385,30 @@ impl Rotation {
         }
     }
 
+    /// [`Rotation::ahead`], with every command through a holder of `ohx store hold`; returns its
+    /// pid too.
+    fn ahead_through_a_holder(server: &PgServer) -> (Rotation, u32) {
+        let Rotation {
+            env,
+            database,
+            url,
+            tokens,
+        } = Rotation::ahead(server);
+        let runtime = runtime_dir(&env);
+        let env = env.with_var("XDG_RUNTIME_DIR", runtime);
+        let out = env.ohx().args(["store", "hold", "--json"]).ok();
+        let pid = out.json()["pid"]
+            .as_u64()
+            .expect("hold --json gives the pid") as u32;
+        let rotation = Rotation {
+            env,
+            database,
+            url,
+            tokens,
+        };
+        (rotation, pid)
+    }
+
     /// Removes carol while `away` (given the pid of ohx's backend) makes the server go away at
     /// the end of the rotation, then `back` brings it back if it went. The failure is a clear
     /// store error (exit 6) that names the store and says nothing was changed, with no secret;
@@ -435,6 +459,18 @@ fn a_session_ended_by_the_server_mid_rotation_is_a_store_error_and_changes_nothi
     let rotation = Rotation::ahead(&server);
     let end_session = |pid: &str| terminate(&server, &rotation.database, pid);
     rotation.cut_off(&server, end_session, || {});
+}
+
+#[test]
+fn a_holder_killed_mid_rotation_is_a_store_error_and_changes_nothing() {
+    let Some(server) = plain_server() else { return };
+    let (rotation, holder) = Rotation::ahead_through_a_holder(&server);
+    let kill = |_: &str| {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &holder.to_string()])
+            .status();
+    };
+    rotation.cut_off(&server, kill, || {});
 }
 
 #[test]
