@@ -164,11 +164,13 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<std::ffi::OsString>,
     },
-    /// Move, back up or share a whole store
+    /// Move, back up, share a whole store, or keep its connections open
     ///
     /// `copy` copies every workspace, member, signed log entry and ciphertext from one store to a
     /// new one (a SQLite file or a PostgreSQL database, either way round) and checks the copy.
     /// `share` lets the members of a Unix group use one SQLite store from their own accounts.
+    /// `hold` keeps connections to a PostgreSQL store open for your later commands, `release`
+    /// closes them.
     #[command(subcommand)]
     Store(StoreCommand),
     /// Print the verified history of a workspace: the audit log
