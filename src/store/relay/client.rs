@@ -10,6 +10,9 @@ use super::wire::{read_frame, write_frame, Reply, Request};
 use crate::error::{DbFault, Error};
 use crate::store::engine::{OwnedCell, Param, Value};
 
+/// How long `status` and `release` wait for a holder's answer.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// One session with the holder: while it lasts, one of its connections is this command's alone.
 pub struct Held {
     stream: UnixStream,
@@ -47,6 +50,8 @@ impl Held {
     /// One request outside any session (status, release); `None` when no holder answers.
     pub(super) fn ask(socket: &Path, request: &Request) -> Option<Reply> {
         let mut held = Held::attach(socket)?;
+        // A holder that does not answer at once is as good as none for these.
+        held.stream.set_read_timeout(Some(PATIENCE)).ok()?;
         held.call(&request.encode()).ok()
     }
 

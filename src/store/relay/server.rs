@@ -76,10 +76,9 @@ pub fn serve(socket: &Path, target: Target, idle: Duration) -> anyhow::Result<()
     watch(holder.clone(), socket.to_path_buf(), inode);
     let me = rustix::process::getuid().as_raw();
     for stream in listener.incoming() {
+        // A command that reached the socket before it was removed is served even by a holder
+        // that retires: it must not fail for having come a moment late.
         let Ok(stream) = stream else { continue };
-        if holder.retiring.load(Ordering::SeqCst) {
-            continue;
-        }
         let peer = rustix::net::sockopt::socket_peercred(&stream);
         if !peer.is_ok_and(|p| p.uid.as_raw() == me) {
             continue;
