@@ -18,6 +18,9 @@ use crate::fsutil::{self, Refusal};
 /// The current user's key. No `Clone`, `Debug` or `Serialize`.
 pub struct UserIdentity {
     identity: age::x25519::Identity,
+    /// The recipient, computed once: it is a scalar multiplication, and opening a store asks for
+    /// it more than once (to find the user, then for the access layer).
+    recipient: std::sync::OnceLock<String>,
 }
 
 /// Where a passphrase comes from when the identity file is protected; called at most once.
@@ -25,14 +28,21 @@ pub type PassphraseSource<'a> = &'a mut dyn FnMut() -> Result<SecretString>;
 
 impl UserIdentity {
     pub fn generate() -> UserIdentity {
+        UserIdentity::from_age(age::x25519::Identity::generate())
+    }
+
+    fn from_age(identity: age::x25519::Identity) -> UserIdentity {
         UserIdentity {
-            identity: age::x25519::Identity::generate(),
+            identity,
+            recipient: std::sync::OnceLock::new(),
         }
     }
 
     /// The public half, `age1...`, which is how the store knows who this is.
     pub fn recipient(&self) -> String {
-        self.identity.to_public().to_string()
+        self.recipient
+            .get_or_init(|| self.identity.to_public().to_string())
+            .clone()
     }
 
     /// The secret key, `AGE-SECRET-KEY-1...`: only for handing to the unlock agent (src/agent/).
@@ -148,7 +158,7 @@ fn parse_all_identities(text: &str) -> Vec<UserIdentity> {
         .map(str::trim)
         .filter(|line| line.starts_with("AGE-SECRET-KEY-1"))
         .filter_map(|line| age::x25519::Identity::from_str(line).ok())
-        .map(|identity| UserIdentity { identity })
+        .map(UserIdentity::from_age)
         .collect()
 }
 

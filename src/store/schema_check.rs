@@ -3,15 +3,17 @@
 //!
 //! A trigger planted by someone who can write the file would run inside an admin's own
 //! transaction (re-inserting a removed membership after ohx deleted it, say); SQLite's
-//! `trusted_schema = OFF` does not stop triggers that only write rows. The expected schema is
-//! made by running the migrations up to the store's own version in an in-memory database, so
-//! this check can never drift from them. Nothing is written: call it before migrating.
+//! `trusted_schema = OFF` does not stop triggers that only write rows. The store's
+//! `sqlite_schema` rows must be exactly the ones ohx's migrations create up to the store's own
+//! version. The fast path compares a SHA-256 digest of them with the digest of that version kept
+//! in [`EXPECTED_DIGESTS`] (a unit test rebuilds it from the migrations, so it cannot drift from
+//! them); only when they differ are the migrations run in an in-memory database, to name what
+//! differs. Nothing is written: call it before migrating.
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
-use std::rc::Rc;
 
 use rusqlite::Connection;
+use sha2::{Digest, Sha256};
 
 use super::engine::Dialect;
 use super::migrations::MIGRATIONS;
@@ -20,34 +22,51 @@ use crate::error::Error;
 /// One row of `sqlite_schema`: type, name, the table it belongs to, and its SQL.
 type Object = (String, String, String, Option<String>);
 
+/// SHA-256 (see [`digest`]) of the `sqlite_schema` rows that the first `n` migrations create,
+/// at index `n - 1`. Building them in memory on every open was a fifth of a `connection env`
+/// (BENCHMARKS.md); the test `the_digests_are_those_of_the_migrations` says what to put here
+/// when a migration is added.
+const EXPECTED_DIGESTS: &[&str] = &[
+    "4b4d4bd670b5072769e3167e86347c9f51f3e0a1a191c37430ef039ba9a6f285",
+    "57f3624f39b0636f21472709684ff55e90623aded8974fcbe699488b2488be83",
+    "fb817c6626c3389940bf9606eb5c9dabb9b875e93eb2f0760fdb2f003a1b56b3",
+];
+
 fn objects(conn: &Connection) -> Result<BTreeSet<Object>, Error> {
     let mut stmt = conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-thread_local! {
-    /// The expected schema last built, by version. Opening a store checks it twice (before SQLite
-    /// may write to the file and again after), and building it, every migration run in memory, is
-    /// most of what the check costs: about a fifth of a `connection env` (BENCHMARKS.md).
-    static EXPECTED: RefCell<Option<(u32, Rc<BTreeSet<Object>>)>> = const { RefCell::new(None) };
+/// The SHA-256 of a schema, in hex: its rows in order, every field length-prefixed (a missing
+/// SQL text, which autoindexes have, told apart from an empty one), so that two different sets
+/// of rows never feed the hash the same bytes.
+fn digest(objects: &BTreeSet<Object>) -> String {
+    let mut hash = Sha256::new();
+    let mut field = |bytes: Option<&str>| match bytes {
+        None => hash.update([0]),
+        Some(text) => {
+            hash.update([1]);
+            hash.update((text.len() as u64).to_be_bytes());
+            hash.update(text.as_bytes());
+        }
+    };
+    for (kind, name, table, sql) in objects {
+        field(Some(kind));
+        field(Some(name));
+        field(Some(table));
+        field(sql.as_deref());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The schema ohx's migrations create up to `version` (a pure function of `version`, so it is
-/// built once per process).
-fn expected(version: u32) -> Result<Rc<BTreeSet<Object>>, Error> {
-    if let Some((built, set)) = EXPECTED.with(|e| e.borrow().clone()) {
-        if built == version {
-            return Ok(set);
-        }
-    }
+/// The schema ohx's migrations create up to `version`, built in an in-memory database.
+fn expected(version: u32) -> Result<BTreeSet<Object>, Error> {
     let memory = Connection::open_in_memory()?;
     for sql in MIGRATIONS.iter().take(version as usize) {
         memory.execute_batch(&Dialect::Sqlite.ddl(sql))?;
     }
-    let set = Rc::new(objects(&memory)?);
-    EXPECTED.with(|e| *e.borrow_mut() = Some((version, set.clone())));
-    Ok(set)
+    objects(&memory)
 }
 
 /// What in the store's schema ohx did not create, or created differently, described for an
@@ -55,8 +74,14 @@ fn expected(version: u32) -> Result<Rc<BTreeSet<Object>>, Error> {
 /// index 'memberships_by_user'"). Empty when the schema is exactly ohx's.
 pub fn foreign_objects(conn: &Connection) -> Result<Vec<String>, Error> {
     let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let expected = expected(version)?;
     let actual = objects(conn)?;
+    let known = version
+        .checked_sub(1)
+        .and_then(|i| EXPECTED_DIGESTS.get(i as usize));
+    if known.is_some_and(|d| *d == digest(&actual)) {
+        return Ok(Vec::new());
+    }
+    let expected = expected(version)?;
     let named = |set: &BTreeSet<Object>, kind: &str, name: &str| {
         set.iter().any(|(k, n, _, _)| k == kind && n == name)
     };
@@ -90,6 +115,35 @@ mod tests {
         })?;
         let store = Store::create(&dir.path().join("ohx.db"))?;
         Ok((dir, store))
+    }
+
+    #[test]
+    fn the_digests_are_those_of_the_migrations() -> Result<(), Error> {
+        for version in 1..=MIGRATIONS.len() {
+            let built = digest(&expected(version as u32)?);
+            let kept = EXPECTED_DIGESTS.get(version - 1).copied().unwrap_or("none");
+            assert_eq!(
+                kept,
+                built,
+                "the schema of version {version} changed: update EXPECTED_DIGESTS[{}] in \
+                 src/store/schema_check.rs to \"{built}\"",
+                version - 1
+            );
+        }
+        assert_eq!(
+            EXPECTED_DIGESTS.len(),
+            MIGRATIONS.len(),
+            "EXPECTED_DIGESTS needs one digest per migration, no more"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_store_made_by_ohx_takes_the_fast_path() -> Result<(), Error> {
+        let (_dir, store) = store()?;
+        let kept = EXPECTED_DIGESTS.last().copied().unwrap_or("none");
+        assert_eq!(digest(&objects(store.sqlite()?)?), kept);
+        Ok(())
     }
 
     #[test]
