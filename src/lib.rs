@@ -24,6 +24,7 @@ pub mod output_file;
 pub mod paths;
 pub mod probe;
 pub mod prompt;
+pub mod runtime_socket;
 pub mod secret_input;
 pub mod session;
 pub mod store;

@@ -3,8 +3,6 @@
 //! asks for the passphrase as if `ohx unlock` had never run.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
@@ -18,18 +16,7 @@ const PATIENCE: Duration = Duration::from_secs(3);
 
 /// The agent's reply to `request` on `socket`, if an agent of this user answers.
 pub fn ask(socket: &Path, request: &str) -> Option<Zeroizing<String>> {
-    let me = rustix::process::getuid().as_raw();
-    let meta = std::fs::symlink_metadata(socket).ok()?;
-    if !meta.file_type().is_socket() || meta.uid() != me {
-        return None;
-    }
-    let mut stream = UnixStream::connect(socket).ok()?;
-    // The socket's folder is private, but the agent proves itself anyway: a socket bound by
-    // another user could hand us someone else's key.
-    let peer = rustix::net::sockopt::socket_peercred(&stream).ok()?;
-    if peer.uid.as_raw() != me {
-        return None;
-    }
+    let mut stream = crate::runtime_socket::connect(socket)?;
     stream.set_read_timeout(Some(PATIENCE)).ok()?;
     stream.set_write_timeout(Some(PATIENCE)).ok()?;
     stream.write_all(format!("{request}\n").as_bytes()).ok()?;

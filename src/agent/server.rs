@@ -9,8 +9,7 @@
 //! swapped); `LOCK` gives `OK` and ends the agent.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -22,6 +21,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::identity::parse_identity_text;
 use crate::error::Error;
+use crate::runtime_socket;
 
 /// How often the agent checks that its time is not up and its socket is still there.
 const TICK: Duration = Duration::from_secs(1);
@@ -125,13 +125,7 @@ pub fn serve(socket: &Path, seconds: u64) -> Result<()> {
         .ok_or(Error::AgentWithoutKey)?;
     drop(handed);
 
-    let folder = socket.parent().unwrap_or(Path::new("."));
-    crate::keyfiles::prepare(folder)?;
-    remove_if_socket(socket);
-    let listener = UnixListener::bind(socket)
-        .with_context(|| format!("cannot listen on {}", socket.display()))?;
-    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
-    let inode = std::fs::symlink_metadata(socket)?.ino();
+    let (listener, inode) = runtime_socket::bind(socket)?;
     let mut out = std::io::stdout();
     let ready = if locked {
         READY_LOCKED
@@ -143,19 +137,14 @@ pub fn serve(socket: &Path, seconds: u64) -> Result<()> {
 
     let ends = Instant::now() + Duration::from_secs(seconds);
     watch(socket.to_path_buf(), inode, ends);
-    let agent = Agent {
-        digest,
-        key,
-        ends,
-        me: rustix::process::getuid().as_raw(),
-    };
+    let agent = Agent { digest, key, ends };
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
         if agent.answer(stream) == Next::End {
             break;
         }
     }
-    remove_if_ours(socket, inode);
+    runtime_socket::remove_if_ours(socket, inode);
     Ok(())
 }
 
@@ -165,26 +154,11 @@ pub fn serve(socket: &Path, seconds: u64) -> Result<()> {
 fn watch(socket: PathBuf, inode: u64, ends: Instant) {
     std::thread::spawn(move || loop {
         std::thread::sleep(TICK);
-        let still_ours = std::fs::symlink_metadata(&socket).is_ok_and(|m| m.ino() == inode);
-        if Instant::now() >= ends || !still_ours {
-            remove_if_ours(&socket, inode);
+        if Instant::now() >= ends || !runtime_socket::is_ours(&socket, inode) {
+            runtime_socket::remove_if_ours(&socket, inode);
             std::process::exit(0);
         }
     });
-}
-
-fn remove_if_ours(socket: &Path, inode: u64) {
-    if std::fs::symlink_metadata(socket).is_ok_and(|m| m.ino() == inode) {
-        let _ = std::fs::remove_file(socket);
-    }
-}
-
-/// A stale socket from an agent that was killed is removed; anything else is left alone (bind
-/// then fails and says so).
-fn remove_if_socket(path: &Path) {
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
-        let _ = std::fs::remove_file(path);
-    }
 }
 
 #[derive(PartialEq, Eq)]
@@ -197,14 +171,12 @@ struct Agent {
     digest: String,
     key: Zeroizing<String>,
     ends: Instant,
-    me: u32,
 }
 
 impl Agent {
     /// Answers one client. Another user's connection is closed unanswered.
     fn answer(&self, stream: UnixStream) -> Next {
-        let peer = rustix::net::sockopt::socket_peercred(&stream);
-        if !peer.is_ok_and(|p| p.uid.as_raw() == self.me) {
+        if !runtime_socket::peer_is_me(&stream) {
             return Next::Serve;
         }
         let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
@@ -256,11 +228,7 @@ impl Agent {
 /// Where `ohx agent` was told to listen, checked to be an agent socket name in the runtime
 /// folder, so the hidden command cannot be pointed at another file.
 pub fn checked_socket(socket: PathBuf) -> Result<PathBuf> {
-    let named_like_one = socket
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with("agent-") && n.ends_with(".sock"));
-    if !named_like_one || socket.parent() != Some(crate::keyfiles::folder().as_path()) {
+    if !runtime_socket::is_named_in_runtime_folder(&socket, "agent-") {
         return Err(Error::AgentByHand.into());
     }
     Ok(socket)

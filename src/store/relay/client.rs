@@ -27,17 +27,7 @@ pub struct Held {
 impl Held {
     /// A session with the holder listening on `socket`, if one of this user answers there.
     pub(super) fn attach(socket: &Path) -> Option<Held> {
-        let me = rustix::process::getuid().as_raw();
-        if !super::is_socket_of(socket, me) {
-            return None;
-        }
-        let stream = UnixStream::connect(socket).ok()?;
-        // The folder is private, but the holder proves itself anyway: a socket of another user
-        // could answer with rows of their choosing.
-        let peer = rustix::net::sockopt::socket_peercred(&stream).ok()?;
-        if peer.uid.as_raw() != me {
-            return None;
-        }
+        let stream = crate::runtime_socket::connect(socket)?;
         Some(Held {
             stream,
             socket: socket.to_path_buf(),

@@ -20,7 +20,7 @@ mod wire;
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -158,18 +158,8 @@ pub fn hold(url: &str, target: &Target, idle: Duration) -> Result<Holder, Error>
 /// Where `ohx store-relay` was told to listen, checked to be a holder's socket name in the
 /// runtime folder, so the hidden command cannot be pointed at another file.
 pub fn checked_socket(socket: PathBuf) -> Result<PathBuf, Error> {
-    let named_like_one = socket
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with("store-") && n.ends_with(".sock"));
-    if !named_like_one || socket.parent() != Some(crate::keyfiles::folder().as_path()) {
+    if !crate::runtime_socket::is_named_in_runtime_folder(&socket, "store-") {
         return Err(Error::HoldByHand);
     }
     Ok(socket)
-}
-
-/// Whether `path` is the socket of a holder (for the checks of [`Held::attach`]).
-fn is_socket_of(path: &Path, uid: u32) -> bool {
-    use std::os::unix::fs::{FileTypeExt, MetadataExt};
-    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket() && m.uid() == uid)
 }

@@ -4,8 +4,7 @@
 //! whose command left is rolled back and kept for the next one; one the server dropped is
 //! replaced, silently when nothing had been asked of it yet.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::wire::{read_frame, write_frame, Reply, Request};
 use crate::error::{DbFault, Error};
+use crate::runtime_socket;
 use crate::store::engine::{Datum, Param, PgConn};
 use crate::store::postgres::{self, url::Target};
 
@@ -50,18 +50,8 @@ pub fn serve(socket: &Path, target: Target, idle: Duration) -> anyhow::Result<()
             return Ok(());
         }
     };
-    let folder = socket.parent().unwrap_or(Path::new("."));
-    crate::keyfiles::prepare(folder)?;
-    if std::fs::symlink_metadata(socket).is_ok_and(|m| {
-        use std::os::unix::fs::FileTypeExt;
-        m.file_type().is_socket()
-    }) {
-        // A holder already there sees its socket replaced and retires.
-        let _ = std::fs::remove_file(socket);
-    }
-    let listener = UnixListener::bind(socket)?;
-    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
-    let inode = std::fs::symlink_metadata(socket)?.ino();
+    // A holder already there sees its socket replaced and retires.
+    let (listener, inode) = runtime_socket::bind(socket)?;
     out.write_all(READY.as_bytes())?;
     out.flush()?;
 
@@ -74,13 +64,11 @@ pub fn serve(socket: &Path, target: Target, idle: Duration) -> anyhow::Result<()
         retiring: AtomicBool::new(false),
     });
     watch(holder.clone(), socket.to_path_buf(), inode);
-    let me = rustix::process::getuid().as_raw();
     for stream in listener.incoming() {
         // A command that reached the socket before it was removed is served even by a holder
         // that retires: it must not fail for having come a moment late.
         let Ok(stream) = stream else { continue };
-        let peer = rustix::net::sockopt::socket_peercred(&stream);
-        if !peer.is_ok_and(|p| p.uid.as_raw() == me) {
+        if !runtime_socket::peer_is_me(&stream) {
             continue;
         }
         holder.attached.fetch_add(1, Ordering::SeqCst);
@@ -106,16 +94,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn watch(holder: Arc<Holder>, socket: PathBuf, inode: u64) {
     std::thread::spawn(move || loop {
         std::thread::sleep(TICK);
-        let ours = std::fs::symlink_metadata(&socket).is_ok_and(|m| m.ino() == inode);
-        if !ours {
+        if !runtime_socket::is_ours(&socket, inode) {
             holder.retiring.store(true, Ordering::SeqCst);
         }
         let unused = holder.attached.load(Ordering::SeqCst) == 0;
         let idle_for = lock(&holder.last_used).elapsed();
         if unused && (holder.retiring.load(Ordering::SeqCst) || idle_for >= holder.idle) {
-            if std::fs::symlink_metadata(&socket).is_ok_and(|m| m.ino() == inode) {
-                let _ = std::fs::remove_file(&socket);
-            }
+            runtime_socket::remove_if_ours(&socket, inode);
             std::process::exit(0);
         }
     });
@@ -157,9 +142,7 @@ impl Holder {
                 },
                 Ok(Request::Release) => {
                     self.retiring.store(true, Ordering::SeqCst);
-                    if std::fs::symlink_metadata(socket).is_ok_and(|m| m.ino() == inode) {
-                        let _ = std::fs::remove_file(socket);
-                    }
+                    runtime_socket::remove_if_ours(socket, inode);
                     Reply::Done
                 }
                 Ok(statement) => {

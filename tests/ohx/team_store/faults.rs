@@ -14,7 +14,7 @@ use std::process::{Child, ChildStdin, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::{data_dump, home_and_database, plain_server, psql, psql_command};
+use super::{data_dump, home_and_database, plain_server, psql, psql_command, start_holder};
 use crate::credentials::support::{require, Component};
 use crate::fixtures::{add_custom, assert_no_canary_anywhere, assert_says, join, runtime_dir, WS};
 use crate::harness::{random_canary, Env, Outcome};
@@ -396,10 +396,7 @@ impl Rotation {
         } = Rotation::ahead(server);
         let runtime = runtime_dir(&env);
         let env = env.with_var("XDG_RUNTIME_DIR", runtime);
-        let out = env.ohx().args(["store", "hold", "--json"]).ok();
-        let pid = out.json()["pid"]
-            .as_u64()
-            .expect("hold --json gives the pid") as u32;
+        let pid = start_holder(&env, "15m", &[]);
         let rotation = Rotation {
             env,
             database,

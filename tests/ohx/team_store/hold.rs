@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::{home_and_database, plain_server, psql};
+use super::{home_and_database, plain_server, psql, start_holder};
 use crate::fixtures::{add_postgresql, assert_says, runtime_dir, WS};
 use crate::harness::{random_canary, Env};
 use crate::pg_server::PgServer;
@@ -38,15 +38,17 @@ impl Drop for Holding<'_> {
 }
 
 fn hold(env: &Env) -> Holding<'_> {
-    let out = env
-        .ohx()
-        .args(["store", "hold", "--idle", "5m", "--json"])
-        .ok();
-    let pid = out.json()["pid"]
-        .as_u64()
-        .expect("hold --json gives the pid") as u32;
-    assert!(pid > 0, "{out}");
+    let pid = start_holder(env, "5m", &[]);
     Holding { env, pid }
+}
+
+/// Commands work, and no holder answers any more.
+#[track_caller]
+fn works_without_a_holder(env: &Env, password: &str) {
+    let out = env.ohx().args(["connection", "env", "warehouse"]).ok();
+    assert!(out.stdout.contains(password), "{out}");
+    let status = env.ohx().args(["store", "hold", "--status", "--json"]).ok();
+    assert_eq!(status.json()["held"], false, "{status}");
 }
 
 /// The server sessions of ohx on `database`, by process id.
@@ -113,10 +115,7 @@ fn later_commands_run_on_the_one_held_session_and_see_the_same_store() {
     wait_until("its session ends", Duration::from_secs(10), || {
         sessions(&server, &database).is_empty()
     });
-    let again = env.ohx().args(["connection", "env", "warehouse"]).ok();
-    assert!(again.stdout.contains(&password), "{again}");
-    let status = env.ohx().args(["store", "hold", "--status", "--json"]).ok();
-    assert_eq!(status.json()["held"], false, "{status}");
+    works_without_a_holder(&env, &password);
 }
 
 #[test]
@@ -169,10 +168,7 @@ fn a_dropped_session_or_a_killed_holder_costs_the_next_command_nothing() {
     wait_until("the holder dies", Duration::from_secs(10), || {
         !alive(holding.pid)
     });
-    let out = env.ohx().args(["connection", "env", "warehouse"]).ok();
-    assert!(out.stdout.contains(&password), "{out}");
-    let status = env.ohx().args(["store", "hold", "--status", "--json"]).ok();
-    assert_eq!(status.json()["held"], false, "{status}");
+    works_without_a_holder(&env, &password);
 }
 
 #[test]
@@ -180,16 +176,14 @@ fn the_holder_keeps_none_of_the_jobs_other_secrets_and_no_password_on_argv() {
     let Some(server) = plain_server() else { return };
     let (env, _) = alice_on(&server);
     let job_secret = random_canary();
-    let out = env
-        .ohx()
-        .args(["store", "hold", "--json"])
-        .env("AWS_SECRET_ACCESS_KEY", &job_secret)
-        .env("OHX_PASSPHRASE", &job_secret)
-        .env("PGPASSWORD", &server.password)
-        .ok();
+    let vars = [
+        ("AWS_SECRET_ACCESS_KEY", job_secret.as_str()),
+        ("OHX_PASSPHRASE", job_secret.as_str()),
+        ("PGPASSWORD", server.password.as_str()),
+    ];
     let holding = Holding {
         env: &env,
-        pid: out.json()["pid"].as_u64().expect("pid") as u32,
+        pid: start_holder(&env, "15m", &vars),
     };
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", holding.pid)).expect("cmdline");
     let cmdline = String::from_utf8_lossy(&cmdline);
@@ -221,11 +215,7 @@ fn sixteen_writers_share_the_holder_and_all_640_connections_are_saved() {
 fn an_unused_holder_ends_by_itself() {
     let Some(server) = plain_server() else { return };
     let (env, database) = alice_on(&server);
-    let out = env
-        .ohx()
-        .args(["store", "hold", "--idle", "1s", "--json"])
-        .ok();
-    let pid = out.json()["pid"].as_u64().expect("pid") as u32;
+    let pid = start_holder(&env, "1s", &[]);
     wait_until("the unused holder ends", Duration::from_secs(15), || {
         !alive(pid)
     });

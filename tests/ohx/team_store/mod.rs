@@ -133,23 +133,31 @@ pub fn postgres() -> Option<Store> {
     })
 }
 
+/// Runs `ohx store hold --idle IDLE` in `env`, with `vars` given to that command only; returns
+/// the holder's pid.
+#[track_caller]
+pub fn start_holder(env: &Env, idle: &str, vars: &[(&str, &str)]) -> u32 {
+    let out = vars
+        .iter()
+        .fold(env.ohx(), |cmd, (name, value)| cmd.env(name, value))
+        .args(["store", "hold", "--idle", idle, "--json"])
+        .ok();
+    let pid = out.json()["pid"].as_u64().unwrap_or(0) as u32;
+    assert!(pid > 0, "hold --json gives the pid\n{out}");
+    pid
+}
+
 /// A home on a fresh PostgreSQL database whose commands all run through `ohx store hold`'s held
 /// connection, started before the first of them; `None` when the test skips.
 pub fn postgres_held() -> Option<Store> {
     let Store { env, keep } = postgres()?;
     let runtime = crate::fixtures::runtime_dir(&env);
     let env = env.with_var("XDG_RUNTIME_DIR", runtime);
-    let out = env
-        .ohx()
-        .args(["store", "hold", "--idle", "10m", "--json"])
-        .ok();
-    let pid = out.json()["pid"]
-        .as_u64()
-        .expect("hold --json gives the pid");
+    let pid = start_holder(&env, "10m", &[]);
     Some(Store {
         env,
         keep: Keep {
-            _holder: Some(Holder(pid as u32)),
+            _holder: Some(Holder(pid)),
             ..keep
         },
     })
