@@ -8,10 +8,13 @@
 use super::authority_log;
 use super::records;
 use super::Workspace;
-use crate::authority::{sign_record, verify_record, Body, PublicKey, State};
+use crate::authority::{
+    sign_record, verify_record, Body, PublicKey, RecordSignature, SigningKey, State, WorkspaceId,
+};
 use crate::crypto::{SealingKey, SecretPlace, WorkspaceKey};
 use crate::error::{Error, Result};
-use crate::store::connections;
+use crate::store::connections::{self, ConnectionRow, FieldRow};
+use crate::store::engine::Db;
 use crate::store::members::{self, WrappedKey};
 use crate::store::users;
 use crate::store::workspaces;
@@ -37,7 +40,17 @@ pub(super) fn rotate(
     let tx = ws.tx;
     let before = ws.signed_state()?;
     let new = WorkspaceKey::generate(before.key_version().max(old.version()) + 1);
-    let sealing = SealingKey::parse(&new.recipient())?;
+    let move_record = MoveRecord {
+        workspace_row: ws.row().id,
+        workspace_slug: ws.slug(),
+        workspace_id: before.workspace_id(),
+        before: &before,
+        old,
+        new: &new,
+        sealing: SealingKey::parse(&new.recipient())?,
+        signing: &ws.actor.signing,
+        mark_for_rotation,
+    };
     let mut rotated = Rotated {
         new_version: new.version(),
         secrets: 0,
@@ -45,41 +58,29 @@ pub(super) fn rotate(
         skipped: Vec::new(),
     };
     // A batch of connections at a time, so memory stays flat however many secrets the workspace
-    // holds; the SQL stays on this thread, the age work of a batch is spread over every core.
-    for batch in connections::ids(tx, ws.row().id)?.chunks(BATCH) {
-        let checked = read_batch(ws, &before, old, batch, &mut rotated.skipped)?;
-        let sealed = reseal_all(&checked.jobs, ws.row().id, old, &sealing, new.version())?;
-        for (job, ciphertext) in checked.jobs.iter().zip(&sealed) {
-            connections::replace_ciphertext(
-                tx,
-                job.connection_id,
-                &job.code,
-                ciphertext,
-                new.version(),
-            )?;
-        }
-        rotated.secrets += checked.jobs.len();
-        if mark_for_rotation {
-            for &id in &checked.with_secrets {
-                connections::set_needs_rotation(tx, id, true)?;
+    // holds. The SQL stays on this thread (the transaction is not shared); each batch's checks,
+    // age work and signatures run on every core while this thread writes the batch before it and
+    // reads the one after it.
+    let ids = connections::ids(tx, ws.row().id)?;
+    let mut batches = ids.chunks(BATCH);
+    std::thread::scope(|scope| -> Result<()> {
+        let mut next = batches.next().map(|b| read_batch(tx, b)).transpose()?;
+        let mut in_flight = None;
+        loop {
+            let started = next.take().map(|stored| {
+                let move_record = &move_record;
+                scope.spawn(move || on_all_cores(&stored, |s| move_record.carry_over(s)))
+            });
+            if let Some(previous) = in_flight.take() {
+                write_batch(tx, finish(previous)?, &mut rotated)?;
             }
-            rotated.marked += checked.with_secrets.len();
-        }
-        // The new MACs are written on this thread; the signatures are made on every core.
-        let mut resealed = Vec::with_capacity(checked.verified.len());
-        for &id in &checked.verified {
-            if let Some(record) = records::reseal(tx, ws.row().id, &new, id)? {
-                resealed.push((id, record));
+            next = batches.next().map(|b| read_batch(tx, b)).transpose()?;
+            match started {
+                Some(handle) => in_flight = Some(handle),
+                None => return Ok(()),
             }
         }
-        let (signing, workspace_id) = (&ws.actor.signing, before.workspace_id());
-        let signatures = on_all_cores(&resealed, |(_, record)| {
-            Ok(sign_record(signing, &workspace_id, new.version(), record))
-        })?;
-        for ((id, _), signature) in resealed.iter().zip(&signatures) {
-            authority_log::set_record_signature(tx, *id, signature)?;
-        }
-    }
+    })?;
     rewrap_for_key_holders(ws, &before, &new, leaving)?;
     let recipient = PublicKey::from_recipient(&new.recipient())
         .map_err(|_| Error::BadRecipient(new.recipient()))?;
@@ -91,85 +92,172 @@ pub(super) fn rotate(
     Ok(rotated)
 }
 
-/// One batch, checked: the secrets to move, the connections that have any, the records that
-/// verified (to re-seal and re-sign).
-struct Checked {
-    jobs: Vec<Job>,
-    with_secrets: Vec<i64>,
-    verified: Vec<i64>,
+/// One connection as stored: its row, fields, MAC and signature (or where reading it failed).
+enum Stored {
+    Read(Box<StoredRecord>),
+    /// Unreadable, or without a signature: left out, named by its identifier (or row id).
+    Unusable(String),
 }
 
-/// Reads and checks one batch of connections. Re-sealing blesses whatever is stored, so only a
-/// record that passes its MAC and its signature (against the state before the rotation) is
-/// carried over; the others are listed in `skipped`.
-fn read_batch(
-    ws: &Workspace<'_>,
-    before: &State,
-    old: &WorkspaceKey,
-    batch: &[i64],
-    skipped: &mut Vec<String>,
-) -> Result<Checked> {
-    let tx = ws.tx;
-    let mut checked = Checked {
-        jobs: Vec::new(),
-        with_secrets: Vec::new(),
-        verified: Vec::new(),
-    };
-    // First on this thread, with SQL: each record, its MAC checked, and its stored signature.
-    let mut candidates = Vec::with_capacity(batch.len());
+struct StoredRecord {
+    row: ConnectionRow,
+    fields: Vec<FieldRow>,
+    mac: Vec<u8>,
+    signature: RecordSignature,
+}
+
+/// What rotation makes of one connection.
+enum Outcome {
+    Moved(Moved),
+    Skipped(String),
+}
+
+/// A record carried over to the new key: its new ciphertexts, MAC and signature.
+struct Moved {
+    id: i64,
+    ciphertexts: Vec<(String, Vec<u8>)>,
+    marked: bool,
+    mac: Vec<u8>,
+    signature: RecordSignature,
+}
+
+/// Reads one batch of connections, on the transaction's thread.
+fn read_batch(tx: &Db<'_>, batch: &[i64]) -> Result<Vec<Stored>> {
+    let mut stored = Vec::with_capacity(batch.len());
     for &id in batch {
         let row = match connections::find_by_id(tx, id) {
             Ok(Some(row)) => row,
             Ok(None) => continue,
             Err(_) => {
-                skipped.push(format!("row {id}"));
+                stored.push(Stored::Unusable(format!("row {id}")));
                 continue;
             }
         };
-        let Ok(fields) = connections::fields(tx, id) else {
-            skipped.push(row.slug);
-            continue;
-        };
-        let record = records::record_bytes(ws.row().id, &row, &fields);
-        let signature = match authority_log::record_signature(tx, id) {
-            Ok(Some(signature)) if records::verify(tx, ws.slug(), old, &row, &record).is_ok() => {
-                signature
-            }
-            _ => {
-                skipped.push(row.slug);
+        let read = connections::fields(tx, id).and_then(|fields| {
+            let mac = connections::mac(tx, id)?.unwrap_or_default();
+            Ok((fields, mac, authority_log::record_signature(tx, id)?))
+        });
+        stored.push(match read {
+            Ok((fields, mac, Some(signature))) => Stored::Read(Box::new(StoredRecord {
+                row,
+                fields,
+                mac,
+                signature,
+            })),
+            _ => Stored::Unusable(row.slug),
+        });
+    }
+    Ok(stored)
+}
+
+/// Writes one batch's outcomes, on the transaction's thread.
+fn write_batch(tx: &Db<'_>, outcomes: Vec<Outcome>, rotated: &mut Rotated) -> Result<()> {
+    for outcome in outcomes {
+        let moved = match outcome {
+            Outcome::Moved(moved) => moved,
+            Outcome::Skipped(slug) => {
+                rotated.skipped.push(slug);
                 continue;
             }
         };
-        candidates.push((row, fields, record, signature));
+        for (code, ciphertext) in &moved.ciphertexts {
+            connections::replace_ciphertext(tx, moved.id, code, ciphertext, rotated.new_version)?;
+        }
+        rotated.secrets += moved.ciphertexts.len();
+        if moved.marked {
+            connections::set_needs_rotation(tx, moved.id, true)?;
+            rotated.marked += 1;
+        }
+        connections::set_mac(tx, moved.id, &moved.mac)?;
+        authority_log::set_record_signature(tx, moved.id, &moved.signature)?;
     }
-    // Then the signatures, against the state before the rotation, on every core.
-    let slug = ws.slug();
-    let signed_by_an_admin = on_all_cores(&candidates, |(row, _, record, signature)| {
-        let label = format!("{slug}/{}", row.slug);
-        Ok(verify_record(before, &label, record, signature).is_ok())
-    })?;
-    for ((row, fields, _, _), good) in candidates.into_iter().zip(signed_by_an_admin) {
-        if !good {
-            skipped.push(row.slug);
-            continue;
+    Ok(())
+}
+
+/// The outcomes of a batch handed to the workers.
+fn finish(handle: std::thread::ScopedJoinHandle<'_, Result<Vec<Outcome>>>) -> Result<Vec<Outcome>> {
+    handle.join().map_err(|_| Error::RotationWorkerLost)?
+}
+
+/// Everything a worker needs to carry one record over to the new key.
+struct MoveRecord<'a> {
+    workspace_row: i64,
+    workspace_slug: &'a str,
+    workspace_id: WorkspaceId,
+    /// The verified state before the rotation: whose signatures count.
+    before: &'a State,
+    old: &'a WorkspaceKey,
+    new: &'a WorkspaceKey,
+    sealing: SealingKey,
+    signing: &'a SigningKey,
+    mark_for_rotation: bool,
+}
+
+impl MoveRecord<'_> {
+    /// Re-sealing blesses whatever is stored, so only a record that passes its MAC and its
+    /// signature (against the state before the rotation) is carried over: every secret opened
+    /// with the old key and sealed for the new one, then the new record MACed and signed. Any
+    /// other record is skipped. A secret that will not open fails the whole rotation.
+    fn carry_over(&self, stored: &Stored) -> Result<Outcome> {
+        let StoredRecord {
+            row,
+            fields,
+            mac,
+            signature,
+        } = match stored {
+            Stored::Read(record) => record.as_ref(),
+            Stored::Unusable(name) => return Ok(Outcome::Skipped(name.clone())),
+        };
+        let record = records::record_bytes(self.workspace_row, row, fields);
+        let label = format!("{}/{}", self.workspace_slug, row.slug);
+        if !self.old.check_record(&record, mac)
+            || verify_record(self.before, &label, &record, signature).is_err()
+        {
+            return Ok(Outcome::Skipped(row.slug.clone()));
         }
-        let id = row.id;
-        checked.verified.push(id);
-        let before_jobs = checked.jobs.len();
-        for field in fields.into_iter().filter(|f| f.secret) {
-            checked.jobs.push(Job {
-                connection_id: id,
-                connection_slug: row.slug.clone(),
-                code: field.code,
-                ciphertext: field.ciphertext.unwrap_or_default(),
-                key_version: field.key_version.unwrap_or(0),
-            });
+        let new_version = self.new.version();
+        let mut moved_fields = Vec::with_capacity(fields.len());
+        let mut ciphertexts = Vec::new();
+        for field in fields {
+            let mut moved = FieldRow {
+                code: field.code.clone(),
+                secret: field.secret,
+                value: field.value.clone(),
+                ciphertext: field.ciphertext.clone(),
+                key_version: field.key_version,
+            };
+            if field.secret {
+                let mut place = SecretPlace {
+                    workspace_id: self.workspace_row,
+                    connection_id: row.id,
+                    connection_slug: &row.slug,
+                    field_code: &field.code,
+                    key_version: field.key_version.unwrap_or(0),
+                };
+                let value = self
+                    .old
+                    .open_secret(&place, field.ciphertext.as_deref().unwrap_or_default())?;
+                place.key_version = new_version;
+                let sealed = self.sealing.seal(&place, value.expose_secret())?;
+                moved.ciphertext = Some(sealed.clone());
+                moved.key_version = Some(new_version);
+                ciphertexts.push((field.code.clone(), sealed));
+            }
+            moved_fields.push(moved);
         }
-        if checked.jobs.len() > before_jobs {
-            checked.with_secrets.push(id);
-        }
+        let marked = self.mark_for_rotation && !ciphertexts.is_empty();
+        let mut moved_row = row.clone();
+        moved_row.needs_rotation |= marked;
+        // The record as the writes will leave it, MACed with the new key and signed for it.
+        let record = records::record_bytes(self.workspace_row, &moved_row, &moved_fields);
+        Ok(Outcome::Moved(Moved {
+            id: row.id,
+            ciphertexts,
+            marked,
+            mac: self.new.seal_record(&record),
+            signature: sign_record(self.signing, &self.workspace_id, new_version, &record),
+        }))
     }
-    Ok(checked)
 }
 
 /// Wraps the new key for the key holders of the verified state (but `leaving`), and takes the key
@@ -221,38 +309,6 @@ fn rewrap_for_key_holders(
 
 /// Connections read, checked and written per round of rotation.
 const BATCH: usize = 256;
-
-/// One secret to move from the old key to the new one.
-struct Job {
-    connection_id: i64,
-    connection_slug: String,
-    code: String,
-    ciphertext: Vec<u8>,
-    key_version: u32,
-}
-
-/// Opens every job's secret with the old key and seals it for the new one, on all cores. The
-/// result is in job order; any failure fails the whole rotation.
-fn reseal_all(
-    jobs: &[Job],
-    workspace_id: i64,
-    old: &WorkspaceKey,
-    new: &SealingKey,
-    new_version: u32,
-) -> Result<Vec<Vec<u8>>> {
-    on_all_cores(jobs, |job: &Job| -> Result<Vec<u8>> {
-        let mut place = SecretPlace {
-            workspace_id,
-            connection_id: job.connection_id,
-            connection_slug: &job.connection_slug,
-            field_code: &job.code,
-            key_version: job.key_version,
-        };
-        let value = old.open_secret(&place, &job.ciphertext)?;
-        place.key_version = new_version;
-        new.seal(&place, value.expose_secret())
-    })
-}
 
 /// `work` applied to every item, spread over every core (the SQL stays on the caller's thread;
 /// this is for the age and signature work). The results are in item order; any failure fails the
