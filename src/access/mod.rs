@@ -92,13 +92,14 @@ impl Access {
     /// [`Access::new`] for a user already looked up.
     fn as_user(
         store: Store,
-        identity: UserIdentity,
+        mut identity: UserIdentity,
         user: Option<User>,
         pins: &Path,
         printer: Printer,
     ) -> Result<Access> {
         let store_path = store.path().to_path_buf();
-        let signing = SigningKey::from_identity(&identity)
+        let signing = identity
+            .take_signing_key()
             .map_err(|_| Error::NotAnIdentity(pins.to_path_buf()))?;
         let public = signing.public_key();
         let legacy = pins.with_file_name(crate::authority::PINS_FILE);

@@ -7,20 +7,25 @@
 use std::io::{Read, Write};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
+use super::xeddsa::{SigningKey, XeddsaError};
 use crate::error::Error;
 use crate::fsutil::{self, Refusal};
 
 /// The current user's key. No `Clone`, `Debug` or `Serialize`.
 pub struct UserIdentity {
     identity: age::x25519::Identity,
-    /// The recipient, computed once: it is a scalar multiplication, and opening a store asks for
-    /// it more than once (to find the user, then for the access layer).
-    recipient: std::sync::OnceLock<String>,
+    /// The signing key (docs/SECURITY.md, "XEdDSA"), derived once: it is a scalar multiplication,
+    /// and its public half is also the recipient, so one multiplication serves both.
+    signing: OnceLock<Result<SigningKey, XeddsaError>>,
+    /// The recipient, computed once: opening a store asks for it more than once (to find the
+    /// user, then for the access layer).
+    recipient: OnceLock<String>,
 }
 
 /// Where a passphrase comes from when the identity file is protected; called at most once.
@@ -34,15 +39,34 @@ impl UserIdentity {
     fn from_age(identity: age::x25519::Identity) -> UserIdentity {
         UserIdentity {
             identity,
-            recipient: std::sync::OnceLock::new(),
+            signing: OnceLock::new(),
+            recipient: OnceLock::new(),
         }
     }
 
-    /// The public half, `age1...`, which is how the store knows who this is.
+    /// The public half, `age1...`, which is how the store knows who this is. XEdDSA's public key
+    /// is the X25519 public key, so it is read off the signing key rather than computed again.
     pub fn recipient(&self) -> String {
         self.recipient
-            .get_or_init(|| self.identity.to_public().to_string())
+            .get_or_init(|| match self.signing_key() {
+                Ok(key) => key.public_key().recipient(),
+                Err(_) => self.identity.to_public().to_string(),
+            })
             .clone()
+    }
+
+    fn signing_key(&self) -> Result<&SigningKey, &XeddsaError> {
+        self.signing
+            .get_or_init(|| SigningKey::from_age_identity(&self.identity))
+            .as_ref()
+    }
+
+    /// The signing key, handed over to the one who acts with this identity (it has no `Clone`).
+    pub fn take_signing_key(&mut self) -> Result<SigningKey, XeddsaError> {
+        match self.signing.take() {
+            Some(derived) => derived,
+            None => SigningKey::from_age_identity(&self.identity),
+        }
     }
 
     /// The secret key, `AGE-SECRET-KEY-1...`: only for handing to the unlock agent (src/agent/).

@@ -27,8 +27,6 @@ use sha2::{Digest, Sha512};
 use subtle::{Choice, ConditionallySelectable};
 use zeroize::Zeroizing;
 
-use super::UserIdentity;
-
 /// An XEdDSA signature: `R || s`, 64 bytes.
 pub type Signature = [u8; 64];
 
@@ -168,11 +166,6 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
-    /// The signing key of the user's identity.
-    pub fn from_identity(identity: &UserIdentity) -> Result<SigningKey, XeddsaError> {
-        SigningKey::from_age_identity(identity.age_identity())
-    }
-
     /// The signing key of an age X25519 identity (its `AGE-SECRET-KEY-1...` text is decoded).
     pub fn from_age_identity(identity: &age::x25519::Identity) -> Result<SigningKey, XeddsaError> {
         let text = identity.to_string();

@@ -3,6 +3,7 @@
 //! Python reference on fresh random keys when Python's `cryptography` is installed.
 
 use super::*;
+use crate::crypto::UserIdentity;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -88,9 +89,12 @@ fn the_verification_key_is_the_age_recipient() -> Result<(), XeddsaError> {
 
 #[test]
 fn the_user_identity_signs_as_its_recipient() -> Result<(), XeddsaError> {
-    let user = UserIdentity::generate();
-    let key = SigningKey::from_identity(&user)?;
-    assert_eq!(key.public_key().recipient(), user.recipient());
+    // The recipient is read off the signing key: it must be the one age itself computes.
+    let mut user = UserIdentity::generate();
+    let from_age = user.age_identity().to_public().to_string();
+    assert_eq!(user.recipient(), from_age);
+    let key = user.take_signing_key()?;
+    assert_eq!(key.public_key().recipient(), from_age);
     Ok(())
 }
 
