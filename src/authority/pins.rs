@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -76,19 +77,62 @@ fn pins_mac(key: &[u8; 32], workspaces: &BTreeMap<String, PinRecord>) -> Option<
 }
 
 /// One workspace's pin.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Pin {
     pub slug: String,
     pub genesis: EntryHash,
     pub seq: u64,
     pub head: EntryHash,
-    state: Option<State>,
+    state: CachedState,
+}
+
+/// A pin's cached state. A user who has seen a hundred workspaces has a hundred of them in the
+/// file, and a command uses one: each stays in hex until it is asked for (and is written back as
+/// it was read when it never was).
+#[derive(Debug, Clone)]
+enum CachedState {
+    Decoded(Option<State>),
+    Stored {
+        workspace: WorkspaceId,
+        hex: String,
+        decoded: OnceLock<Option<State>>,
+    },
 }
 
 impl Pin {
     /// The verified state at the pinned head, when it is cached and consistent with the pin.
     pub fn state(&self) -> Option<&State> {
-        self.state.as_ref()
+        match &self.state {
+            CachedState::Decoded(state) => state.as_ref(),
+            CachedState::Stored {
+                workspace,
+                hex,
+                decoded,
+            } => decoded
+                .get_or_init(|| self.decode_state(workspace, hex))
+                .as_ref(),
+        }
+    }
+
+    /// A cached state that does not match the pin around it is dropped (the log is then verified
+    /// from its genesis), never trusted.
+    fn decode_state(&self, workspace: &WorkspaceId, hex: &str) -> Option<State> {
+        unhex(hex)
+            .and_then(|bytes| State::from_bytes(&bytes).ok())
+            .filter(|s| {
+                s.workspace_id() == *workspace
+                    && s.genesis_hash() == self.genesis
+                    && s.head().seq == self.seq
+                    && s.head().hash == self.head
+            })
+    }
+
+    /// The cached state's canonical bytes in hex, for the file.
+    fn state_hex(&self) -> String {
+        match &self.state {
+            CachedState::Stored { hex, decoded, .. } if decoded.get().is_none() => hex.clone(),
+            _ => self.state().map(|s| hex(&s.to_bytes())).unwrap_or_default(),
+        }
     }
 }
 
@@ -204,7 +248,7 @@ impl Pins {
                 genesis: state.genesis_hash(),
                 seq: head.seq,
                 head: head.hash,
-                state: Some(state.clone()),
+                state: CachedState::Decoded(Some(state.clone())),
             },
         );
     }
@@ -426,46 +470,50 @@ fn record_from_pin(pin: &Pin) -> PinRecord {
         genesis: pin.genesis.to_hex(),
         seq: pin.seq,
         head: pin.head.to_hex(),
-        state: pin
-            .state
-            .as_ref()
-            .map(|s| hex(&s.to_bytes()))
-            .unwrap_or_default(),
+        state: pin.state_hex(),
     }
 }
 
-/// A pin read back; a cached state that does not match the pin around it is dropped (the log is
-/// then verified from its genesis), never trusted.
+/// A pin read back; its cached state is checked against it when first used.
 fn pin_from_record(id: &WorkspaceId, record: PinRecord) -> Option<Pin> {
-    let genesis = EntryHash::from_hex(&record.genesis)?;
-    let head = EntryHash::from_hex(&record.head)?;
-    let state = unhex(&record.state)
-        .and_then(|bytes| State::from_bytes(&bytes).ok())
-        .filter(|s| {
-            s.workspace_id() == *id
-                && s.genesis_hash() == genesis
-                && s.head().seq == record.seq
-                && s.head().hash == head
-        });
     Some(Pin {
         slug: record.slug,
-        genesis,
+        genesis: EntryHash::from_hex(&record.genesis)?,
         seq: record.seq,
-        head,
-        state,
+        head: EntryHash::from_hex(&record.head)?,
+        state: CachedState::Stored {
+            workspace: *id,
+            hex: record.state,
+            decoded: OnceLock::new(),
+        },
     })
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
 }
 
 pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || !text.is_ascii() {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    let bytes = text.as_bytes();
+    if bytes.len() % 2 != 0 {
         return None;
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+    bytes
+        .chunks_exact(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
         .collect()
 }

@@ -402,3 +402,30 @@ fn concurrent_saves_keep_every_workspace() {
         );
     }
 }
+
+#[test]
+fn a_cached_state_never_decoded_is_saved_as_it_was_read() {
+    // Reading pins leaves each cached state in hex until it is used; saving again must keep it
+    // whole, so that the next reader still verifies only what is new.
+    let (_, log) = grown();
+    let (_dir, pins) = pinned(&log);
+    let id = log.state.workspace_id();
+    let untouched = reload(&pins);
+    assert_eq!(untouched.save(), Ok(()));
+    let again = reload(&untouched);
+    let state = again.get(&id).and_then(|pin| pin.state());
+    assert_eq!(state.map(|s| s.head().seq), Some(log.state.head().seq));
+}
+
+#[test]
+fn hex_round_trips_and_rejects_what_is_not_hex() {
+    let bytes: Vec<u8> = (0..=255).collect();
+    assert_eq!(
+        crate::authority::pins::unhex(&crate::authority::pins::hex(&bytes)),
+        Some(bytes)
+    );
+    assert_eq!(crate::authority::pins::unhex("0A"), Some(vec![10]));
+    for bad in ["0", "0g", "+f", "é0", " 0"] {
+        assert_eq!(crate::authority::pins::unhex(bad), None, "{bad:?}");
+    }
+}
