@@ -12,15 +12,9 @@ fn main() -> ExitCode {
     }
     ohx::completion::answer_if_asked();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let mut command = ohx::help::command_for(&args);
-    let parsed = command.try_get_matches_from_mut(&args).and_then(|matches| {
-        let cli = ohx::cli::Cli::from_arg_matches(&matches);
-        // Freeing clap's tree of every subcommand and argument, and the matches, took a tenth of
-        // a short command's time (BENCHMARKS.md); the process ends soon and frees them at once.
-        std::mem::forget(matches);
-        cli
-    });
-    std::mem::forget(command);
+    let parsed = ohx::help::command_for(&args)
+        .try_get_matches_from(&args)
+        .and_then(|matches| ohx::cli::Cli::from_arg_matches(&matches));
     let cli = match parsed {
         Ok(cli) => cli,
         Err(err) => {
