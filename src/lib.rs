@@ -5,6 +5,7 @@
 pub mod access;
 pub mod agent;
 pub mod authority;
+pub mod background;
 pub mod child;
 pub mod cli;
 pub mod commands;

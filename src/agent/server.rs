@@ -8,17 +8,17 @@
 //! `UNLOCKED <seconds left> pid=<pid> dumpable=<0|1> locked=<0|1>` (its memory locked, so never
 //! swapped); `LOCK` gives `OK` and ends the agent.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
+use crate::background;
 use crate::crypto::identity::parse_identity_text;
 use crate::error::Error;
 use crate::runtime_socket;
@@ -39,51 +39,33 @@ pub fn start(
     digest: &str,
     keys: &[SecretString],
 ) -> Result<bool> {
-    let exe = std::env::current_exe().context("cannot find the ohx program to start the agent")?;
-    let mut command = Command::new(exe);
-    // An empty environment: the agent must not hold OHX_PASSPHRASE, or anything else; only what
-    // places the runtime folder.
-    command.env_clear();
-    for name in ["XDG_RUNTIME_DIR", "TMPDIR"] {
-        if let Some(value) = std::env::var_os(name) {
-            command.env(name, value);
+    let mut input = Zeroizing::new(format!("{digest}\n"));
+    for key in keys {
+        input.push_str(key.expose_secret());
+        input.push(' ');
+    }
+    input.push('\n');
+    let seconds = duration.as_secs().to_string();
+    let args = [
+        OsStr::new("agent"),
+        OsStr::new("--socket"),
+        socket.as_os_str(),
+        OsStr::new("--seconds"),
+        OsStr::new(&seconds),
+    ];
+    // Nothing of our environment but what places the runtime folder: the agent must not hold
+    // OHX_PASSPHRASE, or anything else.
+    let env = background::kept_environment(|name| name == "XDG_RUNTIME_DIR" || name == "TMPDIR");
+    let started = background::start(&args, env, Some(input.as_bytes()), 64, |line| {
+        [READY_LOCKED, READY_UNLOCKED_MEMORY].contains(&line)
+    })
+    .context("cannot start the agent")?;
+    match started {
+        background::Started::Listening(ready) => Ok(ready == READY_LOCKED),
+        background::Started::Failed(_) => {
+            Err(Error::AgentDidNotStart(crate::keyfiles::folder()).into())
         }
     }
-    let mut child = command
-        .arg("agent")
-        .arg("--socket")
-        .arg(socket)
-        .arg("--seconds")
-        .arg(duration.as_secs().to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        // Its own process group, so the terminal's Ctrl-C for the shell does not reach it.
-        .process_group(0)
-        .spawn()
-        .context("cannot start the agent")?;
-    let handed = child.stdin.take().map(|mut pipe| {
-        let mut text = Zeroizing::new(format!("{digest}\n"));
-        for key in keys {
-            text.push_str(key.expose_secret());
-            text.push(' ');
-        }
-        text.push('\n');
-        pipe.write_all(text.as_bytes())
-    });
-    let mut ready = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = BufReader::new(out.take(64)).read_line(&mut ready);
-    }
-    let listening = [READY_LOCKED, READY_UNLOCKED_MEMORY].contains(&ready.as_str());
-    if !matches!(handed, Some(Ok(()))) || !listening {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(Error::AgentDidNotStart(crate::keyfiles::folder()).into());
-    }
-    // The agent lives on without us; it is not our child to wait for.
-    drop(child);
-    Ok(ready == READY_LOCKED)
 }
 
 /// Locks the agent's memory, present and future, as it is touched (`MCL_ONFAULT`: only the pages

@@ -18,10 +18,8 @@ mod client;
 pub mod server;
 mod wire;
 
-use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::CommandExt;
+use std::ffi::OsStr;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -30,6 +28,7 @@ pub use client::Held;
 use wire::{Reply, Request};
 
 use super::postgres::url::Target;
+use crate::background;
 use crate::error::Error;
 
 /// The socket of the holder for the store `target` names: one per store, told apart by
@@ -110,36 +109,20 @@ pub fn hold(url: &str, target: &Target, idle: Duration) -> Result<Holder, Error>
         store: target.shown.clone(),
         detail,
     };
-    let exe = std::env::current_exe().map_err(|e| did_not_start(e.to_string()))?;
-    let mut command = Command::new(exe);
-    command.env_clear();
-    for (name, value) in std::env::vars_os() {
-        if name.to_str().is_some_and(kept_variable) {
-            command.env(name, value);
-        }
-    }
-    let mut child = command
-        .arg("--store")
-        .arg(url)
-        .arg("store-relay")
-        .arg("--socket")
-        .arg(&socket)
-        .arg("--idle-seconds")
-        .arg(idle.as_secs().to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        // Its own process group, so the terminal's Ctrl-C for the shell does not reach it.
-        .process_group(0)
-        .spawn()
+    let idle_seconds = idle.as_secs().to_string();
+    let args = [
+        OsStr::new("--store"),
+        OsStr::new(url),
+        OsStr::new("store-relay"),
+        OsStr::new("--socket"),
+        socket.as_os_str(),
+        OsStr::new("--idle-seconds"),
+        OsStr::new(&idle_seconds),
+    ];
+    let env = background::kept_environment(kept_variable);
+    let started = background::start(&args, env, None, 4096, |line| line == server::READY)
         .map_err(|e| did_not_start(e.to_string()))?;
-    let mut said = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = BufReader::new(out.take(4096)).read_line(&mut said);
-    }
-    if said != server::READY {
-        let _ = child.kill();
-        let _ = child.wait();
+    if let background::Started::Failed(said) = started {
         let why = said
             .strip_prefix(server::FAILED)
             .map(str::trim_end)
@@ -147,8 +130,6 @@ pub fn hold(url: &str, target: &Target, idle: Duration) -> Result<Holder, Error>
             .unwrap_or("it ended before it listened");
         return Err(did_not_start(why.to_string()));
     }
-    // The holder lives on without us; it is not our child to wait for.
-    drop(child);
     Ok(Holder {
         pid: status(target).map_or(0, |h| h.pid),
         idle,
