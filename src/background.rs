@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 
 /// What the process printed first, and whether that meant it listens.
 pub enum Started {
-    Listening(String),
+    /// The line, and the process's id (it is this process's child, not forked again).
+    Listening { said: String, pid: u32 },
     /// It printed something else or nothing, or would not take its input: it was killed.
     Failed(String),
 }
@@ -48,9 +49,10 @@ pub fn start(
         let _ = BufReader::new(out.take(limit)).read_line(&mut said);
     }
     if handed && listening(&said) {
+        let pid = child.id();
         // It lives on without us; it is not our child to wait for.
         drop(child);
-        return Ok(Started::Listening(said));
+        return Ok(Started::Listening { said, pid });
     }
     let _ = child.kill();
     let _ = child.wait();

@@ -61,7 +61,7 @@ pub fn start(
     })
     .context("cannot start the agent")?;
     match started {
-        background::Started::Listening(ready) => Ok(ready == READY_LOCKED),
+        background::Started::Listening { said, .. } => Ok(said == READY_LOCKED),
         background::Started::Failed(_) => {
             Err(Error::AgentDidNotStart(crate::keyfiles::folder()).into())
         }

@@ -122,18 +122,17 @@ pub fn hold(url: &str, target: &Target, idle: Duration) -> Result<Holder, Error>
     let env = background::kept_environment(kept_variable);
     let started = background::start(&args, env, None, 4096, |line| line == server::READY)
         .map_err(|e| did_not_start(e.to_string()))?;
-    if let background::Started::Failed(said) = started {
-        let why = said
-            .strip_prefix(server::FAILED)
-            .map(str::trim_end)
-            .filter(|w| !w.is_empty())
-            .unwrap_or("it ended before it listened");
-        return Err(did_not_start(why.to_string()));
+    match started {
+        background::Started::Listening { pid, .. } => Ok(Holder { pid, idle }),
+        background::Started::Failed(said) => {
+            let why = said
+                .strip_prefix(server::FAILED)
+                .map(str::trim_end)
+                .filter(|w| !w.is_empty())
+                .unwrap_or("it ended before it listened");
+            Err(did_not_start(why.to_string()))
+        }
     }
-    Ok(Holder {
-        pid: status(target).map_or(0, |h| h.pid),
-        idle,
-    })
 }
 
 /// Where `ohx store-relay` was told to listen, checked to be a holder's socket name in the
