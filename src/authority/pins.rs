@@ -69,11 +69,25 @@ struct PinsFile {
 
 const MAC_LABEL: &[u8] = b"ohx pins mac v1";
 
+/// The MAC of the workspaces: over their compact JSON (`serde_json::to_vec`), which is also how
+/// the file holds them, so that a reader can check the bytes it read without writing them again.
 fn pins_mac(key: &[u8; 32], workspaces: &BTreeMap<String, PinRecord>) -> Option<Hmac<Sha256>> {
-    let json = serde_json::to_vec(workspaces).ok()?;
+    mac_over(key, &serde_json::to_vec(workspaces).ok()?)
+}
+
+fn mac_over(key: &[u8; 32], compact_json: &[u8]) -> Option<Hmac<Sha256>> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
-    mac.update(&json);
+    mac.update(compact_json);
     Some(mac)
+}
+
+/// A pins file as read: the workspaces kept as the text they are, for their MAC.
+#[derive(Deserialize)]
+struct PinsFileRead<'a> {
+    version: u32,
+    #[serde(borrow)]
+    workspaces: &'a serde_json::value::RawValue,
+    mac: String,
 }
 
 /// One workspace's pin.
@@ -370,11 +384,13 @@ impl Pins {
             workspaces,
             mac,
         };
-        let text =
-            serde_json::to_string_pretty(&file).map_err(|e| AuthorityError::PinsUnwritable {
+        // Compact, as the MAC covers it (see `pins_mac`).
+        let mut text =
+            serde_json::to_string(&file).map_err(|e| AuthorityError::PinsUnwritable {
                 path: self.path.clone(),
                 cause: e.to_string(),
             })?;
+        text.push('\n');
         fsutil::replace_private(&self.path, text.as_bytes()).map_err(|e| {
             AuthorityError::PinsUnwritable {
                 path: self.path.clone(),
@@ -429,17 +445,25 @@ fn read_pins(path: &Path, key: &[u8; 32]) -> Result<BTreeMap<WorkspaceId, Pin>, 
     let text =
         String::from_utf8(bytes).map_err(|_| AuthorityError::PinsDamaged { path: path.into() })?;
     let damaged = || AuthorityError::PinsDamaged { path: path.into() };
-    let file: PinsFile = serde_json::from_str(&text).map_err(|_| damaged())?;
+    let file: PinsFileRead<'_> = serde_json::from_str(&text).map_err(|_| damaged())?;
     if file.version != FORMAT_VERSION {
         return Err(damaged());
     }
     let tag = unhex(&file.mac).unwrap_or_default();
-    let genuine = pins_mac(key, &file.workspaces).is_some_and(|m| m.verify_slice(&tag).is_ok());
+    let stored = file.workspaces.get();
+    let workspaces: BTreeMap<String, PinRecord> =
+        serde_json::from_str(stored).map_err(|_| damaged())?;
+    // Files ohx writes hold the workspaces in the compact form the MAC covers, so checking the
+    // bytes read is enough; a file written pretty-printed (by an older ohx) is serialised again.
+    let matches = |mac: Option<Hmac<Sha256>>| mac.is_some_and(|m| m.verify_slice(&tag).is_ok());
+    let compact = !stored.contains('\n');
+    let genuine = (compact && matches(mac_over(key, stored.as_bytes())))
+        || matches(pins_mac(key, &workspaces));
     if !genuine {
         return Err(AuthorityError::PinsForged { path: path.into() });
     }
     let mut pins = BTreeMap::new();
-    for (id, record) in file.workspaces {
+    for (id, record) in workspaces {
         let id = WorkspaceId::from_hex(&id).ok_or_else(damaged)?;
         pins.insert(id, pin_from_record(&id, record).ok_or_else(damaged)?);
     }

@@ -346,7 +346,7 @@ fn a_pins_file_changed_without_the_owners_identity_is_refused() {
     let earlier = log.entries[1].hash().to_hex();
     let moved_back = text
         .replace(&head, &earlier)
-        .replace("\"seq\": 2", "\"seq\": 1");
+        .replace("\"seq\":2", "\"seq\":1");
     assert_ne!(moved_back, text);
     assert!(std::fs::write(&path, &moved_back).is_ok());
     assert!(matches!(
@@ -428,4 +428,30 @@ fn hex_round_trips_and_rejects_what_is_not_hex() {
     for bad in ["0", "0g", "+f", "é0", " 0"] {
         assert_eq!(crate::authority::pins::unhex(bad), None, "{bad:?}");
     }
+}
+
+#[test]
+fn a_pins_file_an_older_ohx_wrote_pretty_printed_is_still_genuine() {
+    // Older ohx versions wrote the file pretty-printed; the MAC covers the compact form, so such
+    // a file is checked by serialising its workspaces again.
+    let (_, log) = grown();
+    let (_dir, pins) = pinned(&log);
+    let text = std::fs::read_to_string(pins.path()).unwrap_or_default();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
+    assert_ne!(pretty, text);
+    assert!(std::fs::write(pins.path(), &pretty).is_ok());
+    let id = log.state.workspace_id();
+    assert_eq!(
+        reload(&pins).get(&id).map(|p| p.seq),
+        Some(log.state.head().seq)
+    );
+    // Pretty-printed or not, a changed pin is still refused.
+    let moved = pretty.replace(&format!("\"seq\": {}", log.state.head().seq), "\"seq\": 1");
+    assert_ne!(moved, pretty);
+    assert!(std::fs::write(pins.path(), &moved).is_ok());
+    assert!(matches!(
+        Pins::load(pins.path(), &owner()),
+        Err(AuthorityError::PinsForged { .. })
+    ));
 }
