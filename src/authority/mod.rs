@@ -51,7 +51,7 @@ impl WorkspaceId {
     }
 
     pub fn from_hex(text: &str) -> Option<WorkspaceId> {
-        pins::unhex(text)?.try_into().ok().map(WorkspaceId)
+        pins::unhex_array(text).map(WorkspaceId)
     }
 }
 
@@ -74,7 +74,7 @@ impl EntryHash {
     }
 
     pub fn from_hex(text: &str) -> Option<EntryHash> {
-        pins::unhex(text)?.try_into().ok().map(EntryHash)
+        pins::unhex_array(text).map(EntryHash)
     }
 }
 

@@ -428,6 +428,10 @@ fn hex_round_trips_and_rejects_what_is_not_hex() {
     for bad in ["0", "0g", "+f", "é0", " 0"] {
         assert_eq!(crate::authority::pins::unhex(bad), None, "{bad:?}");
     }
+    let id = WorkspaceId([0xab; 32]);
+    assert_eq!(WorkspaceId::from_hex(&id.to_hex()), Some(id));
+    assert_eq!(WorkspaceId::from_hex(&id.to_hex()[..62]), None);
+    assert_eq!(WorkspaceId::from_hex(&format!("{}00", id.to_hex())), None);
 }
 
 #[test]
