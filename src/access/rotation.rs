@@ -112,10 +112,11 @@ enum Outcome {
     Skipped(String),
 }
 
-/// A record carried over to the new key: its new ciphertexts, MAC and signature.
+/// A record carried over to the new key: its fields as they now are (the secrets sealed for the
+/// new key), MAC and signature.
 struct Moved {
     id: i64,
-    ciphertexts: Vec<(String, Vec<u8>)>,
+    fields: Vec<FieldRow>,
     marked: bool,
     mac: Vec<u8>,
     signature: RecordSignature,
@@ -160,10 +161,17 @@ fn write_batch(tx: &Db<'_>, outcomes: Vec<Outcome>, rotated: &mut Rotated) -> Re
                 continue;
             }
         };
-        for (code, ciphertext) in &moved.ciphertexts {
-            connections::replace_ciphertext(tx, moved.id, code, ciphertext, rotated.new_version)?;
+        for field in moved.fields.iter().filter(|f| f.secret) {
+            let ciphertext = field.ciphertext.as_deref().unwrap_or_default();
+            connections::replace_ciphertext(
+                tx,
+                moved.id,
+                &field.code,
+                ciphertext,
+                rotated.new_version,
+            )?;
+            rotated.secrets += 1;
         }
-        rotated.secrets += moved.ciphertexts.len();
         if moved.marked {
             connections::set_needs_rotation(tx, moved.id, true)?;
             rotated.marked += 1;
@@ -216,46 +224,33 @@ impl MoveRecord<'_> {
             return Ok(Outcome::Skipped(row.slug.clone()));
         }
         let new_version = self.new.version();
-        let mut moved_fields = Vec::with_capacity(fields.len());
-        let mut ciphertexts = Vec::new();
-        for field in fields {
-            let mut moved = FieldRow {
-                code: field.code.clone(),
-                secret: field.secret,
-                value: field.value.clone(),
-                ciphertext: field.ciphertext.clone(),
-                key_version: field.key_version,
+        let mut moved_fields = fields.clone();
+        for field in moved_fields.iter_mut().filter(|f| f.secret) {
+            let mut place = SecretPlace {
+                workspace_id: self.workspace_row,
+                connection_id: row.id,
+                connection_slug: &row.slug,
+                field_code: &field.code,
+                key_version: field.key_version.unwrap_or(0),
             };
-            if field.secret {
-                let mut place = SecretPlace {
-                    workspace_id: self.workspace_row,
-                    connection_id: row.id,
-                    connection_slug: &row.slug,
-                    field_code: &field.code,
-                    key_version: field.key_version.unwrap_or(0),
-                };
-                let value = self
-                    .old
-                    .open_secret(&place, field.ciphertext.as_deref().unwrap_or_default())?;
-                place.key_version = new_version;
-                let sealed = self.sealing.seal(&place, value.expose_secret())?;
-                moved.ciphertext = Some(sealed.clone());
-                moved.key_version = Some(new_version);
-                ciphertexts.push((field.code.clone(), sealed));
-            }
-            moved_fields.push(moved);
+            let value = self
+                .old
+                .open_secret(&place, field.ciphertext.as_deref().unwrap_or_default())?;
+            place.key_version = new_version;
+            field.ciphertext = Some(self.sealing.seal(&place, value.expose_secret())?);
+            field.key_version = Some(new_version);
         }
-        let marked = self.mark_for_rotation && !ciphertexts.is_empty();
+        let marked = self.mark_for_rotation && moved_fields.iter().any(|f| f.secret);
         let mut moved_row = row.clone();
         moved_row.needs_rotation |= marked;
         // The record as the writes will leave it, MACed with the new key and signed for it.
         let record = records::record_bytes(self.workspace_row, &moved_row, &moved_fields);
         Ok(Outcome::Moved(Moved {
             id: row.id,
-            ciphertexts,
             marked,
             mac: self.new.seal_record(&record),
             signature: sign_record(self.signing, &self.workspace_id, new_version, &record),
+            fields: moved_fields,
         }))
     }
 }

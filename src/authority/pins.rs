@@ -59,7 +59,8 @@ struct PinRecord {
     state: String,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// A pins file as written (read through [`PinsFileRead`]).
+#[derive(Serialize)]
 struct PinsFile {
     version: u32,
     workspaces: BTreeMap<String, PinRecord>,
@@ -105,7 +106,7 @@ pub struct Pin {
 /// it was read when it never was).
 #[derive(Debug, Clone)]
 enum CachedState {
-    Decoded(Option<State>),
+    Decoded(State),
     Stored {
         workspace: WorkspaceId,
         hex: String,
@@ -117,7 +118,7 @@ impl Pin {
     /// The verified state at the pinned head, when it is cached and consistent with the pin.
     pub fn state(&self) -> Option<&State> {
         match &self.state {
-            CachedState::Decoded(state) => state.as_ref(),
+            CachedState::Decoded(state) => Some(state),
             CachedState::Stored {
                 workspace,
                 hex,
@@ -262,7 +263,7 @@ impl Pins {
                 genesis: state.genesis_hash(),
                 seq: head.seq,
                 head: head.hash,
-                state: CachedState::Decoded(Some(state.clone())),
+                state: CachedState::Decoded(state.clone()),
             },
         );
     }

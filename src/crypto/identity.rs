@@ -62,11 +62,14 @@ impl UserIdentity {
     }
 
     /// The signing key, handed over to the one who acts with this identity (it has no `Clone`).
+    /// The recipient stays known, so asking for it later derives nothing again.
     pub fn take_signing_key(&mut self) -> Result<SigningKey, XeddsaError> {
-        match self.signing.take() {
-            Some(derived) => derived,
-            None => SigningKey::from_age_identity(&self.identity),
-        }
+        let key = match self.signing.take() {
+            Some(derived) => derived?,
+            None => SigningKey::from_age_identity(&self.identity)?,
+        };
+        let _ = self.recipient.set(key.public_key().recipient());
+        Ok(key)
     }
 
     /// The secret key, `AGE-SECRET-KEY-1...`: only for handing to the unlock agent (src/agent/).

@@ -20,6 +20,7 @@ pub struct ConnectionRow {
 }
 
 /// One stored field. Exactly one of `value` (plain) and `ciphertext` (secret) is set.
+#[derive(Clone)]
 pub struct FieldRow {
     pub code: String,
     pub secret: bool,
