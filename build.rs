@@ -14,8 +14,8 @@
 //! - **Hot code together.** `link-order.txt` names the functions that everyday commands run
 //!   (`connection env`, `list`, `show`, `whoami`), as `bench/link-order` recorded them;
 //!   the linker places them side by side at the start of `.text`. Spread over the 8 MB of code
-//!   they fault in about 60 separate pieces of the file on every command, side by side in about
-//!   15. Only for release builds, and only where the linker takes `--symbol-ordering-file` (LLD,
+//!   they fault in about 90 separate pieces of the file on every command, side by side in about
+//!   20. Only for release builds, and only where the linker takes `--symbol-ordering-file` (LLD,
 //!   the default linker of Rust on x86-64 Linux; GNU ld does not), which a one-line program
 //!   linked the same way finds out. A name that is not in the binary (the file was recorded for
 //!   another version of the code or of Rust) is skipped without a word: the order only makes the
