@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::builder::PossibleValue;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::domain::export::Format;
 use crate::domain::{ConnectionType, Role};
@@ -118,21 +118,21 @@ pub enum Command {
     /// A workspace groups connections and the people who may use them, like an OpenHEXA
     /// workspace. Each has its own encryption key, held only by its editors and admins.
     #[command(subcommand)]
-    Workspace(WorkspaceCommand),
+    Workspace(Deferred<WorkspaceCommand>),
     /// Share a workspace: add, list and remove members, change roles
     ///
     /// Roles: viewer (sees connections and non-secret fields), editor (also uses secrets),
     /// admin (also manages connections and members). Adding an editor or admin gives them the
     /// workspace key; removing or demoting one rotates it and marks secrets "rotate at source".
     #[command(subcommand)]
-    Member(MemberCommand),
+    Member(Deferred<MemberCommand>),
     /// Store and manage connections: typed credentials with encrypted secrets
     ///
     /// Types: postgresql, dhis2, iaso, s3, gcs and custom, with OpenHEXA's field codes. Secret
     /// fields are encrypted to the workspace key before they are written; only editors and
     /// admins can read them back.
     #[command(subcommand)]
-    Connection(ConnectionCommand),
+    Connection(Deferred<ConnectionCommand>),
     /// Pull and push connections with an OpenHEXA workspace
     ///
     /// `login` keeps a personal OpenHEXA token, encrypted to your identity. `pull` brings the
@@ -140,7 +140,7 @@ pub enum Command {
     /// to the server. A connection changed on both sides since the last sync is a conflict,
     /// shown field by field, until --prefer local|remote settles it.
     #[command(subcommand)]
-    Openhexa(OpenhexaCommand),
+    Openhexa(Deferred<OpenhexaCommand>),
     /// Run a command with connections in its environment (editor or admin)
     ///
     /// Starts COMMAND directly (no shell) with the OpenHEXA SDK variables of each connection,
@@ -172,7 +172,7 @@ pub enum Command {
     /// `hold` keeps connections to a PostgreSQL store open for your later commands, `release`
     /// closes them.
     #[command(subcommand)]
-    Store(StoreCommand),
+    Store(Deferred<StoreCommand>),
     /// Print the verified history of a workspace: the audit log
     ///
     /// Every change of members, roles, the workspace key and connections is an entry signed by
@@ -886,4 +886,63 @@ pub enum OpenhexaCommand {
         #[arg(long)]
         yes: bool,
     },
+}
+
+/// A group of subcommands (`connection`, `workspace`, ...) that clap builds only when the line
+/// enters it. Every command parses its line once, and building the whole tree of arguments,
+/// help texts and examples to parse `connection env` was a tenth of that command's time
+/// (docs/ARCHITECTURE.md, "Decisions written down"). Whatever walks the whole tree before clap
+/// builds it takes it from [`whole_command`].
+#[derive(Debug)]
+pub struct Deferred<T>(pub T);
+
+impl<T: FromArgMatches> FromArgMatches for Deferred<T> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(matches).map(Deferred)
+    }
+
+    fn from_arg_matches_mut(matches: &mut ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches_mut(matches).map(Deferred)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
+
+    fn update_from_arg_matches_mut(&mut self, matches: &mut ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches_mut(matches)
+    }
+}
+
+impl<T: Subcommand> Subcommand for Deferred<T> {
+    fn augment_subcommands(group: clap::Command) -> clap::Command {
+        group.defer(T::augment_subcommands)
+    }
+
+    fn augment_subcommands_for_update(group: clap::Command) -> clap::Command {
+        group.defer(T::augment_subcommands_for_update)
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        T::has_subcommand(name)
+    }
+}
+
+/// The command line with every [`Deferred`] group filled in at once, as clap's derive alone
+/// would build it: for completion, which attaches candidates to arguments inside the groups
+/// (and to global ones, before clap copies them into every subcommand).
+pub fn whole_command() -> clap::Command {
+    use clap::CommandFactory;
+    fn filled<T: Subcommand>(group: clap::Command) -> clap::Command {
+        T::augment_subcommands(group.defer(|group| group))
+    }
+    // mut_subcommands keeps the order of the subcommands (mut_subcommand moves one to the end).
+    Cli::command().mut_subcommands(|group| match group.get_name() {
+        "workspace" => filled::<WorkspaceCommand>(group),
+        "member" => filled::<MemberCommand>(group),
+        "connection" => filled::<ConnectionCommand>(group),
+        "openhexa" => filled::<OpenhexaCommand>(group),
+        "store" => filled::<StoreCommand>(group),
+        _ => group,
+    })
 }

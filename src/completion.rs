@@ -71,7 +71,7 @@ const OFFERS: &[(&str, &str, Offer)] = &[
 pub fn command() -> clap::Command {
     // mut_args and mut_subcommands keep the order of arguments and subcommands (mut_arg and
     // mut_subcommand move what they change to the end, which renumbers positionals).
-    wire(Cli::command(), "ohx")
+    wire(crate::cli::whole_command(), "ohx")
 }
 
 fn wire(cmd: clap::Command, path: &str) -> clap::Command {
@@ -386,6 +386,31 @@ mod tests {
         }
     }
 
+    /// Every subcommand's path, as in `ohx connection env`.
+    fn paths(cmd: &clap::Command, path: String, out: &mut Vec<String>) {
+        for sub in cmd.get_subcommands() {
+            let sub_path = format!("{path} {}", sub.get_name());
+            paths(sub, sub_path, out);
+        }
+        out.push(path);
+    }
+
+    #[test]
+    fn the_whole_command_line_has_every_subcommand_that_parsing_builds() {
+        use clap::CommandFactory;
+        let mut built = crate::cli::Cli::command();
+        built.build();
+        let (mut whole, mut parsed) = (Vec::new(), Vec::new());
+        paths(&crate::cli::whole_command(), "ohx".into(), &mut whole);
+        paths(&built, "ohx".into(), &mut parsed);
+        // Building adds `help` subcommands; a group left deferred would lack its subcommands.
+        parsed.retain(|p| !p.split(' ').any(|word| word == "help"));
+        whole.sort();
+        parsed.sort();
+        assert_eq!(whole, parsed);
+        assert!(whole.contains(&"ohx connection env".to_string()));
+    }
+
     /// The positionals of every subcommand, in order, by name.
     fn positionals(cmd: &mut clap::Command, path: String, out: &mut Vec<(String, Vec<String>)>) {
         cmd.build();
@@ -404,9 +429,8 @@ mod tests {
 
     #[test]
     fn attaching_candidates_keeps_the_order_of_positionals() {
-        use clap::CommandFactory;
         let (mut plain, mut wired) = (Vec::new(), Vec::new());
-        positionals(&mut crate::cli::Cli::command(), "ohx".into(), &mut plain);
+        positionals(&mut crate::cli::whole_command(), "ohx".into(), &mut plain);
         positionals(&mut super::command(), "ohx".into(), &mut wired);
         assert_eq!(plain, wired);
     }

@@ -35,7 +35,7 @@ pub mod unix_group;
 
 use anyhow::Result;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, Deferred};
 use session::{Globals, Session};
 
 impl From<&cli::GlobalArgs> for Globals {
@@ -102,20 +102,22 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Whoami { recipient, .. } => {
             commands::whoami::run(&Session::open(globals)?, recipient)
         }
-        Command::Workspace(command) => {
+        Command::Workspace(Deferred(command)) => {
             commands::workspace::run(&mut Session::open(globals)?, command)
         }
-        Command::Member(command) => commands::member::run(&mut Session::open(globals)?, command),
+        Command::Member(Deferred(command)) => {
+            commands::member::run(&mut Session::open(globals)?, command)
+        }
         Command::Log => commands::log::run(&mut Session::open(globals)?),
-        Command::Store(command) => commands::store::run(&globals, command),
+        Command::Store(Deferred(command)) => commands::store::run(&globals, command),
         // The types need no store, so they can be read before `ohx init`.
-        Command::Connection(cli::ConnectionCommand::Types) => {
+        Command::Connection(Deferred(cli::ConnectionCommand::Types)) => {
             commands::connection::types::run(globals.json)
         }
-        Command::Connection(command) => {
+        Command::Connection(Deferred(command)) => {
             commands::connection::run(&mut Session::open(globals)?, command)
         }
-        Command::Openhexa(command) => {
+        Command::Openhexa(Deferred(command)) => {
             commands::openhexa::run(&mut Session::open(globals)?, command)
         }
     };

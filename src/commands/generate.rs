@@ -4,9 +4,8 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use clap::CommandFactory;
 
-use crate::cli::Cli;
+use crate::cli::whole_command;
 use crate::completion;
 use crate::output;
 
@@ -35,7 +34,7 @@ pub fn generate(out_dir: &Path) -> Result<()> {
     let man_dir = out_dir.join("man");
     std::fs::create_dir_all(&man_dir)
         .with_context(|| format!("cannot create {}", man_dir.display()))?;
-    let mut command = Cli::command();
+    let mut command = whole_command();
     command.build();
     write_man_pages(&command, "ohx", &man_dir)
 }
