@@ -109,28 +109,23 @@ impl Store {
     }
 
     fn open_checked(path: &Path) -> Result<Store, Error> {
-        refuse_foreign_schema_untouched(path)?;
-        let conn = Connection::open_with_flags(
+        // With no -wal beside the store, any -wal and -shm that appear once SQLite reads it are
+        // this connection's own, and empty: a refused store is closed so that SQLite removes
+        // them again, and is left exactly as it was found.
+        let wal_was_there = wal_path(path).symlink_metadata().is_ok();
+        let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         // Until the store is known to be ours and not newer, closing must not checkpoint: that would
         // copy a newer ohx's WAL into the main file of a store we refuse.
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
-        let mut conn = conn;
-        configure(&conn)?;
-        // The header read above may predate changes still in the WAL; ask SQLite too.
-        let app_id: u32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
-        if app_id != APPLICATION_ID {
-            return Err(Error::NotAStore(path.into()));
+        if let Err(refused) = accept(&mut conn, path) {
+            if !wal_was_there && wal_is_empty(path) {
+                conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
+            }
+            return Err(refused);
         }
-        // Objects ohx did not create (a trigger that re-inserts a removed member, a view, an
-        // index) could change what ohx's own statements do: refuse the store untouched.
-        let foreign = schema_check::foreign_objects(&conn)?;
-        if !foreign.is_empty() {
-            return Err(Error::ForeignSchema(foreign));
-        }
-        migrations::migrate(&mut conn, path)?;
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
         Ok(Store {
             engine: Engine::Sqlite(conn),
@@ -248,39 +243,36 @@ impl Store {
     }
 }
 
-/// Looks for schema objects ohx did not create before the store is opened for writing, through
-/// an immutable read-only connection that creates no -wal or -shm file and takes no lock, so a
-/// refused store is left exactly as it was. Only when no -wal exists: otherwise the schema may
-/// have changes the immutable view cannot see, and the check after the normal open decides.
-fn refuse_foreign_schema_untouched(path: &Path) -> Result<(), Error> {
+/// Checks a store file that SQLite has opened, before anything is written to it: ours (the
+/// header read by `file_check` may predate changes still in the WAL, so SQLite is asked too),
+/// with no schema object ohx did not create, then configured and migrated. Objects ohx did not
+/// create (a trigger that re-inserts a removed member, a view, an index) could change what ohx's
+/// own statements do, so they are looked for before `journal_mode` or a migration writes.
+fn accept(conn: &mut Connection, path: &Path) -> Result<(), Error> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let app_id: u32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    if app_id != APPLICATION_ID {
+        return Err(Error::NotAStore(path.into()));
+    }
+    let foreign = schema_check::foreign_objects(conn)?;
+    if !foreign.is_empty() {
+        return Err(Error::ForeignSchema(foreign));
+    }
+    configure(conn)?;
+    migrations::migrate(conn, path)
+}
+
+fn wal_path(path: &Path) -> PathBuf {
     let mut wal = path.as_os_str().to_os_string();
     wal.push("-wal");
-    if std::fs::symlink_metadata(PathBuf::from(wal)).is_ok() {
-        return Ok(());
-    }
-    let Some(text) = path.to_str() else {
-        return Ok(());
-    };
-    let mut uri = String::from("file:");
-    for c in text.chars() {
-        match c {
-            '?' | '#' | '%' => uri.push_str(&format!("%{:02X}", c as u32)),
-            c => uri.push(c),
-        }
-    }
-    uri.push_str("?immutable=1");
-    let conn = Connection::open_with_flags(
-        &uri,
-        OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_URI
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    let foreign = schema_check::foreign_objects(&conn)?;
-    if foreign.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::ForeignSchema(foreign))
-    }
+    PathBuf::from(wal)
+}
+
+/// Whether the store's -wal holds no frame (or is not there).
+fn wal_is_empty(path: &Path) -> bool {
+    wal_path(path)
+        .symlink_metadata()
+        .map_or(true, |m| m.len() == 0)
 }
 
 /// Makes the folder of a new store file when it is missing (0700, parents too), and refuses one
