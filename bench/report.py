@@ -450,7 +450,9 @@ def markdown(t, memory, seeding, machine, checks, an) -> str:
              f"{machine['memory']} RAM, Linux {machine['kernel']}; {machine['ohx']}, "
              f"baseline {machine['baseline']}, {machine['postgres']}, "
              f"{machine['rustc']}, {machine['hyperfine']}, age {machine['age']}, {machine['gpg']}. "
-             f"The whole `bench/run` took {machine['bench_run_seconds']} s."
+             f"The whole `bench/run` took {machine['bench_run_seconds']} s. "
+             f"Functions of `link-order.txt` found in this build (placed side by side): "
+             f"{machine.get('link_order', 'not counted')}."
              + (" **Quick run** (`BENCH_QUICK=1`): few runs, no 100,000; not for numbers."
                 if machine.get("quick") else ""))
     loads = ", ".join(f"{g} {v} % (load average {a})"
