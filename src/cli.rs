@@ -933,9 +933,6 @@ impl<T: Subcommand> Subcommand for Deferred<T> {
 /// (and to global ones, before clap copies them into every subcommand).
 pub fn whole_command() -> clap::Command {
     use clap::CommandFactory;
-    fn filled<T: Subcommand>(group: clap::Command) -> clap::Command {
-        T::augment_subcommands(group.defer(|group| group))
-    }
     // mut_subcommands keeps the order of the subcommands (mut_subcommand moves one to the end).
     Cli::command().mut_subcommands(|group| match group.get_name() {
         "workspace" => filled::<WorkspaceCommand>(group),
@@ -945,4 +942,10 @@ pub fn whole_command() -> clap::Command {
         "store" => filled::<StoreCommand>(group),
         _ => group,
     })
+}
+
+/// `group`, a [`Deferred`] group of `T`, with its subcommands filled in now rather than when a
+/// line enters it (for pages that change one of them before parsing).
+pub fn filled<T: Subcommand>(group: clap::Command) -> clap::Command {
+    T::augment_subcommands(group.defer(|group| group))
 }

@@ -3,9 +3,9 @@
 
 use std::ffi::OsString;
 
-use clap::{CommandFactory, Subcommand, ValueEnum};
+use clap::{CommandFactory, ValueEnum};
 
-use crate::cli::{Cli, ConnectionCommand};
+use crate::cli::{filled, Cli, ConnectionCommand};
 use crate::domain::ConnectionType;
 
 /// The command line to parse `args` with: the CLI, with the fields of the type named in
@@ -17,16 +17,13 @@ pub fn command_for(args: &[OsString]) -> clap::Command {
     let section = crate::commands::connection::types::help_section(kind);
     Cli::command().mut_subcommand("connection", |group| {
         // The group is built when the line enters it (cli::Deferred); this page needs it now.
-        ConnectionCommand::augment_subcommands(group.defer(|group| group)).mut_subcommand(
-            "add",
-            |add| {
-                let examples = add
-                    .get_after_help()
-                    .map(|h| h.to_string())
-                    .unwrap_or_default();
-                add.after_help(format!("{section}\n{examples}"))
-            },
-        )
+        filled::<ConnectionCommand>(group).mut_subcommand("add", |add| {
+            let examples = add
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            add.after_help(format!("{section}\n{examples}"))
+        })
     })
 }
 

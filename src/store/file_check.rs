@@ -133,6 +133,13 @@ fn stays_short(path: &Path) -> bool {
     true
 }
 
+/// The file SQLite keeps beside the store under `suffix` (`-wal`, `-shm`).
+pub(super) fn companion(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 /// The `-wal` and `-shm` files beside the store: never links, only regular files, never readable
 /// by others, shared only as the store may be, and writable by their owner whenever the store is
 /// (SQLite creates them with the store's mode, so a store once made read-only leaves a read-only
@@ -140,9 +147,7 @@ fn stays_short(path: &Path) -> bool {
 fn check_companions(path: &Path, folder: &fsutil::Folder) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt;
     for suffix in ["-wal", "-shm"] {
-        let mut name = path.as_os_str().to_os_string();
-        name.push(suffix);
-        let companion = PathBuf::from(name);
+        let companion = companion(path, suffix);
         match fsutil::inspect(&companion).map_err(|e| io_error(&companion, e))? {
             Entry::Missing => {}
             Entry::Symlink => return Err(Error::StoreSymlink(companion)),

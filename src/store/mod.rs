@@ -112,7 +112,9 @@ impl Store {
         // With no -wal beside the store, any -wal and -shm that appear once SQLite reads it are
         // this connection's own, and empty: a refused store is closed so that SQLite removes
         // them again, and is left exactly as it was found.
-        let wal_was_there = wal_path(path).symlink_metadata().is_ok();
+        let wal_was_there = file_check::companion(path, "-wal")
+            .symlink_metadata()
+            .is_ok();
         let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -262,15 +264,9 @@ fn accept(conn: &mut Connection, path: &Path) -> Result<(), Error> {
     migrations::migrate(conn, path)
 }
 
-fn wal_path(path: &Path) -> PathBuf {
-    let mut wal = path.as_os_str().to_os_string();
-    wal.push("-wal");
-    PathBuf::from(wal)
-}
-
 /// Whether the store's -wal holds no frame (or is not there).
 fn wal_is_empty(path: &Path) -> bool {
-    wal_path(path)
+    file_check::companion(path, "-wal")
         .symlink_metadata()
         .map_or(true, |m| m.len() == 0)
 }
