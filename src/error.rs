@@ -106,6 +106,8 @@ pub enum AuthorityError {
     Replaced {
         workspace: String,
         fingerprint: String,
+        /// The pin of the workspace seen before under that slug.
+        pinned: PathBuf,
     },
     #[error("the pins file {} is unprotected: mode {mode:04o} lets other users change it", path.display())]
     PinsUnsafe { path: PathBuf, mode: u32 },
@@ -132,8 +134,9 @@ impl AuthorityError {
             Fork { workspace, .. } => Some(format!(
                 "the history of '{workspace}' was rewritten; nothing was used. Ask an admin of '{workspace}' and compare `ohx workspace show` fingerprints"
             )),
-            Replaced { workspace, .. } => Some(format!(
-                "compare this fingerprint with an admin of '{workspace}'; if the workspace really was deleted and created again, forget the old one first"
+            Replaced { workspace, pinned, .. } => Some(format!(
+                "compare this fingerprint with an admin of '{workspace}'; if the workspace really was deleted and created again, remove your pin of the old one, {}",
+                pinned.display()
             )),
             WrongWorkspaceKey { workspace, .. } => Some(format!(
                 "someone planted a key in the store; an admin of '{workspace}' should run `ohx workspace rotate-key {workspace}`"
@@ -143,11 +146,11 @@ impl AuthorityError {
             )),
             PinsUnsafe { path, .. } => Some(format!("run `chmod 600 {}`", path.display())),
             PinsForged { path } => Some(format!(
-                "find out who can write {}; then move it aside: every workspace is trusted anew on first sight (compare fingerprints)",
+                "find out who can write {}; then move it aside: what it pinned is trusted anew on first sight (compare fingerprints)",
                 path.display()
             )),
             PinsDamaged { path } => Some(format!(
-                "move {} aside; every workspace is then trusted anew on first sight (compare fingerprints)",
+                "move {} aside; what it pinned is then trusted anew on first sight (compare fingerprints)",
                 path.display()
             )),
             PinsUnreadable { .. } | PinsUnwritable { .. } | NoRandomness(_) => None,

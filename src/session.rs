@@ -81,8 +81,8 @@ impl Setup {
 impl Setup {
     /// The user's pins (the last verified log head of every workspace), beside their identity:
     /// they belong to that identity, which also keys their MAC.
-    pub fn pins_path(&self) -> PathBuf {
-        crate::authority::pins_path_for(&self.identity.path)
+    pub fn pins_dir(&self) -> PathBuf {
+        crate::authority::pins_dir_for(&self.identity.path)
     }
 }
 
@@ -137,7 +137,7 @@ fn store_and_user(
     created_identity: bool,
 ) -> Result<(Access, InitReport)> {
     let (store, created_store) = Store::init(&Location::of(&setup.store.path)?)?;
-    let mut access = Access::new(store, identity, &setup.pins_path(), globals.printer())?;
+    let mut access = Access::new(store, identity, &setup.pins_dir(), globals.printer())?;
     let (user, registered) =
         access.register(|| UserName::new(&name.map_or_else(default_user_name, str::to_string)))?;
     let report = InitReport {
@@ -244,7 +244,7 @@ impl Session {
                 &setup.identity.path,
                 &mut passphrase_source(&globals),
             )?;
-            Access::with_known_key(store, keys, &setup.pins_path(), printer)?
+            Access::with_known_key(store, keys, &setup.pins_dir(), printer)?
         };
         Ok(Session {
             globals,

@@ -27,6 +27,7 @@ use crate::crypto::{UserIdentity, WorkspaceKey};
 use crate::domain::{Action, Role, UserName, WorkspaceSlug};
 use crate::error::{Error, Result};
 use crate::output::{self, Printer};
+use crate::store::engine::Db;
 use crate::store::users::{self, User};
 use crate::store::workspaces::{self, Listed};
 use crate::store::{members as member_rows, Store};
@@ -78,7 +79,8 @@ pub struct Access {
 }
 
 impl Access {
-    /// Looks up who `identity` is in `store`; `pins` is the file of their pinned log heads.
+    /// Looks up who `identity` is in `store`; `pins` is the folder of their pinned log heads
+    /// ([`crate::authority::pins_dir_for`] their identity file).
     pub fn new(
         store: Store,
         identity: UserIdentity,
@@ -102,8 +104,7 @@ impl Access {
             .take_signing_key()
             .map_err(|_| Error::NotAnIdentity(pins.to_path_buf()))?;
         let public = signing.public_key();
-        let legacy = pins.with_file_name(crate::authority::PINS_FILE);
-        let pins = Pins::load_adopting(pins, &legacy, &signing)?;
+        let pins = Pins::load(pins, &signing)?;
         Ok(Access {
             store,
             actor: Actor {
@@ -256,14 +257,7 @@ impl Access {
         action: Action,
         work: impl FnOnce(&Workspace<'_>) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
-        let (actor, pins) = (&self.actor, &self.pins);
-        let (value, after) = self.store.read(|tx| -> anyhow::Result<_> {
-            let ws = Workspace::enter(tx, actor, pins, slug, action)?;
-            let value = work(&ws)?;
-            Ok((value, After::of(&ws)))
-        })?;
-        self.finish(vec![after]);
-        Ok(value)
+        self.in_workspace(Kind::Read, slug, action, work)
     }
 
     /// Runs `work` on workspace `slug` in one write transaction, committed only if it succeeds.
@@ -274,25 +268,58 @@ impl Access {
         action: Action,
         work: impl FnOnce(&Workspace<'_>) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
-        let (actor, pins) = (&self.actor, &self.pins);
-        let (value, after) = self.store.write(|tx| -> anyhow::Result<_> {
-            let ws = Workspace::enter(tx, actor, pins, slug, action)?;
-            let value = work(&ws)?;
-            Ok((value, After::of(&ws)))
-        })?;
-        self.finish(vec![after]);
-        Ok(value)
+        self.in_workspace(Kind::Write, slug, action, work)
     }
 
     /// Opens connections of several workspaces for use, in one read transaction; see
     /// [`use_secrets`].
     pub fn open_for_use(&mut self, wanted: &[(String, String)]) -> anyhow::Result<Vec<Opened>> {
-        let (actor, pins) = (&self.actor, &self.pins);
-        let (opened, after) = self
-            .store
-            .read(|tx| -> anyhow::Result<_> { use_secrets::open_all(tx, actor, pins, wanted) })?;
-        self.finish(after);
-        Ok(opened)
+        self.settled(Kind::Read, |tx, actor, pins| {
+            use_secrets::open_all(tx, actor, pins, wanted)
+        })
+    }
+
+    fn in_workspace<T>(
+        &mut self,
+        kind: Kind,
+        slug: &str,
+        action: Action,
+        work: impl FnOnce(&Workspace<'_>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let mut work = Some(work);
+        self.settled(kind, |tx, actor, pins| {
+            let Some(ws) = Workspace::enter_or_race(tx, actor, pins, slug, action)? else {
+                return Ok(Attempt::Raced);
+            };
+            // An attempt is retried only when `enter_or_race` raced, before `work` ran.
+            let work = work.take().ok_or_else(|| {
+                anyhow::anyhow!("ohx tried to run one step twice; please report this")
+            })?;
+            let value = work(&ws)?;
+            Ok(Attempt::Done((value, vec![After::of(&ws)])))
+        })
+    }
+
+    /// Runs `attempt` in one transaction of `kind`, and again in a new one while it races a pin
+    /// (see [`Attempt::Raced`]); then pins what it verified. Each race needs a pin this process
+    /// had not read before, so this ends after at most one retry per workspace.
+    fn settled<T>(
+        &mut self,
+        kind: Kind,
+        mut attempt: impl FnMut(&Db<'_>, &Actor, &Pins) -> anyhow::Result<Attempt<(T, Vec<After>)>>,
+    ) -> anyhow::Result<T> {
+        loop {
+            let (actor, pins) = (&self.actor, &self.pins);
+            let run = |tx: &Db<'_>| attempt(tx, actor, pins);
+            let outcome = match kind {
+                Kind::Read => self.store.read(run)?,
+                Kind::Write => self.store.write(run)?,
+            };
+            if let Attempt::Done((value, after)) = outcome {
+                self.finish(after);
+                return Ok(value);
+            }
+        }
     }
 
     /// After a committed transaction: pins what was newly verified and tells the notes.
@@ -310,7 +337,7 @@ impl Access {
         self.pin(states);
     }
 
-    /// Records newly verified log heads in the pins file. A pin that cannot be saved is only a
+    /// Records newly verified log heads in their pin files. A pin that cannot be saved is only a
     /// warning: the command itself succeeded, and the next one verifies from the older pin.
     fn pin(&mut self, states: Vec<State>) {
         if states.is_empty() {
@@ -323,6 +350,22 @@ impl Access {
             output::warning(&format!("{e}"));
         }
     }
+}
+
+/// Whether a transaction only reads.
+#[derive(Clone, Copy)]
+enum Kind {
+    Read,
+    Write,
+}
+
+/// How one attempt at a transaction ended.
+pub(crate) enum Attempt<T> {
+    Done(T),
+    /// A workspace's log looked rolled back against a pin first read in this attempt: another ohx
+    /// process may have committed an entry and pinned it after the snapshot began. The attempt is
+    /// run again in a new transaction, against the pin already read (`Pins::get`).
+    Raced,
 }
 
 /// What a transaction leaves to do once it has committed.

@@ -8,7 +8,7 @@ use crate::store::engine::Db;
 
 use super::fields::{self, Value};
 use super::records;
-use super::{Actor, After, Workspace};
+use super::{Actor, After, Attempt, Workspace};
 use crate::authority::Pins;
 use crate::domain::{Action, ConnectionType, Secret};
 use crate::error::Result;
@@ -42,19 +42,23 @@ pub(super) fn open_all(
     actor: &Actor,
     pins: &Pins,
     wanted: &[(String, String)],
-) -> anyhow::Result<(Vec<Opened>, Vec<After>)> {
+) -> anyhow::Result<Attempt<(Vec<Opened>, Vec<After>)>> {
     let mut entered: BTreeMap<&str, Workspace<'_>> = BTreeMap::new();
     let mut opened = Vec::with_capacity(wanted.len());
     for (slug, id) in wanted {
         if !entered.contains_key(slug.as_str()) {
-            let ws = Workspace::enter(tx, actor, pins, slug, Action::UseSecrets)?;
+            let Some(ws) = Workspace::enter_or_race(tx, actor, pins, slug, Action::UseSecrets)?
+            else {
+                return Ok(Attempt::Raced);
+            };
             entered.insert(slug, ws);
         }
         if let Some(ws) = entered.get(slug.as_str()) {
             opened.push(ws.open_for_use(id)?);
         }
     }
-    Ok((opened, entered.values().map(After::of).collect()))
+    let after = entered.values().map(After::of).collect();
+    Ok(Attempt::Done((opened, after)))
 }
 
 impl Workspace<'_> {

@@ -8,7 +8,7 @@ use crate::store::engine::Db;
 
 use super::authority::{Authority, Note};
 use super::Actor;
-use crate::authority::{Pins, PublicKey};
+use crate::authority::{AuthorityError, Pins, PublicKey};
 use crate::crypto::WorkspaceKey;
 use crate::domain::{Action, Role};
 use crate::error::{Error, Result};
@@ -28,12 +28,33 @@ pub struct Workspace<'t> {
 }
 
 impl<'t> Workspace<'t> {
+    /// [`Workspace::enter`], or `None` when the workspace's log looked rolled back against a pin
+    /// this call read for the first time: the pin may be newer than the transaction's snapshot
+    /// (`Pins::get`), so the caller retries in a new transaction (`Attempt::Raced`).
+    pub(super) fn enter_or_race(
+        tx: &'t Db<'t>,
+        actor: &'t Actor,
+        pins: &Pins,
+        slug: &str,
+        action: Action,
+    ) -> Result<Option<Workspace<'t>>> {
+        let read_before = pins.read_count();
+        match Workspace::enter(tx, actor, pins, slug, action) {
+            Err(Error::Authority(AuthorityError::Rollback { .. }))
+                if pins.read_count() > read_before =>
+            {
+                Ok(None)
+            }
+            entered => entered.map(Some),
+        }
+    }
+
     /// The user's membership of `slug`, if their role allows `action`.
     ///
     /// A workspace the user does not belong to is indistinguishable from one that does not exist:
     /// both give status 4 with the same message, so nobody learns which workspaces exist. For a
     /// signed workspace the role is the one the verified log gives the user's recipient.
-    pub(super) fn enter(
+    fn enter(
         tx: &'t Db<'t>,
         actor: &'t Actor,
         pins: &Pins,

@@ -27,7 +27,7 @@ use std::fmt;
 
 pub use audit::{history, Event, History, LoggedRecord};
 pub use entry::{Body, Entry, Genesis};
-pub use pins::{pins_path_for, LogSource, Pin, Pins, Verified, PINS_FILE};
+pub use pins::{pins_dir_for, LogSource, Pin, Pins, Verified, PINS_DIR};
 pub use record::{record_digest, sign_record, verify_record, RecordSignature};
 pub use state::{extend, extend_prefix, verify_log, Member, Rejected, State};
 pub use upgrade::{sign_current_state, Unsigned};

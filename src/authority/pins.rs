@@ -1,94 +1,66 @@
 //! Pins, like SSH's known_hosts: for every workspace a user has seen, the hash of its genesis and
-//! the last log head they verified, kept in a 0600 file in their own config folder together with
-//! the state at that head (so a reader verifies only the entries that are new since its last run).
+//! the last log head they verified, kept in their own config folder together with the state at
+//! that head (so a reader verifies only the entries that are new since its last run).
 //!
 //! A store whose log no longer reaches the pinned head is a rollback; one whose entry at the pinned
 //! number differs is a fork. The first sight of a workspace is trusted (and pinned), unless the
 //! same slug was pinned for another workspace before: then the store was replaced.
 //!
-//! The file carries a MAC keyed from the user's own identity, so that someone who can write the
-//! user's files but does not hold their identity (a co-user of a shared account) cannot move a
-//! pin back; they can only delete the file, which makes every workspace a first sight again.
+//! Each workspace's pin is a 0600 file of its own in a 0700 folder (`file`), so a command reads
+//! the one pin it uses however many workspaces the user has seen. Each carries a MAC keyed from
+//! the user's own identity, so that someone who can write the user's files but does not hold
+//! their identity (a co-user of a shared account) cannot move a pin back; they can only delete
+//! it, which makes that workspace a first sight again. Pins kept the older way, every workspace
+//! in one file (`v1`), move into the folder the first time they are read.
 
+mod file;
+mod v1;
+
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::{extend_prefix, AuthorityError, Body, Entry, EntryHash, Rejected, State, WorkspaceId};
 use crate::crypto::xeddsa::SigningKey;
 use crate::fsutil::{self, Refusal};
 
-/// The file name of the pins beside the default identity, `identity.txt`.
-pub const PINS_FILE: &str = "known-workspaces.json";
+/// The name of the pins folder beside the default identity, `identity.txt`.
+pub const PINS_DIR: &str = "known-workspaces";
 
-/// The default identity's file name, whose pins keep the plain [`PINS_FILE`] name.
+/// The default identity's file name, whose pins keep the plain [`PINS_DIR`] name.
 const DEFAULT_IDENTITY_FILE: &str = "identity.txt";
 
-/// Where the pins of the identity file at `identity` live: [`PINS_FILE`] beside the default
-/// `identity.txt`, `known-workspaces.<file name>.json` beside any other, so that two identities
-/// kept in one folder (a person's and a nightly job's, say) each have their own pins instead of
-/// refusing each other's file as forged.
-pub fn pins_path_for(identity: &Path) -> PathBuf {
+/// Where the pins of the identity file at `identity` live: [`PINS_DIR`] beside the default
+/// `identity.txt`, `known-workspaces.<file name>` beside any other, so that two identities kept in
+/// one folder (a person's and a nightly job's, say) each have their own pins instead of refusing
+/// each other's as forged.
+pub fn pins_dir_for(identity: &Path) -> PathBuf {
     let dir = identity.parent().unwrap_or(Path::new("."));
     match identity.file_name() {
         Some(name) if name != DEFAULT_IDENTITY_FILE => {
-            let mut file = std::ffi::OsString::from("known-workspaces.");
-            file.push(name);
-            file.push(".json");
-            dir.join(file)
+            let mut folder = std::ffi::OsString::from("known-workspaces.");
+            folder.push(name);
+            dir.join(folder)
         }
-        _ => dir.join(PINS_FILE),
+        _ => dir.join(PINS_DIR),
     }
 }
 
-const FORMAT_VERSION: u32 = 1;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct PinRecord {
-    slug: String,
-    genesis: String,
-    seq: u64,
-    head: String,
-    /// The state at `head`, canonical bytes in hex.
-    state: String,
+/// The one file in which the pins of the folder `dir` were kept before (the folder's name and
+/// `.json`).
+fn v1_file_of(dir: &Path) -> PathBuf {
+    let mut name = dir.as_os_str().to_os_string();
+    name.push(".json");
+    PathBuf::from(name)
 }
 
-/// A pins file as written (read through [`PinsFileRead`]).
-#[derive(Serialize)]
-struct PinsFile {
-    version: u32,
-    workspaces: BTreeMap<String, PinRecord>,
-    /// HMAC-SHA256 of the workspaces (their JSON), keyed from the owner's identity.
-    mac: String,
-}
-
-const MAC_LABEL: &[u8] = b"ohx pins mac v1";
-
-/// The MAC of the workspaces: over their compact JSON (`serde_json::to_vec`), which is also how
-/// the file holds them, so that a reader can check the bytes it read without writing them again.
-fn pins_mac(key: &[u8; 32], workspaces: &BTreeMap<String, PinRecord>) -> Option<Hmac<Sha256>> {
-    mac_over(key, &serde_json::to_vec(workspaces).ok()?)
-}
-
-fn mac_over(key: &[u8; 32], compact_json: &[u8]) -> Option<Hmac<Sha256>> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
-    mac.update(compact_json);
-    Some(mac)
-}
-
-/// A pins file as read: the workspaces kept as the text they are, for their MAC.
-#[derive(Deserialize)]
-struct PinsFileRead<'a> {
-    version: u32,
-    #[serde(borrow)]
-    workspaces: &'a serde_json::value::RawValue,
-    mac: String,
+/// The file of workspace `id`'s pin in the folder `dir`.
+fn pin_file(dir: &Path, id: &WorkspaceId) -> PathBuf {
+    dir.join(format!("{}.json", id.to_hex()))
 }
 
 /// One workspace's pin.
@@ -101,9 +73,8 @@ pub struct Pin {
     state: CachedState,
 }
 
-/// A pin's cached state. A user who has seen a hundred workspaces has a hundred of them in the
-/// file, and a command uses one: each stays in hex until it is asked for (and is written back as
-/// it was read when it never was).
+/// A pin's cached state: it stays in hex until it is asked for, and is written back as it was
+/// read when it never was.
 #[derive(Debug, Clone)]
 enum CachedState {
     Decoded(State),
@@ -112,6 +83,16 @@ enum CachedState {
         hex: String,
         decoded: OnceLock<Option<State>>,
     },
+}
+
+impl CachedState {
+    fn stored(workspace: WorkspaceId, hex: String) -> CachedState {
+        CachedState::Stored {
+            workspace,
+            hex,
+            decoded: OnceLock::new(),
+        }
+    }
 }
 
 impl Pin {
@@ -149,20 +130,36 @@ impl Pin {
             _ => self.state().map(|s| hex(&s.to_bytes())).unwrap_or_default(),
         }
     }
+
+    fn from_state(state: &State) -> Pin {
+        let head = state.head();
+        Pin {
+            slug: state.slug().into(),
+            genesis: state.genesis_hash(),
+            seq: head.seq,
+            head: head.hash,
+            state: CachedState::Decoded(state.clone()),
+        }
+    }
 }
 
-/// All of a user's pins, read from and written to one file.
+/// A user's pins: a folder with one file per workspace, read one workspace at a time.
 pub struct Pins {
-    path: PathBuf,
-    pins: BTreeMap<WorkspaceId, Pin>,
+    dir: PathBuf,
+    /// Pins this process recorded (or moved from an old pins file): [`Pins::save`] writes them.
+    recorded: BTreeMap<WorkspaceId, Pin>,
+    /// Each pin file as this process first read it (`None`: there was none). A pin is read once:
+    /// a transaction that retries after [`Pins::read_count`] grew then checks its new snapshot
+    /// against a pin read before that snapshot began (see [`Pins::get`]).
+    read: RefCell<BTreeMap<WorkspaceId, Option<Pin>>>,
     mac_key: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Pins {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pins")
-            .field("path", &self.path)
-            .field("pins", &self.pins)
+            .field("dir", &self.dir)
+            .field("recorded", &self.recorded)
             .finish_non_exhaustive()
     }
 }
@@ -195,77 +192,114 @@ pub trait LogSource {
 }
 
 impl Pins {
-    /// Reads `owner`'s pins at `path`; a missing file is an empty set of pins.
-    pub fn load(path: &Path, owner: &SigningKey) -> Result<Pins, AuthorityError> {
-        let mac_key = owner.derive_secret(MAC_LABEL);
-        let pins = read_pins(path, &mac_key)?;
-        Ok(Pins {
-            path: path.into(),
-            pins,
-            mac_key,
-        })
-    }
-
-    /// Like [`Pins::load`], but when `path` does not exist yet, adopts the pins at `legacy` if
-    /// they are `owner`'s own: before pins were kept per identity file, every identity in a
-    /// folder used [`PINS_FILE`]. Pins of another identity there are left alone. The next save
-    /// writes `path`.
-    pub fn load_adopting(
-        path: &Path,
-        legacy: &Path,
-        owner: &SigningKey,
-    ) -> Result<Pins, AuthorityError> {
-        if path == legacy || std::fs::symlink_metadata(path).is_ok() {
-            return Pins::load(path, owner);
+    /// `owner`'s pins in the folder `dir` (see [`pins_dir_for`]); a missing folder is no pins.
+    ///
+    /// Pins kept the older way, in one file (`dir` with `.json` added), are moved into the
+    /// folder: that file is read, its pins written to the folder, and it is removed. When neither
+    /// exists, pins in `known-workspaces.json` beside the folder are adopted if their MAC is
+    /// `owner`'s own: before pins were kept per identity file, every identity in a folder used
+    /// that name. Another identity's pins there are left alone.
+    pub fn load(dir: &Path, owner: &SigningKey) -> Result<Pins, AuthorityError> {
+        let mut pins = Pins {
+            dir: dir.into(),
+            recorded: BTreeMap::new(),
+            read: RefCell::new(BTreeMap::new()),
+            mac_key: owner.derive_secret(file::MAC_LABEL),
+        };
+        let v1_key = owner.derive_secret(v1::MAC_LABEL);
+        let own = v1_file_of(dir);
+        // A damaged or forged old file is reported, as it was when it was the only pins there
+        // were: the user must know that their pins were tampered with.
+        if let Some(old) = v1::read(&own, &v1_key)? {
+            pins.recorded = old;
+            // Only once the pins are in the folder is the old file removed; until then it is
+            // read again (and the move tried again) by the next command.
+            if pins.save().is_ok() {
+                let _ = std::fs::remove_file(&own);
+                let _ = std::fs::remove_file(lock_file_of(&own));
+            }
+            return Ok(pins);
         }
-        let mac_key = owner.derive_secret(MAC_LABEL);
-        let pins = read_pins(legacy, &mac_key).unwrap_or_default();
-        Ok(Pins {
-            path: path.into(),
-            pins,
-            mac_key,
-        })
+        let shared = dir.with_file_name(v1::SHARED_FILE);
+        if shared != own && std::fs::symlink_metadata(dir).is_err() {
+            if let Ok(Some(old)) = v1::read(&shared, &v1_key) {
+                pins.recorded = old;
+                let _ = pins.save();
+            }
+        }
+        Ok(pins)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
-    pub fn get(&self, id: &WorkspaceId) -> Option<&Pin> {
-        self.pins.get(id)
+    /// The pin of workspace `id`, if the user has one; a pin file that is not private, not
+    /// genuine or damaged is an error naming it.
+    ///
+    /// The file is read when the workspace's log is, inside the caller's read transaction, so
+    /// another ohx process may have committed an entry and pinned it after that transaction's
+    /// snapshot began: the pin is then ahead of the snapshot and looks like a rollback. Such a
+    /// transaction is retried (`access`), and the retry uses the pin read here, which is older
+    /// than its snapshot; a pin is saved only after its entry was committed, so a rollback seen
+    /// then is real.
+    pub fn get(&self, id: &WorkspaceId) -> Result<Option<Pin>, AuthorityError> {
+        if let Some(pin) = self.recorded.get(id) {
+            return Ok(Some(pin.clone()));
+        }
+        if let Some(pin) = self.read.borrow().get(id) {
+            return Ok(pin.clone());
+        }
+        let pin = file::read(&pin_file(&self.dir, id), &self.mac_key, id)?;
+        self.read.borrow_mut().insert(*id, pin.clone());
+        Ok(pin)
+    }
+
+    /// How many pin files this process has read so far: a transaction that failed as a rollback
+    /// after this grew may have raced another process's pin (see [`Pins::get`]).
+    pub fn read_count(&self) -> usize {
+        self.read.borrow().len()
     }
 
     /// Whether some workspace with this slug has been pinned: its log was seen signed.
     pub fn knows_slug(&self, slug: &str) -> bool {
-        self.pins.values().any(|pin| pin.slug == slug)
+        self.pinned_with_slug(slug, None).is_some()
     }
 
-    /// Forgets a workspace, so that its next sight is trusted anew (after the user compared its
-    /// fingerprint with an admin's, for a workspace that was deleted and created again).
-    pub fn forget(&mut self, id: &WorkspaceId) -> bool {
-        self.pins.remove(id).is_some()
+    /// A workspace other than `except` pinned under `slug`, and its pin file. Reads every pin,
+    /// which only the first sight of a workspace and an unsigned workspace need; pins that cannot
+    /// be read or are not genuine do not count.
+    fn pinned_with_slug(&self, slug: &str, except: Option<WorkspaceId>) -> Option<PathBuf> {
+        let other = |id: &WorkspaceId| Some(*id) != except;
+        if let Some((id, _)) = self
+            .recorded
+            .iter()
+            .find(|(id, pin)| pin.slug == slug && other(id))
+        {
+            return Some(pin_file(&self.dir, id));
+        }
+        let entries = std::fs::read_dir(&self.dir).ok()?;
+        entries.filter_map(Result::ok).find_map(|entry| {
+            let name = entry.file_name();
+            let id = WorkspaceId::from_hex(name.to_str()?.strip_suffix(".json")?)?;
+            let path = entry.path();
+            let pin = file::read(&path, &self.mac_key, &id).ok()??;
+            (pin.slug == slug && other(&id) && !self.recorded.contains_key(&id)).then_some(path)
+        })
     }
 
-    /// Pins `state`'s head. A pin never moves back: an older state leaves it as it is.
+    /// Pins `state`'s head. A pin never moves back: an older state than one this process
+    /// recorded leaves it as it is (and [`Pins::save`] keeps the further head on disk).
     pub fn record(&mut self, state: &State) {
-        let head = state.head();
+        let id = state.workspace_id();
         if self
-            .pins
-            .get(&state.workspace_id())
-            .is_some_and(|p| p.seq > head.seq)
+            .recorded
+            .get(&id)
+            .is_some_and(|p| p.seq > state.head().seq)
         {
             return;
         }
-        self.pins.insert(
-            state.workspace_id(),
-            Pin {
-                slug: state.slug().into(),
-                genesis: state.genesis_hash(),
-                seq: head.seq,
-                head: head.hash,
-                state: CachedState::Decoded(state.clone()),
-            },
-        );
+        self.recorded.insert(id, Pin::from_state(state));
     }
 
     /// Verifies a workspace's log against the pins: the genesis and the entry at the pinned head
@@ -278,7 +312,7 @@ impl Pins {
         let Body::Genesis(g) = &genesis.body else {
             return Err(AuthorityError::NoGenesis.into());
         };
-        let Some(pin) = self.pins.get(&g.workspace_id) else {
+        let Some(pin) = self.get(&g.workspace_id)? else {
             let (state, rejected) =
                 extend_prefix(State::from_genesis(&genesis)?, source.entries_from(1)?);
             self.check_not_replacing(&state)?;
@@ -337,73 +371,56 @@ impl Pins {
     /// A workspace seen for the first time must not carry the slug of another pinned workspace:
     /// that is what a store replaced by someone else's copy looks like.
     fn check_not_replacing(&self, state: &State) -> Result<(), AuthorityError> {
-        match self
-            .pins
-            .iter()
-            .find(|(id, pin)| pin.slug == state.slug() && **id != state.workspace_id())
-        {
-            Some(_) => Err(AuthorityError::Replaced {
+        match self.pinned_with_slug(state.slug(), Some(state.workspace_id())) {
+            Some(pinned) => Err(AuthorityError::Replaced {
                 workspace: state.slug().into(),
                 fingerprint: state.fingerprint(),
+                pinned,
             }),
             None => Ok(()),
         }
     }
 
-    /// Writes the pins atomically (a 0600 temporary file renamed over the old one), first merging
-    /// what another ohx process may have pinned meanwhile: for each workspace the further head wins.
+    /// Writes every recorded pin to its file (a 0600 temporary file renamed over the old one),
+    /// under an exclusive lock on the folder, keeping for each workspace the further head: a pin
+    /// another ohx process saved meanwhile is never moved back.
     pub fn save(&self) -> Result<(), AuthorityError> {
-        let unwritable = |e: std::io::Error| AuthorityError::PinsUnwritable {
-            path: self.path.clone(),
+        if self.recorded.is_empty() {
+            return Ok(());
+        }
+        let unwritable = |path: &Path, e: std::io::Error| AuthorityError::PinsUnwritable {
+            path: path.into(),
             cause: e.to_string(),
         };
-        // Read, merge and replace under an exclusive lock, so that two ohx processes saving at
-        // once cannot lose each other's new pins. The lock file is held open until we return.
-        let _lock = lock_beside(&self.path).map_err(unwritable)?;
-        // A damaged or forged file on disk is replaced; its pins were not trusted anyway.
-        let mut merged = match read_pins(&self.path, &self.mac_key) {
-            Ok(on_disk) => on_disk,
-            Err(AuthorityError::PinsDamaged { .. } | AuthorityError::PinsForged { .. }) => {
-                BTreeMap::new()
+        // The lock file is held open until we return.
+        let _lock = lock_folder(&self.dir).map_err(|e| unwritable(&self.dir, e))?;
+        for (id, pin) in &self.recorded {
+            let path = pin_file(&self.dir, id);
+            // A damaged or forged file is replaced; its pin was not trusted anyway.
+            let on_disk = match file::read(&path, &self.mac_key, id) {
+                Ok(on_disk) => on_disk,
+                Err(AuthorityError::PinsDamaged { .. } | AuthorityError::PinsForged { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            match on_disk {
+                Some(disk) if disk.seq > pin.seq => continue,
+                Some(disk) if disk.seq == pin.seq && disk.head == pin.head => continue,
+                _ => {}
             }
-            Err(e) => return Err(e),
-        };
-        for (id, pin) in &self.pins {
-            if merged.get(id).is_none_or(|p| p.seq <= pin.seq) {
-                merged.insert(*id, pin.clone());
-            }
-        }
-        let workspaces: BTreeMap<String, PinRecord> = merged
-            .iter()
-            .map(|(id, pin)| (id.to_hex(), record_from_pin(pin)))
-            .collect();
-        let mac = pins_mac(&self.mac_key, &workspaces)
-            .map(|m| hex(&m.finalize().into_bytes()))
-            .unwrap_or_default();
-        let file = PinsFile {
-            version: FORMAT_VERSION,
-            workspaces,
-            mac,
-        };
-        // Compact, as the MAC covers it (see `pins_mac`).
-        let mut text =
-            serde_json::to_string(&file).map_err(|e| AuthorityError::PinsUnwritable {
-                path: self.path.clone(),
-                cause: e.to_string(),
+            let text = file::encode(&self.mac_key, id, pin).ok_or_else(|| {
+                AuthorityError::PinsUnwritable {
+                    path: path.clone(),
+                    cause: "it cannot be serialised".into(),
+                }
             })?;
-        text.push('\n');
-        fsutil::replace_private(&self.path, text.as_bytes()).map_err(|e| {
-            AuthorityError::PinsUnwritable {
-                path: self.path.clone(),
-                cause: e.to_string(),
-            }
-        })
+            fsutil::replace_private(&path, text.as_bytes()).map_err(|e| unwritable(&path, e))?;
+        }
+        Ok(())
     }
 }
 
-/// Reads and authenticates a pins file.
-/// The largest pins file read: far more than any user's workspaces need.
-const MAX_PINS_FILE: u64 = 16 * 1024 * 1024;
+/// The largest pin file read: far more than any workspace's pin needs.
+const MAX_PIN_FILE: u64 = 16 * 1024 * 1024;
 
 /// Why a pins file was refused, in words.
 fn refusal_cause(refusal: &Refusal) -> String {
@@ -416,102 +433,51 @@ fn refusal_cause(refusal: &Refusal) -> String {
     }
 }
 
-fn read_pins(path: &Path, key: &[u8; 32]) -> Result<BTreeMap<WorkspaceId, Pin>, AuthorityError> {
-    let io = |e: std::io::Error| AuthorityError::PinsUnreadable {
-        path: path.into(),
-        cause: e.to_string(),
-    };
-    // Opened once and checked on the descriptor: no link, no FIFO, ours, 0600, bounded.
+/// The bytes of a pins file, opened once and checked on the descriptor (no link, no FIFO, ours,
+/// 0600, bounded); `None` when there is no file.
+fn read_private_file(path: &Path) -> Result<Option<Vec<u8>>, AuthorityError> {
     let rule = fsutil::Rule {
         forbidden_bits: 0o077,
-        max_len: MAX_PINS_FILE,
+        max_len: MAX_PIN_FILE,
     };
-    let bytes = match fsutil::read_private(path, &rule) {
-        Ok(bytes) => bytes,
-        Err(Refusal::Missing) => return Ok(BTreeMap::new()),
-        Err(Refusal::Shared { mode }) => {
-            return Err(AuthorityError::PinsUnsafe {
-                path: path.into(),
-                mode,
-            })
-        }
-        Err(Refusal::Io(e)) => return Err(io(e)),
-        Err(other) => {
-            return Err(AuthorityError::PinsUnreadable {
-                path: path.into(),
-                cause: refusal_cause(&other),
-            })
-        }
-    };
-    let text =
-        String::from_utf8(bytes).map_err(|_| AuthorityError::PinsDamaged { path: path.into() })?;
-    let damaged = || AuthorityError::PinsDamaged { path: path.into() };
-    let file: PinsFileRead<'_> = serde_json::from_str(&text).map_err(|_| damaged())?;
-    if file.version != FORMAT_VERSION {
-        return Err(damaged());
+    match fsutil::read_private(path, &rule) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(Refusal::Missing) => Ok(None),
+        Err(Refusal::Shared { mode }) => Err(AuthorityError::PinsUnsafe {
+            path: path.into(),
+            mode,
+        }),
+        Err(Refusal::Io(e)) => Err(AuthorityError::PinsUnreadable {
+            path: path.into(),
+            cause: e.to_string(),
+        }),
+        Err(other) => Err(AuthorityError::PinsUnreadable {
+            path: path.into(),
+            cause: refusal_cause(&other),
+        }),
     }
-    let tag = unhex(&file.mac).unwrap_or_default();
-    let stored = file.workspaces.get();
-    let workspaces: BTreeMap<String, PinRecord> =
-        serde_json::from_str(stored).map_err(|_| damaged())?;
-    // Files ohx writes hold the workspaces in the compact form the MAC covers, so checking the
-    // bytes read is enough; a file written pretty-printed (by an older ohx) is serialised again.
-    let matches = |mac: Option<Hmac<Sha256>>| mac.is_some_and(|m| m.verify_slice(&tag).is_ok());
-    let compact = !stored.contains('\n');
-    let genuine = (compact && matches(mac_over(key, stored.as_bytes())))
-        || matches(pins_mac(key, &workspaces));
-    if !genuine {
-        return Err(AuthorityError::PinsForged { path: path.into() });
-    }
-    let mut pins = BTreeMap::new();
-    for (id, record) in workspaces {
-        let id = WorkspaceId::from_hex(&id).ok_or_else(damaged)?;
-        pins.insert(id, pin_from_record(&id, record).ok_or_else(damaged)?);
-    }
-    Ok(pins)
 }
 
-/// Takes an exclusive lock on `<path>.lock` (created 0600), released when the file is closed.
-fn lock_beside(path: &Path) -> std::io::Result<std::fs::File> {
-    if let Some(dir) = path.parent() {
-        fsutil::create_private_dir(dir)?;
-    }
+/// The lock file beside an old pins file, removed with it.
+fn lock_file_of(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_os_string();
     name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Creates the folder `dir` (0700) if needed and takes an exclusive lock on `dir/.lock` (created
+/// 0600), released when the returned file is closed.
+fn lock_folder(dir: &Path) -> std::io::Result<std::fs::File> {
+    fsutil::create_private_dir(dir)?;
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .open(PathBuf::from(name))?;
+        .open(dir.join(".lock"))?;
     rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
     Ok(file)
-}
-
-fn record_from_pin(pin: &Pin) -> PinRecord {
-    PinRecord {
-        slug: pin.slug.clone(),
-        genesis: pin.genesis.to_hex(),
-        seq: pin.seq,
-        head: pin.head.to_hex(),
-        state: pin.state_hex(),
-    }
-}
-
-/// A pin read back; its cached state is checked against it when first used.
-fn pin_from_record(id: &WorkspaceId, record: PinRecord) -> Option<Pin> {
-    Some(Pin {
-        slug: record.slug,
-        genesis: EntryHash::from_hex(&record.genesis)?,
-        seq: record.seq,
-        head: EntryHash::from_hex(&record.head)?,
-        state: CachedState::Stored {
-            workspace: *id,
-            hex: record.state,
-            decoded: OnceLock::new(),
-        },
-    })
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

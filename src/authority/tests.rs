@@ -38,6 +38,29 @@ pub(super) struct Log {
     pub state: State,
 }
 
+/// The genesis of the test vectors (docs/SECURITY.md, section 8): signed by XEdDSA vector 1's key
+/// at 1,700,000,000, workspace id 32 bytes of `0x11`, slug `prod`, key recipient
+/// [`key_recipient`]`(2)`; and that key.
+pub(super) fn fixed_genesis() -> (SigningKey, Entry) {
+    let alice_hex = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
+    let alice_secret = crate::authority::pins::unhex_array::<32>(alice_hex).unwrap_or_default();
+    let alice = SigningKey::from_secret_bytes(&alice_secret);
+    let genesis = Entry::genesis(
+        &alice,
+        1_700_000_000,
+        Genesis {
+            workspace_id: WorkspaceId([0x11; 32]),
+            slug: "prod".into(),
+            name: "Production".into(),
+            creator_name: "alice".into(),
+            creator: alice.public_key(),
+            key_version: 1,
+            key_recipient: key_recipient(2),
+        },
+    );
+    (alice, genesis)
+}
+
 pub(super) fn key_recipient(n: u8) -> PublicKey {
     SigningKey::from_secret_bytes(&[n; 32]).public_key()
 }

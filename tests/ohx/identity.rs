@@ -254,9 +254,90 @@ fn two_identities_in_one_folder_keep_their_own_pins_and_both_keep_working() {
         env.ohx().args(["workspace", "show", "ws"]).ok();
     }
     let folder = nightly.parent().expect("identity folder");
-    for pins in ["known-workspaces.json", "known-workspaces.nightly.txt.json"] {
-        assert_eq!(file_mode(&folder.join(pins)), 0o600, "{pins}");
+    for pins in ["known-workspaces", "known-workspaces.nightly.txt"] {
+        let pins = folder.join(pins);
+        assert_eq!(file_mode(&pins), 0o700, "{}", pins.display());
+        let files = pin_files(&pins);
+        assert_eq!(files.len(), 1, "one pin, of ws, in {}", pins.display());
+        assert_eq!(file_mode(&files[0]), 0o600, "{}", files[0].display());
     }
+}
+
+/// The pin files in the pins folder `pins` (its lock file aside).
+fn pin_files(pins: &Path) -> Vec<std::path::PathBuf> {
+    let entries = std::fs::read_dir(pins).unwrap_or_else(|e| panic!("{}: {e}", pins.display()));
+    entries
+        .map(|e| e.expect("a folder entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect()
+}
+
+/// Turns the pins folder `pins` of the identity at `identity` into the one file at `old` in
+/// which ohx kept every workspace's pin before a file per workspace: the same pins under one
+/// HMAC-SHA256, keyed under `ohx pins mac v1` (docs/SECURITY.md, section 5). The folder goes.
+fn rewrite_pins_the_old_way(identity: &Path, pins: &Path, old: &Path) {
+    use hmac::Mac;
+    let mut workspaces = std::collections::BTreeMap::new();
+    for file in pin_files(pins) {
+        let text = std::fs::read_to_string(&file).expect("read a pin");
+        let pin: serde_json::Value = serde_json::from_str(&text).expect("a pin is JSON");
+        let pin = &pin["pin"];
+        // The old records' fields, in the order the old MAC covered them.
+        let record = format!(
+            r#"{{"slug":{},"genesis":{},"seq":{},"head":{},"state":{}}}"#,
+            pin["slug"], pin["genesis"], pin["seq"], pin["head"], pin["state"]
+        );
+        workspaces.insert(
+            pin["workspace"].as_str().expect("an id").to_string(),
+            record,
+        );
+    }
+    let body: Vec<String> = workspaces
+        .iter()
+        .map(|(id, record)| format!("\"{id}\":{record}"))
+        .collect();
+    let workspaces = format!("{{{}}}", body.join(","));
+    let key =
+        ohx::authority::SigningKey::from_age_identity(&crate::store_probe::age_identity(identity))
+            .expect("a signing key")
+            .derive_secret(b"ohx pins mac v1");
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_slice()).expect("a MAC key");
+    mac.update(workspaces.as_bytes());
+    let tag: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let text = format!(r#"{{"version":1,"workspaces":{workspaces},"mac":"{tag}"}}"#);
+    std::fs::write(old, text).expect("write the old pins file");
+    set_mode(old, 0o600);
+    std::fs::remove_dir_all(pins).expect("remove the pins folder");
+}
+
+/// Puts `store` back as it was (`before`), as a file writer with an older copy would.
+fn put_back(env: &Env, before: &[u8]) {
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(crate::store_probe::sidecar(&env.store(), suffix));
+    }
+    std::fs::write(env.store(), before).expect("put the old store back");
+}
+
+#[test]
+fn pins_an_older_ohx_kept_in_one_file_move_into_the_folder_and_still_catch_a_rollback() {
+    let env = Env::new();
+    env.admin_with_workspace("ws");
+    let before = std::fs::read(env.store()).expect("read store");
+    env.ohx().args(["workspace", "rotate-key", "ws"]).ok();
+    let identity = env.identity_of("alice");
+    let folder = identity.with_file_name("known-workspaces");
+    let old = identity.with_file_name("known-workspaces.json");
+    rewrite_pins_the_old_way(&identity, &folder, &old);
+    put_back(&env, &before);
+    let out = env.ohx().args(["workspace", "show", "ws"]).fails(5);
+    assert!(out.stderr.contains("rolled back"), "{out}");
+    assert!(!old.exists(), "the old file is gone once its pins moved");
+    assert_eq!(pin_files(&folder).len(), 1);
 }
 
 #[test]
@@ -269,18 +350,14 @@ fn pins_kept_under_the_old_shared_name_still_catch_a_rollback() {
     let before = std::fs::read(env.store()).expect("read store");
     let as_work = || env.ohx().env("OHX_IDENTITY", &work);
     as_work().args(["workspace", "rotate-key", "ws"]).ok();
-    let folder = work.parent().expect("identity folder").to_path_buf();
-    std::fs::remove_file(folder.join("known-workspaces.json")).expect("remove alice's pins");
-    std::fs::rename(
-        folder.join("known-workspaces.work.txt.json"),
-        folder.join("known-workspaces.json"),
-    )
-    .expect("move the pins to the old name");
-    // The store is put back as it was before the rotation.
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(crate::store_probe::sidecar(&env.store(), suffix));
-    }
-    std::fs::write(env.store(), before).expect("put the old store back");
+    let folder = work.with_file_name("known-workspaces.work.txt");
+    let shared = work.with_file_name("known-workspaces.json");
+    rewrite_pins_the_old_way(&work, &folder, &shared);
+    put_back(&env, &before);
     let out = as_work().args(["workspace", "show", "ws"]).fails(5);
     assert!(out.stderr.contains("rolled back"), "{out}");
+    assert!(
+        shared.exists(),
+        "a file under the shared name is left alone"
+    );
 }

@@ -62,7 +62,7 @@ fn fixture() -> anyhow::Result<Fixture> {
         append(tx, id, &added)?;
         Ok(id)
     })?;
-    let pins = Pins::load(&dir.path().join(crate::authority::PINS_FILE), &key(2))?;
+    let pins = Pins::load(&dir.path().join(crate::authority::PINS_DIR), &key(2))?;
     Ok(Fixture {
         _dir: dir,
         store,

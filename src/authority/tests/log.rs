@@ -540,25 +540,7 @@ fn a_fingerprint_is_eight_groups_of_four() {
 /// from fixed inputs has a fixed encoding, hash and fingerprint.
 #[test]
 fn a_fixed_genesis_has_a_fixed_hash_and_fingerprint() {
-    let mut alice_secret = [0u8; 32];
-    let alice_hex = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
-    for (i, byte) in alice_secret.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&alice_hex[2 * i..2 * i + 2], 16).unwrap_or(0);
-    }
-    let alice = SigningKey::from_secret_bytes(&alice_secret);
-    let genesis = Entry::genesis(
-        &alice,
-        1_700_000_000,
-        Genesis {
-            workspace_id: WorkspaceId([0x11; 32]),
-            slug: "prod".into(),
-            name: "Production".into(),
-            creator_name: "alice".into(),
-            creator: alice.public_key(),
-            key_version: 1,
-            key_recipient: key_recipient(2),
-        },
-    );
+    let (alice, genesis) = fixed_genesis();
     let state = verify_log(std::slice::from_ref(&genesis));
     assert!(state.is_ok());
     let bytes: String = genesis

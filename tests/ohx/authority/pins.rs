@@ -1,10 +1,10 @@
 //! Attack 12 and the pins: every member sees the same genesis fingerprint in `workspace show`
 //! (text and JSON), `member add` prints it for the admin to pass on, each user's pins live in
-//! `known-workspaces.json` beside their identity file with mode 0600, and a workspace deleted and
-//! created again under the same slug by someone else (a new genesis) is refused, status 5, for a
-//! user who had pinned the old one.
+//! `known-workspaces/` beside their identity file (0700, a 0600 file per workspace), and a
+//! workspace deleted and created again under the same slug by someone else (a new genesis) is
+//! refused, status 5, for a user who had pinned the old one, with a hint naming that pin.
 
-use crate::authority::support::{attack, pins_file, refused, sql, Team, WS};
+use crate::authority::support::{attack, pins_dir, refused, sql, Team, WS};
 use crate::harness::{file_mode, random_canary};
 
 /// `workspace show WS --json`'s fingerprint as `person`, checked to be groups joined by '-', and
@@ -66,9 +66,16 @@ attack! {
         let team = Team::on(store);
         team.assert_reads("carol");
         for person in ["alice", "carol"] {
-            let pins = pins_file(&team.env, person);
-            assert!(pins.is_file(), "{person}'s pins at {}", pins.display());
-            assert_eq!(file_mode(&pins), 0o600, "{}", pins.display());
+            let pins = pins_dir(&team.env, person);
+            assert!(pins.is_dir(), "{person}'s pins at {}", pins.display());
+            assert_eq!(file_mode(&pins), 0o700, "{}", pins.display());
+            let files: Vec<_> = std::fs::read_dir(&pins)
+                .expect("read the pins folder")
+                .map(|e| e.expect("an entry").path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            assert_eq!(files.len(), 1, "one pin, of {WS}: {files:?}");
+            assert_eq!(file_mode(&files[0]), 0o600, "{}", files[0].display());
         }
     }
 }
@@ -132,5 +139,19 @@ attack! {
             .ok()
             .json();
         assert_ne!(new["fingerprint"].as_str(), Some(old.as_str()));
+        // The hint names carol's pin of the old workspace: once she has compared fingerprints
+        // and removed it (here: mallory's workspace is taken as the real one), the new one is a
+        // first sight.
+        let out = refused(env.ohx_as("carol").args(["workspace", "show", WS]), &canaries);
+        let pins = pins_dir(env, "carol");
+        let pin = out
+            .stderr
+            .split_whitespace()
+            .map(|word| word.trim_end_matches(['.', ',', ')']))
+            .find(|word| word.starts_with(pins.to_str().expect("a UTF-8 path")))
+            .unwrap_or_else(|| panic!("the hint names a pin in {}\n{out}", pins.display()))
+            .to_string();
+        std::fs::remove_file(&pin).expect("remove the named pin");
+        env.ohx_as("carol").args(["workspace", "show", WS]).ok();
     }
 }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use crate::fixtures::{add_custom, add_postgresql, join};
 use crate::harness::{random_canary, Cmd, Env, Outcome};
 use crate::store_probe::{
-    age_identity, all_secret_ciphertexts, all_wrapped_keys, sidecar, unwrap_key, wrapped_key_of,
+    age_identity, all_secret_ciphertexts, all_wrapped_keys, unwrap_key, wrapped_key_of,
 };
 use crate::store_sql::{vals, StoreSql, V};
 use crate::team_store::{Keep, Store};
@@ -300,19 +300,17 @@ pub fn checkpoint(env: &Env) {
     StoreSql::open(env).checkpoint();
 }
 
-/// `person`'s pins file: `known-workspaces.json` beside their identity file.
-pub fn pins_file(env: &Env, person: &str) -> PathBuf {
+/// `person`'s pins folder: `known-workspaces` beside their identity file, one file per workspace.
+pub fn pins_dir(env: &Env, person: &str) -> PathBuf {
     env.identity_of(person)
         .parent()
         .expect("identity folder")
-        .join("known-workspaces.json")
+        .join("known-workspaces")
 }
 
 /// Forgets every pin of `person` (as a new machine or a fresh CI home has none).
 pub fn forget_pins(env: &Env, person: &str) {
-    let pins = pins_file(env, person);
-    let _ = std::fs::remove_file(&pins);
-    let _ = std::fs::remove_file(sidecar(&pins, ".lock"));
+    let _ = std::fs::remove_dir_all(pins_dir(env, person));
 }
 
 // ---------------------------------------------------------------------------------------------
