@@ -65,11 +65,7 @@ fn main() -> Result<()> {
     let began = Instant::now();
     let store = Store::open_at(&Location::of(&args.store)?)?;
     let identity = UserIdentity::load(&args.identity, &mut || bail!("a protected identity"))?;
-    let pins = args
-        .identity
-        .parent()
-        .unwrap_or(std::path::Path::new("."))
-        .join(ohx::authority::PINS_FILE);
+    let pins = ohx::authority::pins_dir_for(&args.identity);
     let quiet = Printer {
         quiet: true,
         json: false,
