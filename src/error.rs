@@ -53,7 +53,8 @@ pub enum DbFault {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong when checking authority. Each check failure is exit status 5 in
-/// the catalogue; the pins file's own problems are 1 (or 6 for an unsafe file, like the store's).
+/// the catalogue; the pin files' own problems are 1 (or 6 for an unsafe file or folder, like the
+/// store's).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthorityError {
     #[error("a log entry is malformed ({reason})")]
@@ -111,6 +112,8 @@ pub enum AuthorityError {
     },
     #[error("the pins file {} is unprotected: mode {mode:04o} lets other users change it", path.display())]
     PinsUnsafe { path: PathBuf, mode: u32 },
+    #[error("the pins folder {} is unprotected: {why}", path.display())]
+    PinsFolderUnsafe { path: PathBuf, why: String },
     #[error("cannot read the pins file {}: {cause}", path.display())]
     PinsUnreadable { path: PathBuf, cause: String },
     #[error("the pins file {} is damaged", path.display())]
@@ -145,6 +148,10 @@ impl AuthorityError {
                 "find out who could write the store file; an admin can delete the connection (`ohx connection delete {connection}`) and add it again"
             )),
             PinsUnsafe { path, .. } => Some(format!("run `chmod 600 {}`", path.display())),
+            PinsFolderUnsafe { path, .. } => Some(format!(
+                "if the folder is yours, run `chmod 700 {}`; otherwise move it aside: what it pinned is then trusted anew on first sight (compare fingerprints)",
+                path.display()
+            )),
             PinsForged { path } => Some(format!(
                 "find out who can write {}; then move it aside: what it pinned is trusted anew on first sight (compare fingerprints)",
                 path.display()
@@ -799,7 +806,9 @@ impl Error {
             },
             ForeignSchema(_) => Status::Store,
             Authority(e) => match e {
-                AuthorityError::PinsUnsafe { .. } => Status::Store,
+                AuthorityError::PinsUnsafe { .. } | AuthorityError::PinsFolderUnsafe { .. } => {
+                    Status::Store
+                }
                 AuthorityError::PinsUnreadable { .. }
                 | AuthorityError::PinsUnwritable { .. }
                 | AuthorityError::NoRandomness(_) => Status::Failure,

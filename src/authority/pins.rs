@@ -250,6 +250,7 @@ impl Pins {
         if let Some(pin) = self.read.borrow().get(id) {
             return Ok(pin.clone());
         }
+        check_folder(&self.dir)?;
         let pin = file::read(&pin_file(&self.dir, id), &self.mac_key, id)?;
         self.read.borrow_mut().insert(*id, pin.clone());
         Ok(pin)
@@ -456,6 +457,37 @@ fn read_private_file(path: &Path) -> Result<Option<Vec<u8>>, AuthorityError> {
             cause: refusal_cause(&other),
         }),
     }
+}
+
+/// The pins folder, if there is one, must be a folder of this user's that nobody else may change:
+/// someone who may rename files in it could set a pin aside and put it back after it moved on (a
+/// rollback nobody notices), which the pins' MACs cannot tell. A missing folder is no pins.
+fn check_folder(dir: &Path) -> Result<(), AuthorityError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(AuthorityError::PinsUnreadable {
+                path: dir.into(),
+                cause: e.to_string(),
+            })
+        }
+    };
+    let mode = meta.permissions().mode() & 0o7777;
+    let why = if !meta.is_dir() {
+        "it is not a folder (or is a symbolic link)".to_string()
+    } else if meta.uid() != rustix::process::getuid().as_raw() {
+        format!("it belongs to user {}", meta.uid())
+    } else if mode & 0o022 != 0 {
+        format!("mode {mode:04o} lets other users change it")
+    } else {
+        return Ok(());
+    };
+    Err(AuthorityError::PinsFolderUnsafe {
+        path: dir.into(),
+        why,
+    })
 }
 
 /// The lock file beside an old pins file, removed with it.

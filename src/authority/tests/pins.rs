@@ -332,7 +332,7 @@ fn a_pin_never_moves_back() {
 }
 
 #[test]
-fn each_pin_is_a_private_file_and_refused_when_others_may_change_it() {
+fn each_pin_is_a_private_file_in_a_private_folder_and_refused_when_others_may_change_them() {
     let (_, log) = grown();
     let (dir, pins) = pinned(&log);
     let path = pin_path(&pins, &log);
@@ -362,6 +362,15 @@ fn each_pin_is_a_private_file_and_refused_when_others_may_change_it() {
         reload(&pins).get(&log.state.workspace_id()),
         Err(AuthorityError::PinsUnsafe { mode: 0o664, .. })
     ));
+    // A folder others may change: they could set a genuine pin aside and put it back later.
+    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    let _ = std::fs::set_permissions(pins.dir(), std::fs::Permissions::from_mode(0o770));
+    assert!(matches!(
+        reload(&pins).get(&log.state.workspace_id()),
+        Err(AuthorityError::PinsFolderUnsafe { .. })
+    ));
+    let _ = std::fs::set_permissions(pins.dir(), std::fs::Permissions::from_mode(0o700));
+    assert!(reload(&pins).get(&log.state.workspace_id()).is_ok());
 }
 
 /// Someone who can write the user's files but lacks their identity cannot move a pin back (here:

@@ -4,7 +4,9 @@
 //! workspace deleted and created again under the same slug by someone else (a new genesis) is
 //! refused, status 5, for a user who had pinned the old one, with a hint naming that pin.
 
-use crate::authority::support::{attack, pins_dir, refused, sql, Team, WS};
+use crate::authority::support::{
+    assert_mentions, attack, pins_dir, refused, refused_with, sql, Team, WS,
+};
 use crate::harness::{file_mode, random_canary};
 
 /// `workspace show WS --json`'s fingerprint as `person`, checked to be groups joined by '-', and
@@ -59,6 +61,35 @@ attack! {
         );
         assert_eq!(fingerprint_seen_by(&team, "dave"), alice);
     }
+}
+
+/// Someone who may rename files in a user's pins folder can set a pin aside and put it back after
+/// it moved on: the file is genuine, so its MAC passes, and a store rolled back to that head would
+/// not be noticed. A pins folder that others may change is therefore refused (status 6, like an
+/// unprotected pin file), naming the folder and the `chmod` that makes it safe; nothing is used.
+#[test]
+fn a_pins_folder_that_others_may_change_is_refused_until_it_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let team = Team::on(crate::team_store::sqlite());
+    team.assert_reads("carol");
+    let pins = pins_dir(&team.env, "carol");
+    let chmod = |mode| {
+        std::fs::set_permissions(&pins, std::fs::Permissions::from_mode(mode))
+            .expect("chmod the pins folder")
+    };
+    for mode in [0o777, 0o720, 0o702] {
+        chmod(mode);
+        let cmd =
+            team.env
+                .ohx_as("carol")
+                .args(["connection", "get", "warehouse", "password", "-w", WS]);
+        let out = refused_with(cmd, &[6], &team.canaries());
+        assert_mentions(&out, &pins.display().to_string());
+        assert_mentions(&out, &format!("{mode:04o}"));
+        assert_mentions(&out, "chmod 700");
+    }
+    chmod(0o750);
+    team.assert_reads("carol");
 }
 
 attack! {
