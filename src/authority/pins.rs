@@ -50,12 +50,20 @@ pub fn pins_dir_for(identity: &Path) -> PathBuf {
     }
 }
 
-/// The one file in which the pins of the folder `dir` were kept before (the folder's name and
-/// `.json`).
-fn v1_file_of(dir: &Path) -> PathBuf {
-    let mut name = dir.as_os_str().to_os_string();
-    name.push(".json");
+/// `path` with `suffix` added to its last component: the one file in which the pins of a folder
+/// were kept before (`.json`), and that file's lock (`.lock`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(suffix);
     PathBuf::from(name)
+}
+
+/// HMAC-SHA256 of `bytes` under `key`, for checking or for its tag; both pin formats use it.
+fn hmac_sha256(key: &[u8; 32], bytes: &[u8]) -> Option<hmac::Hmac<sha2::Sha256>> {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).ok()?;
+    mac.update(bytes);
+    Some(mac)
 }
 
 /// The file of workspace `id`'s pin in the folder `dir`.
@@ -206,23 +214,22 @@ impl Pins {
             read: RefCell::new(BTreeMap::new()),
             mac_key: owner.derive_secret(file::MAC_LABEL),
         };
-        let v1_key = owner.derive_secret(v1::MAC_LABEL);
-        let own = v1_file_of(dir);
+        let own = with_suffix(dir, ".json");
         // A damaged or forged old file is reported, as it was when it was the only pins there
         // were: the user must know that their pins were tampered with.
-        if let Some(old) = v1::read(&own, &v1_key)? {
+        if let Some(old) = v1::read(&own, owner)? {
             pins.recorded = old;
             // Only once the pins are in the folder is the old file removed; until then it is
             // read again (and the move tried again) by the next command.
             if pins.save().is_ok() {
                 let _ = std::fs::remove_file(&own);
-                let _ = std::fs::remove_file(lock_file_of(&own));
+                let _ = std::fs::remove_file(with_suffix(&own, ".lock"));
             }
             return Ok(pins);
         }
         let shared = dir.with_file_name(v1::SHARED_FILE);
         if shared != own && std::fs::symlink_metadata(dir).is_err() {
-            if let Ok(Some(old)) = v1::read(&shared, &v1_key) {
+            if let Ok(Some(old)) = v1::read(&shared, owner) {
                 pins.recorded = old;
                 let _ = pins.save();
             }
@@ -488,13 +495,6 @@ fn check_folder(dir: &Path) -> Result<(), AuthorityError> {
         path: dir.into(),
         why,
     })
-}
-
-/// The lock file beside an old pins file, removed with it.
-fn lock_file_of(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_os_string();
-    name.push(".lock");
-    PathBuf::from(name)
 }
 
 /// Creates the folder `dir` (0700) if needed and takes an exclusive lock on `dir/.lock` (created

@@ -5,12 +5,11 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use sha2::Sha256;
 
-use super::{hex, read_private_file, unhex, CachedState, Pin};
+use super::{hex, hmac_sha256, read_private_file, unhex, CachedState, Pin};
 use crate::authority::{AuthorityError, EntryHash, WorkspaceId};
 
 /// The label the MAC key is derived under (`SigningKey::derive_secret`).
@@ -48,12 +47,6 @@ struct PinFileRead<'a> {
     mac: &'a str,
 }
 
-fn mac_over(key: &[u8; 32], pin_json: &[u8]) -> Option<Hmac<Sha256>> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
-    mac.update(pin_json);
-    Some(mac)
-}
-
 /// The file's text for `pin` of workspace `id`, or `None` if it cannot be serialised.
 pub(super) fn encode(key: &[u8; 32], id: &WorkspaceId, pin: &Pin) -> Option<String> {
     let (workspace, genesis, head) = (id.to_hex(), pin.genesis.to_hex(), pin.head.to_hex());
@@ -67,7 +60,7 @@ pub(super) fn encode(key: &[u8; 32], id: &WorkspaceId, pin: &Pin) -> Option<Stri
         state: &state,
     };
     let pin_json = RawValue::from_string(serde_json::to_string(&record).ok()?).ok()?;
-    let tag = hex(&mac_over(key, pin_json.get().as_bytes())?
+    let tag = hex(&hmac_sha256(key, pin_json.get().as_bytes())?
         .finalize()
         .into_bytes());
     let file = PinFile {
@@ -97,7 +90,8 @@ pub(super) fn read(
     }
     let tag = unhex(file.mac).unwrap_or_default();
     let pin_json = file.pin.get();
-    let genuine = mac_over(key, pin_json.as_bytes()).is_some_and(|m| m.verify_slice(&tag).is_ok());
+    let genuine =
+        hmac_sha256(key, pin_json.as_bytes()).is_some_and(|m| m.verify_slice(&tag).is_ok());
     if !genuine {
         return Err(AuthorityError::PinsForged { path: path.into() });
     }

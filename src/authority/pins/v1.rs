@@ -8,14 +8,15 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use super::{read_private_file, unhex, CachedState, Pin};
+use super::{hmac_sha256, read_private_file, unhex, CachedState, Pin};
 use crate::authority::{AuthorityError, EntryHash, WorkspaceId};
+use crate::crypto::xeddsa::SigningKey;
 
 /// The name every identity in a folder once used for its pins.
 pub(super) const SHARED_FILE: &str = "known-workspaces.json";
 
 /// The label the old file's MAC key was derived under.
-pub(super) const MAC_LABEL: &[u8] = b"ohx pins mac v1";
+const MAC_LABEL: &[u8] = b"ohx pins mac v1";
 
 const FORMAT_VERSION: u32 = 1;
 
@@ -36,22 +37,17 @@ struct PinsFileRead<'a> {
     mac: String,
 }
 
-fn mac_over(key: &[u8; 32], compact_json: &[u8]) -> Option<Hmac<Sha256>> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
-    mac.update(compact_json);
-    Some(mac)
-}
-
-/// Reads and authenticates an old pins file: `None` when there is none. The MAC covers the
-/// workspaces' compact JSON; a file written pretty-printed (by an even older ohx) is serialised
-/// again to be checked.
+/// Reads and authenticates `owner`'s old pins file: `None` when there is none (the usual case,
+/// which costs one failed `open`). The MAC covers the workspaces' compact JSON; a file written
+/// pretty-printed (by an even older ohx) is serialised again to be checked.
 pub(super) fn read(
     path: &Path,
-    key: &[u8; 32],
+    owner: &SigningKey,
 ) -> Result<Option<BTreeMap<WorkspaceId, Pin>>, AuthorityError> {
     let Some(bytes) = read_private_file(path)? else {
         return Ok(None);
     };
+    let key = &owner.derive_secret(MAC_LABEL);
     let damaged = || AuthorityError::PinsDamaged { path: path.into() };
     let file: PinsFileRead<'_> = serde_json::from_slice(&bytes).map_err(|_| damaged())?;
     if file.version != FORMAT_VERSION {
@@ -63,8 +59,8 @@ pub(super) fn read(
         serde_json::from_str(stored).map_err(|_| damaged())?;
     let matches = |mac: Option<Hmac<Sha256>>| mac.is_some_and(|m| m.verify_slice(&tag).is_ok());
     let compact = !stored.contains('\n');
-    let genuine = (compact && matches(mac_over(key, stored.as_bytes())))
-        || serde_json::to_vec(&workspaces).is_ok_and(|json| matches(mac_over(key, &json)));
+    let genuine = (compact && matches(hmac_sha256(key, stored.as_bytes())))
+        || serde_json::to_vec(&workspaces).is_ok_and(|json| matches(hmac_sha256(key, &json)));
     if !genuine {
         return Err(AuthorityError::PinsForged { path: path.into() });
     }

@@ -412,15 +412,20 @@ fn a_pin_changed_without_the_owners_identity_is_refused() {
     ));
 }
 
+/// Two workspaces pinned: `grown()`'s at its head and a second, "staging", at its genesis.
+fn two_pinned() -> (tempfile::TempDir, Pins, Log, Log) {
+    let (log, other) = two_logs();
+    let (dir, mut pins) = pinned(&log);
+    pins.record(&other.state);
+    assert_eq!(pins.save(), Ok(()));
+    (dir, pins, log, other)
+}
+
 /// A genuine pin of one workspace put in the place of another's (here a workspace pinned at its
 /// genesis over one pinned further on) is refused: the MAC covers the workspace id.
 #[test]
 fn a_pin_copied_under_another_workspaces_name_is_refused() {
-    let (_, log) = grown();
-    let (_dir, mut pins) = pinned(&log);
-    let other = Log::new(&Person::new("alice"), "staging");
-    pins.record(&other.state);
-    assert_eq!(pins.save(), Ok(()));
+    let (_dir, pins, log, other) = two_pinned();
     assert!(std::fs::copy(pin_path(&pins, &other), pin_path(&pins, &log)).is_ok());
     assert!(matches!(
         reload(&pins).get(&log.state.workspace_id()),
@@ -437,11 +442,7 @@ fn a_pin_copied_under_another_workspaces_name_is_refused() {
 /// stops nothing.
 #[test]
 fn a_damaged_pin_of_another_workspace_does_not_stop_this_one() {
-    let (_, log) = grown();
-    let (_dir, mut pins) = pinned(&log);
-    let other = Log::new(&Person::new("alice"), "staging");
-    pins.record(&other.state);
-    assert_eq!(pins.save(), Ok(()));
+    let (_dir, pins, log, other) = two_pinned();
     assert!(std::fs::write(pin_path(&pins, &other), "{not json").is_ok());
     let seen = reload(&pins).verify(&mut Source(log.entries.clone()));
     assert!(
