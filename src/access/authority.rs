@@ -11,8 +11,9 @@ use super::authority_log;
 use super::records;
 use super::Workspace;
 use crate::authority::{
-    history, record_digest, sign_current_state, sign_record, verify_record, Body, Entry, History,
-    Pins, PublicKey, Rejected, State, Unsigned,
+    history, record_digest, sign_current_state, sign_record, verify_record,
+    verify_record_remembered, Body, CheckedSignature, Entry, History, Pins, PublicKey,
+    RecordSignature, Rejected, State, Unsigned,
 };
 use crate::error::{AuthorityError, Error, Result};
 use crate::store::authority_log as rows;
@@ -185,11 +186,40 @@ impl Workspace<'_> {
     }
 
     /// Checks a record's signature: by a current admin, for this workspace and key version.
-    /// Needs no secret, so viewers check too. Unsigned workspaces have only the record MAC.
+    /// Needs no secret, so viewers check too. Unsigned workspaces have only the record MAC. A
+    /// signature the user's pins remember as verified is not verified again (`Pins::remembers`);
+    /// one verified here is remembered once the transaction is over.
     pub(super) fn check_record_signature(&self, row: &ConnectionRow, record: &[u8]) -> Result<()> {
+        self.check_signature(row, record, Check::Remembered)
+    }
+
+    /// [`Workspace::check_record_signature`] with every signature verified again, for `workspace
+    /// verify`: it checks the store, not what the user's ohx checked before.
+    pub(super) fn check_record_signature_fully(
+        &self,
+        row: &ConnectionRow,
+        record: &[u8],
+    ) -> Result<()> {
+        self.check_signature(row, record, Check::Full)
+    }
+
+    fn check_signature(&self, row: &ConnectionRow, record: &[u8], check: Check) -> Result<()> {
         let authority = self.authority.borrow();
         match &*authority {
-            Authority::Signed { state, .. } => self.check_record_signature_in(state, row, record),
+            Authority::Signed { state, .. } => {
+                let label = format!("{}/{}", self.slug(), row.slug);
+                let signature = self.stored_signature(row, &label)?;
+                let id = state.workspace_id();
+                let remembered = |c: &CheckedSignature| {
+                    matches!(check, Check::Remembered) && self.pins.remembers(&id, c)
+                };
+                let verified =
+                    verify_record_remembered(state, &label, record, &signature, remembered)?;
+                if let Some(checked) = verified {
+                    self.pins.remember(&id, checked);
+                }
+                Ok(())
+            }
             Authority::Unsigned => Ok(()),
         }
     }
@@ -202,12 +232,19 @@ impl Workspace<'_> {
         record: &[u8],
     ) -> Result<()> {
         let label = format!("{}/{}", self.slug(), row.slug);
-        let signature = authority_log::record_signature(self.tx, row.id)?.ok_or_else(|| {
-            AuthorityError::BadRecord {
-                connection: label.clone(),
-            }
-        })?;
+        let signature = self.stored_signature(row, &label)?;
         Ok(verify_record(state, &label, record, &signature)?)
+    }
+
+    /// The signature stored with connection `row`; a record without one is not genuine.
+    fn stored_signature(&self, row: &ConnectionRow, label: &str) -> Result<RecordSignature> {
+        Ok(
+            authority_log::record_signature(self.tx, row.id)?.ok_or_else(|| {
+                AuthorityError::BadRecord {
+                    connection: label.into(),
+                }
+            })?,
+        )
     }
 
     /// The audit entry for a connection's create, edit or delete.
@@ -264,6 +301,13 @@ impl Workspace<'_> {
             _ => None,
         }
     }
+}
+
+/// Whether a record signature this user's ohx verified before is trusted as verified.
+#[derive(Clone, Copy)]
+enum Check {
+    Remembered,
+    Full,
 }
 
 /// Which audit entry a connection change gets.

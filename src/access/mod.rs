@@ -337,17 +337,18 @@ impl Access {
         self.pin(states);
     }
 
-    /// Records newly verified log heads in their pin files. A pin that cannot be saved is only a
-    /// warning: the command itself succeeded, and the next one verifies from the older pin.
+    /// Records newly verified log heads in their pin files, with the record signatures verified
+    /// meanwhile. A head that cannot be pinned is only a warning: the command itself succeeded,
+    /// and the next one verifies from the older pin. Signatures that cannot be remembered are not
+    /// even that; the next command verifies them again.
     fn pin(&mut self, states: Vec<State>) {
-        if states.is_empty() {
-            return;
-        }
         for state in &states {
             self.pins.record(state);
         }
         if let Err(e) = self.pins.save() {
-            output::warning(&format!("{e}"));
+            if self.pins.has_heads_to_save() {
+                output::warning(&format!("{e}"));
+            }
         }
     }
 }

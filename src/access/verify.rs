@@ -79,7 +79,7 @@ impl Workspace<'_> {
                     problems.push(e.to_string());
                 }
             }
-            if let Err(e) = self.check_record_signature(&row, &record) {
+            if let Err(e) = self.check_record_signature_fully(&row, &record) {
                 problems.push(e.to_string());
             }
             let logged = history.as_ref().and_then(|h| h.records.get(&row.slug));

@@ -18,6 +18,8 @@ use crate::store::workspaces::{self, Workspace as WorkspaceRow};
 pub struct Workspace<'t> {
     pub(super) tx: &'t Db<'t>,
     pub(super) actor: &'t Actor,
+    /// The user's pins, which remember the record signatures their ohx verified.
+    pub(super) pins: &'t Pins,
     row: WorkspaceRow,
     role: Role,
     wrapped_key: Option<Vec<u8>>,
@@ -34,7 +36,7 @@ impl<'t> Workspace<'t> {
     pub(super) fn enter_or_race(
         tx: &'t Db<'t>,
         actor: &'t Actor,
-        pins: &Pins,
+        pins: &'t Pins,
         slug: &str,
         action: Action,
     ) -> Result<Option<Workspace<'t>>> {
@@ -57,7 +59,7 @@ impl<'t> Workspace<'t> {
     fn enter(
         tx: &'t Db<'t>,
         actor: &'t Actor,
-        pins: &Pins,
+        pins: &'t Pins,
         slug: &str,
         action: Action,
     ) -> Result<Workspace<'t>> {
@@ -92,6 +94,7 @@ impl<'t> Workspace<'t> {
         let entered = Workspace {
             tx,
             actor,
+            pins,
             row: membership.workspace,
             role,
             wrapped_key: membership.wrapped_key,

@@ -28,7 +28,10 @@ use std::fmt;
 pub use audit::{history, Event, History, LoggedRecord};
 pub use entry::{Body, Entry, Genesis};
 pub use pins::{pins_dir_for, LogSource, Pin, Pins, Verified, PINS_DIR};
-pub use record::{record_digest, sign_record, verify_record, RecordSignature};
+pub use record::{
+    record_digest, sign_record, verify_record, verify_record_remembered, CheckedSignature,
+    RecordSignature,
+};
 pub use state::{extend, extend_prefix, verify_log, Member, Rejected, State};
 pub use upgrade::{sign_current_state, Unsigned};
 

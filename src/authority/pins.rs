@@ -12,19 +12,26 @@
 //! their identity (a co-user of a shared account) cannot move a pin back; they can only delete
 //! it, which makes that workspace a first sight again. Pins kept the older way, every workspace
 //! in one file (`v1`), move into the folder the first time they are read.
+//!
+//! A pin also remembers the last record signatures its owner's ohx verified in that workspace
+//! ([`Pins::remembers`]), so that the connection a nightly job uses every night costs a hash, not
+//! a signature check, from the second night on.
 
 mod file;
 mod v1;
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use zeroize::Zeroizing;
 
-use super::{extend_prefix, AuthorityError, Body, Entry, EntryHash, Rejected, State, WorkspaceId};
+use super::{
+    extend_prefix, AuthorityError, Body, CheckedSignature, Entry, EntryHash, Rejected, State,
+    WorkspaceId,
+};
 use crate::crypto::xeddsa::SigningKey;
 use crate::fsutil::{self, Refusal};
 
@@ -66,6 +73,10 @@ fn hmac_sha256(key: &[u8; 32], bytes: &[u8]) -> Option<hmac::Hmac<sha2::Sha256>>
     Some(mac)
 }
 
+/// How many verified record signatures a pin remembers: the newest, far more than the connections
+/// one user's jobs use, and at most 4 KB of hex in the file.
+const REMEMBERED_SIGNATURES: usize = 64;
+
 /// The file of workspace `id`'s pin in the folder `dir`.
 fn pin_file(dir: &Path, id: &WorkspaceId) -> PathBuf {
     dir.join(format!("{}.json", id.to_hex()))
@@ -79,6 +90,8 @@ pub struct Pin {
     pub seq: u64,
     pub head: EntryHash,
     state: CachedState,
+    /// Record signatures verified in this workspace, oldest first (see [`Pins::remembers`]).
+    checked: Vec<CheckedSignature>,
 }
 
 /// A pin's cached state: it stays in hex until it is asked for, and is written back as it was
@@ -147,7 +160,23 @@ impl Pin {
             seq: head.seq,
             head: head.hash,
             state: CachedState::Decoded(state.clone()),
+            checked: Vec::new(),
         }
+    }
+
+    /// Adds the signatures in `verified` that the pin does not remember yet, forgetting the
+    /// oldest beyond [`REMEMBERED_SIGNATURES`]; whether any was new.
+    fn remember(&mut self, verified: &[CheckedSignature]) -> bool {
+        let before = self.checked.len();
+        for checked in verified {
+            if !self.checked.contains(checked) {
+                self.checked.push(*checked);
+            }
+        }
+        let added = self.checked.len() > before;
+        let excess = self.checked.len().saturating_sub(REMEMBERED_SIGNATURES);
+        self.checked.drain(..excess);
+        added
     }
 }
 
@@ -160,6 +189,8 @@ pub struct Pins {
     /// a transaction that retries after [`Pins::read_count`] grew then checks its new snapshot
     /// against a pin read before that snapshot began (see [`Pins::get`]).
     read: RefCell<BTreeMap<WorkspaceId, Option<Pin>>>,
+    /// Record signatures this process verified, by workspace: [`Pins::save`] adds them to the pins.
+    verified: RefCell<BTreeMap<WorkspaceId, Vec<CheckedSignature>>>,
     mac_key: Zeroizing<[u8; 32]>,
 }
 
@@ -212,6 +243,7 @@ impl Pins {
             dir: dir.into(),
             recorded: BTreeMap::new(),
             read: RefCell::new(BTreeMap::new()),
+            verified: RefCell::new(BTreeMap::new()),
             mac_key: owner.derive_secret(file::MAC_LABEL),
         };
         let own = with_suffix(dir, ".json");
@@ -267,6 +299,27 @@ impl Pins {
     /// after this grew may have raced another process's pin (see [`Pins::get`]).
     pub fn read_count(&self) -> usize {
         self.read.borrow().len()
+    }
+
+    /// Whether the user's ohx verified this record signature in workspace `id` before: it is in
+    /// the workspace's pin (whose MAC only the user's identity makes) or was verified by this
+    /// process. A digest names one signer, signature and signed message, which stay valid
+    /// together for ever, so a pin that is older than the store only remembers less.
+    pub fn remembers(&self, id: &WorkspaceId, checked: &CheckedSignature) -> bool {
+        let noted = |v: &BTreeMap<WorkspaceId, Vec<CheckedSignature>>| {
+            v.get(id).is_some_and(|all| all.contains(checked))
+        };
+        noted(&self.verified.borrow())
+            || matches!(self.get(id), Ok(Some(pin)) if pin.checked.contains(checked))
+    }
+
+    /// Notes a record signature this process verified in workspace `id`, for [`Pins::save`].
+    pub fn remember(&self, id: &WorkspaceId, checked: CheckedSignature) {
+        self.verified
+            .borrow_mut()
+            .entry(*id)
+            .or_default()
+            .push(checked);
     }
 
     /// Whether some workspace with this slug has been pinned: its log was seen signed.
@@ -391,9 +444,11 @@ impl Pins {
 
     /// Writes every recorded pin to its file (a 0600 temporary file renamed over the old one),
     /// under an exclusive lock on the folder, keeping for each workspace the further head: a pin
-    /// another ohx process saved meanwhile is never moved back.
+    /// another ohx process saved meanwhile is never moved back. The record signatures verified
+    /// since [`Pins::load`] are added to each pin; a file that would not change is not written.
     pub fn save(&self) -> Result<(), AuthorityError> {
-        if self.recorded.is_empty() {
+        let verified = self.verified.borrow();
+        if self.recorded.is_empty() && verified.is_empty() {
             return Ok(());
         }
         let unwritable = |path: &Path, e: std::io::Error| AuthorityError::PinsUnwritable {
@@ -402,7 +457,8 @@ impl Pins {
         };
         // The lock file is held open until we return.
         let _lock = lock_folder(&self.dir).map_err(|e| unwritable(&self.dir, e))?;
-        for (id, pin) in &self.recorded {
+        let ids: BTreeSet<&WorkspaceId> = self.recorded.keys().chain(verified.keys()).collect();
+        for id in ids {
             let path = pin_file(&self.dir, id);
             // A damaged or forged file is replaced; its pin was not trusted anyway.
             let on_disk = match file::read(&path, &self.mac_key, id) {
@@ -410,12 +466,11 @@ impl Pins {
                 Err(AuthorityError::PinsDamaged { .. } | AuthorityError::PinsForged { .. }) => None,
                 Err(e) => return Err(e),
             };
-            match on_disk {
-                Some(disk) if disk.seq > pin.seq => continue,
-                Some(disk) if disk.seq == pin.seq && disk.head == pin.head => continue,
-                _ => {}
-            }
-            let text = file::encode(&self.mac_key, id, pin).ok_or_else(|| {
+            let checked = verified.get(id).map(Vec::as_slice).unwrap_or_default();
+            let Some(pin) = to_write(on_disk, self.recorded.get(id), checked) else {
+                continue;
+            };
+            let text = file::encode(&self.mac_key, id, &pin).ok_or_else(|| {
                 AuthorityError::PinsUnwritable {
                     path: path.clone(),
                     cause: "it cannot be serialised".into(),
@@ -425,6 +480,34 @@ impl Pins {
         }
         Ok(())
     }
+
+    /// Whether [`Pins::save`] has a head to pin, rather than only signatures to remember.
+    pub fn has_heads_to_save(&self) -> bool {
+        !self.recorded.is_empty()
+    }
+}
+
+/// The pin to write for one workspace, from the file as it is (`on_disk`), the head this process
+/// recorded (`ours`) and the record signatures it verified (`checked`); `None` when the file
+/// already says all of it. The further head wins; the remembered signatures of both are kept.
+fn to_write(on_disk: Option<Pin>, ours: Option<&Pin>, checked: &[CheckedSignature]) -> Option<Pin> {
+    let (mut pin, moved) = match (on_disk, ours) {
+        (Some(disk), Some(ours))
+            if disk.seq > ours.seq || (disk.seq == ours.seq && disk.head == ours.head) =>
+        {
+            (disk, false)
+        }
+        (disk, Some(ours)) => {
+            let mut pin = ours.clone();
+            pin.checked = disk.map(|d| d.checked).unwrap_or_default();
+            (pin, true)
+        }
+        (Some(disk), None) => (disk, false),
+        // Signatures of a workspace with no pin (it is not signed) have nothing to go with.
+        (None, None) => return None,
+    };
+    let added = pin.remember(checked);
+    (moved || added).then_some(pin)
 }
 
 /// The largest pin file read: far more than any workspace's pin needs.

@@ -10,6 +10,11 @@ use crate::domain::Role;
 
 const RECORD_CONTEXT: &[u8] = b"ohx-record-signature\x01";
 const DIGEST_CONTEXT: &[u8] = b"ohx-record-digest\x01";
+const CHECKED_CONTEXT: &[u8] = b"ohx-checked-signature\x01";
+
+/// What a user's pins remember of a record signature their ohx has verified: SHA-256 of the
+/// signer, the signature and the signed message (docs/SECURITY.md, "Remembered signatures").
+pub type CheckedSignature = [u8; 32];
 
 /// Who signed a record, and the signature: 96 bytes as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +74,20 @@ pub fn verify_record(
     record: &[u8],
     signature: &RecordSignature,
 ) -> Result<(), AuthorityError> {
+    verify_record_remembered(state, connection, record, signature, |_| false).map(|_| ())
+}
+
+/// [`verify_record`], except that the signature equation is not solved again when `remembered`
+/// knows this very signature of this very message by this signer as one verified before (by this
+/// user's ohx, in their MAC'd pins). The signer must still be an admin of `state`. Returns the
+/// signature's digest when it was verified here, for the caller to remember.
+pub fn verify_record_remembered(
+    state: &State,
+    connection: &str,
+    record: &[u8],
+    signature: &RecordSignature,
+    remembered: impl FnOnce(&CheckedSignature) -> bool,
+) -> Result<Option<CheckedSignature>, AuthorityError> {
     if state.role_of(&signature.signer) != Some(Role::Admin) {
         return Err(AuthorityError::RecordSignerNotAdmin {
             connection: connection.into(),
@@ -76,12 +95,29 @@ pub fn verify_record(
         });
     }
     let message = record_message(&state.workspace_id(), state.key_version(), record);
+    let checked = checked_signature(signature, &message);
+    if remembered(&checked) {
+        return Ok(None);
+    }
     signature
         .signer
         .verify(&message, &signature.signature)
         .map_err(|_| AuthorityError::BadRecord {
             connection: connection.into(),
-        })
+        })?;
+    Ok(Some(checked))
+}
+
+/// `SHA-256(context || signer || signature || message)`: the signer and the signature have fixed
+/// lengths, and the message (see `record_message`) names the workspace id, the key version and
+/// the record's length, so no two checks share a digest.
+fn checked_signature(signature: &RecordSignature, message: &[u8]) -> CheckedSignature {
+    let mut hasher = Sha256::new();
+    hasher.update(CHECKED_CONTEXT);
+    hasher.update(signature.signer.as_bytes());
+    hasher.update(signature.signature);
+    hasher.update(message);
+    hasher.finalize().into()
 }
 
 /// The digest of a record that connection entries of the log name.

@@ -9,7 +9,7 @@ use hmac::Mac;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::{hex, hmac_sha256, read_private_file, unhex, CachedState, Pin};
+use super::{hex, hmac_sha256, read_private_file, unhex, unhex_array, CachedState, Pin};
 use crate::authority::{AuthorityError, EntryHash, WorkspaceId};
 
 /// The label the MAC key is derived under (`SigningKey::derive_secret`).
@@ -30,6 +30,10 @@ struct PinRecord<'a> {
     head: &'a str,
     /// The state at `head`, canonical bytes in hex.
     state: &'a str,
+    /// Record signatures verified in this workspace, oldest first, each a SHA-256 in hex. Left
+    /// out when there are none (so older ohx's pins read as they are, and theirs ignore it).
+    #[serde(default, borrow, skip_serializing_if = "Vec::is_empty")]
+    checked: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -51,6 +55,7 @@ struct PinFileRead<'a> {
 pub(super) fn encode(key: &[u8; 32], id: &WorkspaceId, pin: &Pin) -> Option<String> {
     let (workspace, genesis, head) = (id.to_hex(), pin.genesis.to_hex(), pin.head.to_hex());
     let state = pin.state_hex();
+    let checked: Vec<String> = pin.checked.iter().map(|c| hex(c)).collect();
     let record = PinRecord {
         workspace: &workspace,
         slug: Cow::Borrowed(&pin.slug),
@@ -58,6 +63,7 @@ pub(super) fn encode(key: &[u8; 32], id: &WorkspaceId, pin: &Pin) -> Option<Stri
         seq: pin.seq,
         head: &head,
         state: &state,
+        checked: checked.iter().map(String::as_str).collect(),
     };
     let pin_json = RawValue::from_string(serde_json::to_string(&record).ok()?).ok()?;
     let tag = hex(&hmac_sha256(key, pin_json.get().as_bytes())?
@@ -106,6 +112,12 @@ pub(super) fn read(
         seq: record.seq,
         head: EntryHash::from_hex(record.head).ok_or_else(damaged)?,
         state: CachedState::stored(*id, record.state.into()),
+        checked: record
+            .checked
+            .iter()
+            .map(|c| unhex_array(c))
+            .collect::<Option<_>>()
+            .ok_or_else(damaged)?,
     };
     Ok(Some(pin))
 }

@@ -73,6 +73,7 @@ pub(super) fn read(
             seq: record.seq,
             head: EntryHash::from_hex(&record.head).ok_or_else(damaged)?,
             state: CachedState::stored(id, record.state),
+            checked: Vec::new(),
         };
         pins.insert(id, pin);
     }

@@ -729,3 +729,121 @@ fn a_fixed_pin_has_a_fixed_mac() {
          03"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Remembered record signatures
+// ---------------------------------------------------------------------------------------------
+
+fn digest(n: u8) -> CheckedSignature {
+    [n; 32]
+}
+
+#[test]
+fn remembered_signatures_are_kept_with_the_pin_and_written_only_when_new() {
+    let (_, log) = grown();
+    let (_dir, pins) = pinned(&log);
+    let id = log.state.workspace_id();
+    let path = pin_path(&pins, &log);
+    assert!(!pins.remembers(&id, &digest(1)));
+    pins.remember(&id, digest(1));
+    assert!(pins.remembers(&id, &digest(1)), "this process's own check");
+    assert_eq!(pins.save(), Ok(()));
+    let again = reload(&pins);
+    assert!(again.remembers(&id, &digest(1)));
+    assert!(!again.remembers(&id, &digest(2)));
+    // The same check noted again changes nothing on disk.
+    let inode = |p: &std::path::Path| {
+        std::os::unix::fs::MetadataExt::ino(
+            &std::fs::metadata(p).unwrap_or_else(|e| unreachable!("{e}")),
+        )
+    };
+    let before = (inode(&path), std::fs::read(&path).unwrap_or_default());
+    again.remember(&id, digest(1));
+    assert_eq!(again.save(), Ok(()));
+    assert_eq!(
+        (inode(&path), std::fs::read(&path).unwrap_or_default()),
+        before
+    );
+    // Another workspace's signature is not this one's.
+    assert!(!again.remembers(&WorkspaceId([7; 32]), &digest(1)));
+}
+
+#[test]
+fn a_pin_remembers_the_newest_signatures_only() {
+    let (_, log) = grown();
+    let (_dir, pins) = pinned(&log);
+    let id = log.state.workspace_id();
+    for n in 0..70 {
+        pins.remember(&id, digest(n));
+    }
+    assert_eq!(pins.save(), Ok(()));
+    let again = reload(&pins);
+    assert!((0..6).all(|n| !again.remembers(&id, &digest(n))));
+    assert!((6..70).all(|n| again.remembers(&id, &digest(n))));
+    let size = std::fs::metadata(pin_path(&pins, &log)).map(|m| m.len());
+    assert!(size.as_ref().is_ok_and(|s| *s < 6 * 1024), "{size:?}");
+}
+
+#[test]
+fn remembered_signatures_and_the_further_head_are_both_kept_across_processes() {
+    let (alice, mut log) = grown();
+    let (_dir, pins) = pinned(&log);
+    let id = log.state.workspace_id();
+    // One process moves the pin on and remembers a signature ...
+    let mut ahead = reload(&pins);
+    log.push(
+        &alice,
+        Body::KeyRotated {
+            version: 2,
+            recipient: key_recipient(2),
+        },
+    );
+    ahead.record(&log.state);
+    ahead.remember(&id, digest(1));
+    // ... while another, still at the older head, remembers one of its own and saves last.
+    let behind = reload(&pins);
+    behind.remember(&id, digest(2));
+    assert_eq!(ahead.save(), Ok(()));
+    assert_eq!(behind.save(), Ok(()));
+    let after = reload(&pins);
+    assert_eq!(pin_of(&after, &id).map(|p| p.seq), Some(3));
+    assert!(after.remembers(&id, &digest(1)) && after.remembers(&id, &digest(2)));
+    // And a head recorded later keeps what the file remembers.
+    let mut later = reload(&pins);
+    log.push(
+        &alice,
+        Body::KeyRotated {
+            version: 3,
+            recipient: key_recipient(3),
+        },
+    );
+    later.record(&log.state);
+    assert_eq!(later.save(), Ok(()));
+    let after = reload(&pins);
+    assert_eq!(pin_of(&after, &id).map(|p| p.seq), Some(4));
+    assert!(after.remembers(&id, &digest(1)) && after.remembers(&id, &digest(2)));
+}
+
+#[test]
+fn a_signature_written_into_a_pin_without_the_owners_identity_is_refused() {
+    let (_, log) = grown();
+    let (_dir, pins) = pinned(&log);
+    let id = log.state.workspace_id();
+    pins.remember(&id, digest(1));
+    assert_eq!(pins.save(), Ok(()));
+    let path = pin_path(&pins, &log);
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let one = crate::authority::pins::hex(&digest(1));
+    let planted = text.replace(
+        &one,
+        &format!("{one}\",\"{}", crate::authority::pins::hex(&digest(9))),
+    );
+    assert_ne!(planted, text);
+    assert!(std::fs::write(&path, &planted).is_ok());
+    let again = reload(&pins);
+    assert!(!again.remembers(&id, &digest(9)));
+    assert!(matches!(
+        again.get(&id),
+        Err(AuthorityError::PinsForged { path: p }) if p == path
+    ));
+}

@@ -12,6 +12,7 @@ mod log;
 mod pins;
 mod promote;
 mod recipients;
+mod remembered;
 mod replay;
 mod rollback;
 mod support;

@@ -222,10 +222,6 @@ pub fn alices_key(env: &Env, ws: &str) -> age::x25519::Identity {
 // Rows, files and pins
 // ---------------------------------------------------------------------------------------------
 
-// ---------------------------------------------------------------------------------------------
-// Rows, files and pins
-// ---------------------------------------------------------------------------------------------
-
 /// Runs SQL (in a dialect both engines take) on the store, as a store writer.
 #[track_caller]
 pub fn sql(env: &Env, batch: &str) {
