@@ -12,8 +12,8 @@ use super::records;
 use super::Workspace;
 use crate::authority::{
     history, record_digest, sign_current_state, sign_record, verify_record,
-    verify_record_remembered, Body, CheckedSignature, Entry, History, Pins, PublicKey,
-    RecordSignature, Rejected, State, Unsigned,
+    verify_record_remembered, Body, Checked, Entry, History, Pins, PublicKey, RecordSignature,
+    Rejected, State, Unsigned,
 };
 use crate::error::{AuthorityError, Error, Result};
 use crate::store::authority_log as rows;
@@ -210,9 +210,8 @@ impl Workspace<'_> {
                 let label = format!("{}/{}", self.slug(), row.slug);
                 let signature = self.stored_signature(row, &label)?;
                 let id = state.workspace_id();
-                let remembered = |c: &CheckedSignature| {
-                    matches!(check, Check::Remembered) && self.pins.remembers(&id, c)
-                };
+                let remembered =
+                    |c: &Checked| matches!(check, Check::Remembered) && self.pins.remembers(&id, c);
                 let verified =
                     verify_record_remembered(state, &label, record, &signature, remembered)?;
                 if let Some(checked) = verified {

@@ -29,13 +29,17 @@ pub use audit::{history, Event, History, LoggedRecord};
 pub use entry::{Body, Entry, Genesis};
 pub use pins::{pins_dir_for, LogSource, Pin, Pins, Verified, PINS_DIR};
 pub use record::{
-    record_digest, sign_record, verify_record, verify_record_remembered, CheckedSignature,
-    RecordSignature,
+    record_digest, sign_record, verify_record, verify_record_remembered, RecordSignature,
 };
 pub use state::{extend, extend_prefix, verify_log, Member, Rejected, State};
 pub use upgrade::{sign_current_state, Unsigned};
 
 pub use crate::crypto::xeddsa::{PublicKey, SigningKey, XeddsaError};
+
+/// A check that a user's pins remember as passed, named by a SHA-256 of everything it depended
+/// on: a record signature verified, a wrapped key found to open to the key the log names
+/// (docs/SECURITY.md, "Remembered checks").
+pub type Checked = [u8; 32];
 
 /// A workspace's permanent identity: 32 random bytes chosen at its genesis.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

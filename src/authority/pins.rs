@@ -13,9 +13,10 @@
 //! it, which makes that workspace a first sight again. Pins kept the older way, every workspace
 //! in one file (`v1`), move into the folder the first time they are read.
 //!
-//! A pin also remembers the last record signatures its owner's ohx verified in that workspace
-//! ([`Pins::remembers`]), so that the connection a nightly job uses every night costs a hash, not
-//! a signature check, from the second night on.
+//! A pin also remembers the last checks its owner's ohx passed in that workspace (a record
+//! signature verified, a wrapped key found to be the logged key: [`Pins::remembers`]), so that the
+//! connection a nightly job uses every night costs hashes, not curve operations, from the second
+//! night on.
 
 mod file;
 mod v1;
@@ -29,8 +30,7 @@ use std::sync::OnceLock;
 use zeroize::Zeroizing;
 
 use super::{
-    extend_prefix, AuthorityError, Body, CheckedSignature, Entry, EntryHash, Rejected, State,
-    WorkspaceId,
+    extend_prefix, AuthorityError, Body, Checked, Entry, EntryHash, Rejected, State, WorkspaceId,
 };
 use crate::crypto::xeddsa::SigningKey;
 use crate::fsutil::{self, Refusal};
@@ -73,8 +73,8 @@ fn hmac_sha256(key: &[u8; 32], bytes: &[u8]) -> Option<hmac::Hmac<sha2::Sha256>>
     Some(mac)
 }
 
-/// How many verified record signatures a pin remembers: the newest, far more than the connections
-/// one user's jobs use, and at most 4 KB of hex in the file.
+/// How many passed checks a pin remembers: the newest, far more than the connections one user's
+/// jobs use, and at most 4 KB of hex in the file.
 const REMEMBERED_SIGNATURES: usize = 64;
 
 /// The file of workspace `id`'s pin in the folder `dir`.
@@ -90,8 +90,8 @@ pub struct Pin {
     pub seq: u64,
     pub head: EntryHash,
     state: CachedState,
-    /// Record signatures verified in this workspace, oldest first (see [`Pins::remembers`]).
-    checked: Vec<CheckedSignature>,
+    /// Checks passed in this workspace, oldest first (see [`Pins::remembers`]).
+    checked: Vec<Checked>,
 }
 
 /// A pin's cached state: it stays in hex until it is asked for, and is written back as it was
@@ -164,9 +164,9 @@ impl Pin {
         }
     }
 
-    /// Adds the signatures in `verified` that the pin does not remember yet, forgetting the
+    /// Adds the checks in `verified` that the pin does not remember yet, forgetting the
     /// oldest beyond [`REMEMBERED_SIGNATURES`]; whether any was new.
-    fn remember(&mut self, verified: &[CheckedSignature]) -> bool {
+    fn remember(&mut self, verified: &[Checked]) -> bool {
         let before = self.checked.len();
         for checked in verified {
             if !self.checked.contains(checked) {
@@ -189,8 +189,8 @@ pub struct Pins {
     /// a transaction that retries after [`Pins::read_count`] grew then checks its new snapshot
     /// against a pin read before that snapshot began (see [`Pins::get`]).
     read: RefCell<BTreeMap<WorkspaceId, Option<Pin>>>,
-    /// Record signatures this process verified, by workspace: [`Pins::save`] adds them to the pins.
-    verified: RefCell<BTreeMap<WorkspaceId, Vec<CheckedSignature>>>,
+    /// Checks this process passed, by workspace: [`Pins::save`] adds them to the pins.
+    verified: RefCell<BTreeMap<WorkspaceId, Vec<Checked>>>,
     mac_key: Zeroizing<[u8; 32]>,
 }
 
@@ -301,20 +301,21 @@ impl Pins {
         self.read.borrow().len()
     }
 
-    /// Whether the user's ohx verified this record signature in workspace `id` before: it is in
-    /// the workspace's pin (whose MAC only the user's identity makes) or was verified by this
-    /// process. A digest names one signer, signature and signed message, which stay valid
-    /// together for ever, so a pin that is older than the store only remembers less.
-    pub fn remembers(&self, id: &WorkspaceId, checked: &CheckedSignature) -> bool {
-        let noted = |v: &BTreeMap<WorkspaceId, Vec<CheckedSignature>>| {
+    /// Whether the user's ohx passed this check in workspace `id` before: it is in the
+    /// workspace's pin (whose MAC only the user's identity makes) or was passed in this process.
+    /// A digest names everything its check depended on (a signer, signature and signed message;
+    /// a wrapped key's bytes and the logged key), which pass together for ever, so a pin that is
+    /// older than the store only remembers less.
+    pub fn remembers(&self, id: &WorkspaceId, checked: &Checked) -> bool {
+        let noted = |v: &BTreeMap<WorkspaceId, Vec<Checked>>| {
             v.get(id).is_some_and(|all| all.contains(checked))
         };
         noted(&self.verified.borrow())
             || matches!(self.get(id), Ok(Some(pin)) if pin.checked.contains(checked))
     }
 
-    /// Notes a record signature this process verified in workspace `id`, for [`Pins::save`].
-    pub fn remember(&self, id: &WorkspaceId, checked: CheckedSignature) {
+    /// Notes a check this process passed in workspace `id`, for [`Pins::save`].
+    pub fn remember(&self, id: &WorkspaceId, checked: Checked) {
         self.verified
             .borrow_mut()
             .entry(*id)
@@ -444,7 +445,7 @@ impl Pins {
 
     /// Writes every recorded pin to its file (a 0600 temporary file renamed over the old one),
     /// under an exclusive lock on the folder, keeping for each workspace the further head: a pin
-    /// another ohx process saved meanwhile is never moved back. The record signatures verified
+    /// another ohx process saved meanwhile is never moved back. The checks passed
     /// since [`Pins::load`] are added to each pin; a file that would not change is not written.
     pub fn save(&self) -> Result<(), AuthorityError> {
         let verified = self.verified.borrow();
@@ -481,16 +482,16 @@ impl Pins {
         Ok(())
     }
 
-    /// Whether [`Pins::save`] has a head to pin, rather than only signatures to remember.
+    /// Whether [`Pins::save`] has a head to pin, rather than only checks to remember.
     pub fn has_heads_to_save(&self) -> bool {
         !self.recorded.is_empty()
     }
 }
 
 /// The pin to write for one workspace, from the file as it is (`on_disk`), the head this process
-/// recorded (`ours`) and the record signatures it verified (`checked`); `None` when the file
-/// already says all of it. The further head wins; the remembered signatures of both are kept.
-fn to_write(on_disk: Option<Pin>, ours: Option<&Pin>, checked: &[CheckedSignature]) -> Option<Pin> {
+/// recorded (`ours`) and the checks it passed (`checked`); `None` when the file already says all
+/// of it. The further head wins; the remembered checks of both are kept.
+fn to_write(on_disk: Option<Pin>, ours: Option<&Pin>, checked: &[Checked]) -> Option<Pin> {
     let (mut pin, moved) = match (on_disk, ours) {
         (Some(disk), Some(ours))
             if disk.seq > ours.seq || (disk.seq == ours.seq && disk.head == ours.head) =>

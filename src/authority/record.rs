@@ -4,17 +4,13 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{AuthorityError, State, WorkspaceId};
+use super::{AuthorityError, Checked, State, WorkspaceId};
 use crate::crypto::xeddsa::{PublicKey, Signature, SigningKey};
 use crate::domain::Role;
 
 const RECORD_CONTEXT: &[u8] = b"ohx-record-signature\x01";
 const DIGEST_CONTEXT: &[u8] = b"ohx-record-digest\x01";
 const CHECKED_CONTEXT: &[u8] = b"ohx-checked-signature\x01";
-
-/// What a user's pins remember of a record signature their ohx has verified: SHA-256 of the
-/// signer, the signature and the signed message (docs/SECURITY.md, "Remembered signatures").
-pub type CheckedSignature = [u8; 32];
 
 /// Who signed a record, and the signature: 96 bytes as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,8 +82,8 @@ pub fn verify_record_remembered(
     connection: &str,
     record: &[u8],
     signature: &RecordSignature,
-    remembered: impl FnOnce(&CheckedSignature) -> bool,
-) -> Result<Option<CheckedSignature>, AuthorityError> {
+    remembered: impl FnOnce(&Checked) -> bool,
+) -> Result<Option<Checked>, AuthorityError> {
     if state.role_of(&signature.signer) != Some(Role::Admin) {
         return Err(AuthorityError::RecordSignerNotAdmin {
             connection: connection.into(),
@@ -111,7 +107,7 @@ pub fn verify_record_remembered(
 /// `SHA-256(context || signer || signature || message)`: the signer and the signature have fixed
 /// lengths, and the message (see `record_message`) names the workspace id, the key version and
 /// the record's length, so no two checks share a digest.
-fn checked_signature(signature: &RecordSignature, message: &[u8]) -> CheckedSignature {
+fn checked_signature(signature: &RecordSignature, message: &[u8]) -> Checked {
     let mut hasher = Sha256::new();
     hasher.update(CHECKED_CONTEXT);
     hasher.update(signature.signer.as_bytes());

@@ -11,11 +11,14 @@ use std::collections::BTreeMap;
 
 use super::encoding::{Malformed, Reader, Writer};
 use super::entry::{role_code, role_from_code, Body, Entry, Genesis, Verifiers};
-use super::{fingerprint, AuthorityError, EntryHash, Head, WorkspaceId};
+use sha2::{Digest, Sha256};
+
+use super::{fingerprint, AuthorityError, Checked, EntryHash, Head, WorkspaceId};
 use crate::crypto::xeddsa::{PublicKey, SigningKey};
 use crate::domain::Role;
 
 const STATE_MAGIC: &[u8] = b"ohx-log-state\x01";
+const WRAPPED_KEY_CHECK_CONTEXT: &[u8] = b"ohx-checked-wrapped-key\x01";
 
 /// A member as the log defines them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -363,6 +366,23 @@ impl State {
                 version,
             })
         }
+    }
+
+    /// What a user's pins remember once `wrapped`, opened with the identity of `member`, gave
+    /// this state's workspace key: SHA-256 over a context, the workspace id, the member, the key
+    /// version and recipient the log names, and the wrapped key's bytes. Opening the same bytes
+    /// with the same identity always gives the same key, so the check holds for as long as all of
+    /// them stay the same.
+    pub fn wrapped_key_check(&self, member: &PublicKey, wrapped: &[u8]) -> Checked {
+        let mut hasher = Sha256::new();
+        hasher.update(WRAPPED_KEY_CHECK_CONTEXT);
+        hasher.update(self.workspace_id.0);
+        hasher.update(member.as_bytes());
+        hasher.update(self.key_version.to_be_bytes());
+        hasher.update(self.key_recipient.as_bytes());
+        hasher.update((wrapped.len() as u64).to_be_bytes());
+        hasher.update(wrapped);
+        hasher.finalize().into()
     }
 
     /// The canonical encoding of the state, cached beside a pin so that a reader only verifies the

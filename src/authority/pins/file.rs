@@ -30,7 +30,7 @@ struct PinRecord<'a> {
     head: &'a str,
     /// The state at `head`, canonical bytes in hex.
     state: &'a str,
-    /// Record signatures verified in this workspace, oldest first, each a SHA-256 in hex. Left
+    /// Checks passed in this workspace, oldest first, each a SHA-256 in hex. Left
     /// out when there are none (so older ohx's pins read as they are, and theirs ignore it).
     #[serde(default, borrow, skip_serializing_if = "Vec::is_empty")]
     checked: Vec<&'a str>,

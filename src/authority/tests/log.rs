@@ -438,6 +438,54 @@ fn a_rotation_raises_the_version_and_changes_the_key() {
     }
 }
 
+/// The check a pin remembers for a wrapped key names the member, the wrapped key's bytes and the
+/// key the log names: any other member, bytes, version or key is another check.
+#[test]
+fn a_remembered_key_check_covers_the_member_the_bytes_and_the_logged_key() {
+    let (alice, bob, _, mut log) = team();
+    let check = log.state.wrapped_key_check(&alice.public(), b"wrapped");
+    assert_eq!(
+        check,
+        log.state.wrapped_key_check(&alice.public(), b"wrapped")
+    );
+    assert_ne!(
+        check,
+        log.state.wrapped_key_check(&bob.public(), b"wrapped")
+    );
+    assert_ne!(
+        check,
+        log.state.wrapped_key_check(&alice.public(), b"wrappeD")
+    );
+    assert_ne!(
+        check,
+        log.state.wrapped_key_check(&alice.public(), b"wrapped\0")
+    );
+    log.push(
+        &alice,
+        Body::KeyRotated {
+            version: 2,
+            recipient: key_recipient(2),
+        },
+    );
+    assert_ne!(
+        check,
+        log.state.wrapped_key_check(&alice.public(), b"wrapped")
+    );
+}
+
+/// The fixed genesis's state, the check for its creator and the bytes `wrapped` (docs/SECURITY.md,
+/// section 8); checked with Python's `hashlib` over the bytes that section gives.
+#[test]
+fn a_fixed_key_check_has_a_fixed_digest() {
+    let (alice, genesis) = fixed_genesis();
+    let state = State::from_genesis(&genesis).unwrap_or_else(|e| unreachable!("{e}"));
+    let check = state.wrapped_key_check(&alice.public_key(), b"wrapped");
+    assert_eq!(
+        crate::authority::pins::hex(&check),
+        "3568c9e56c19fa7b071dcaf2a0851df05a2568afd591152a6b18326b392ad729"
+    );
+}
+
 /// What a wrapped key opens to must be the key the log names: a key planted by a file writer (for
 /// every member, since recipients are public) is refused, as is a key of the wrong version.
 #[test]

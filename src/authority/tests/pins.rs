@@ -734,7 +734,7 @@ fn a_fixed_pin_has_a_fixed_mac() {
 // Remembered record signatures
 // ---------------------------------------------------------------------------------------------
 
-fn digest(n: u8) -> CheckedSignature {
+fn digest(n: u8) -> Checked {
     [n; 32]
 }
 

@@ -142,7 +142,7 @@ fn stored_record_signatures_read_back() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Remembered signatures: a signature verified once is not verified again, but only that exact
+// Remembered checks: a signature verified once is not verified again, but only that exact
 // signature of that exact message by that signer, and its signer must still be an admin
 // ---------------------------------------------------------------------------------------------
 
@@ -151,8 +151,8 @@ fn check(
     state: &State,
     record: &[u8],
     signature: &RecordSignature,
-    remembered: &[CheckedSignature],
-) -> Result<Option<CheckedSignature>, AuthorityError> {
+    remembered: &[Checked],
+) -> Result<Option<Checked>, AuthorityError> {
     verify_record_remembered(state, "db", record, signature, |c| remembered.contains(c))
 }
 

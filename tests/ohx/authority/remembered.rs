@@ -1,8 +1,10 @@
-//! Remembered record signatures: a user's ohx verifies a connection's signature once and its pin
-//! remembers that check (docs/SECURITY.md, "Remembered signatures"), so a nightly job's `env` of
-//! the same connection costs a hash. What it remembers is that one signature of that one record:
-//! a key holder who changes the record afterwards (and recomputes its MAC, which every editor
-//! can) is refused as before, and a check written into the pin by hand makes the pin forged.
+//! Remembered checks: a user's ohx verifies a connection's signature and their wrapped key once,
+//! and their pin remembers those checks (docs/SECURITY.md, "Remembered checks"), so a nightly
+//! job's `env` of the same connection costs hashes. What it remembers is that one signature of that one record,
+//! and that those very bytes of a wrapped key open to the key the log names: a key holder who
+//! changes the record afterwards (and recomputes its MAC, which every editor can) and a writer who
+//! replaces the wrapped key are refused as before, and a check written into the pin by hand makes
+//! the pin forged.
 
 use ohx::crypto::{UserIdentity, WorkspaceKey};
 
@@ -63,7 +65,8 @@ attack! {
         let env = &team.env;
         for person in ["alice", "carol"] {
             env.ohx_as(person).args(["connection", "env", "warehouse", "-w", WS]).ok();
-            assert_eq!(remembered(env, person).len(), 1, "{person}'s pin remembers the check");
+            // The wrapped key's check and the record's signature.
+            assert_eq!(remembered(env, person).len(), 2, "{person}'s pin remembers the checks");
         }
         // Carol, an editor, points the connection at her own host and recomputes its MAC.
         let id = connection_id(env, WS, "warehouse");
@@ -96,7 +99,8 @@ fn a_connection_used_every_night_is_checked_once_and_its_pin_written_once() {
     assert!(first.stdout.contains("WAREHOUSE_HOST"), "{first}");
     let path = pin_file(env, "carol");
     let written = std::fs::read(&path).expect("pin");
-    assert_eq!(remembered(env, "carol").len(), 1);
+    // The wrapped key's check and the record's signature.
+    assert_eq!(remembered(env, "carol").len(), 2);
     // The next night: the same output, and the pin is left as it is.
     let inode = |p: &std::path::Path| {
         std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).expect("pin"))
@@ -109,12 +113,12 @@ fn a_connection_used_every_night_is_checked_once_and_its_pin_written_once() {
     );
     // Another connection is another check.
     env_of("api");
-    assert_eq!(remembered(env, "carol").len(), 2);
+    assert_eq!(remembered(env, "carol").len(), 3);
     // `workspace verify` checks every signature again; it remembers nothing new and passes.
     env.ohx_as("carol")
         .args(["-w", WS, "workspace", "verify"])
         .ok();
-    assert_eq!(remembered(env, "carol").len(), 2);
+    assert_eq!(remembered(env, "carol").len(), 3);
 }
 
 #[test]
@@ -126,7 +130,7 @@ fn a_check_written_into_a_pin_by_hand_makes_the_pin_forged() {
         .ok();
     let path = pin_file(env, "carol");
     let text = std::fs::read_to_string(&path).expect("pin");
-    let [check] = remembered(env, "carol").try_into().expect("one check");
+    let check = remembered(env, "carol").remove(0);
     let planted = text.replace(&check, &format!("{check}\",\"{}", "ab".repeat(32)));
     assert_ne!(planted, text);
     std::fs::write(&path, planted).expect("write pin");
@@ -136,4 +140,31 @@ fn a_check_written_into_a_pin_by_hand_makes_the_pin_forged() {
         &team.canaries(),
     );
     assert_mentions(&out, &path.display().to_string());
+}
+
+attack! {
+    fn a_wrapped_key_replaced_after_its_check_was_remembered_is_refused(store: Store) {
+        let team = Team::on(store);
+        let env = &team.env;
+        env.ohx_as("carol").args(["connection", "env", "warehouse", "-w", WS]).ok();
+        assert_eq!(remembered(env, "carol").len(), 2, "the key check and the signature");
+        // A key of the attacker's own, at the current version, wrapped for carol (her recipient
+        // is public) in place of hers.
+        let ws = stored_workspace(env, WS);
+        let recipient = crate::store_probe::recipient_of(&crate::authority::support::identity(env, "carol"));
+        let version = u32::try_from(ws.key_version).expect("key version");
+        let planted = WorkspaceKey::generate(version)
+            .wrap_for(ws.id, &recipient)
+            .expect("wrap");
+        StoreSql::open(env).execute(
+            "UPDATE memberships SET wrapped_key = ?2
+             WHERE workspace_id = ?1 AND user_id = (SELECT id FROM users WHERE name = 'carol')",
+            &vals![ws.id, planted],
+        );
+        let out = refused(
+            env.ohx_as("carol").args(["connection", "env", "warehouse", "-w", WS]),
+            &team.canaries(),
+        );
+        assert_mentions(&out, "is not the key its log names");
+    }
 }
