@@ -337,9 +337,10 @@ impl Access {
         self.pin(states);
     }
 
-    /// Records newly verified log heads in their pin files, with the checks passed meanwhile. A head that cannot be pinned is only a warning: the command itself succeeded,
-    /// and the next one verifies from the older pin. Checks that cannot be remembered are not
-    /// even that; the next command verifies them again.
+    /// Records newly verified log heads in their pin files, with the checks passed meanwhile. A
+    /// head that cannot be pinned is only a warning: the command itself succeeded, and the next
+    /// one verifies from the older pin. Checks that cannot be remembered are not even that; the
+    /// next command makes them again.
     fn pin(&mut self, states: Vec<State>) {
         for state in &states {
             self.pins.record(state);

@@ -18,7 +18,7 @@ use crate::store::workspaces::{self, Workspace as WorkspaceRow};
 pub struct Workspace<'t> {
     pub(super) tx: &'t Db<'t>,
     pub(super) actor: &'t Actor,
-    /// The user's pins, which remember the record signatures their ohx verified.
+    /// The user's pins, which remember the checks their ohx passed ("Remembered checks").
     pub(super) pins: &'t Pins,
     row: WorkspaceRow,
     role: Role,

@@ -75,7 +75,7 @@ fn hmac_sha256(key: &[u8; 32], bytes: &[u8]) -> Option<hmac::Hmac<sha2::Sha256>>
 
 /// How many passed checks a pin remembers: the newest, far more than the connections one user's
 /// jobs use, and at most 4 KB of hex in the file.
-const REMEMBERED_SIGNATURES: usize = 64;
+const REMEMBERED_CHECKS: usize = 64;
 
 /// The file of workspace `id`'s pin in the folder `dir`.
 fn pin_file(dir: &Path, id: &WorkspaceId) -> PathBuf {
@@ -165,7 +165,7 @@ impl Pin {
     }
 
     /// Adds the checks in `verified` that the pin does not remember yet, forgetting the
-    /// oldest beyond [`REMEMBERED_SIGNATURES`]; whether any was new.
+    /// oldest beyond [`REMEMBERED_CHECKS`]; whether any was new.
     fn remember(&mut self, verified: &[Checked]) -> bool {
         let before = self.checked.len();
         for checked in verified {
@@ -174,7 +174,7 @@ impl Pin {
             }
         }
         let added = self.checked.len() > before;
-        let excess = self.checked.len().saturating_sub(REMEMBERED_SIGNATURES);
+        let excess = self.checked.len().saturating_sub(REMEMBERED_CHECKS);
         self.checked.drain(..excess);
         added
     }
@@ -504,7 +504,7 @@ fn to_write(on_disk: Option<Pin>, ours: Option<&Pin>, checked: &[Checked]) -> Op
             (pin, true)
         }
         (Some(disk), None) => (disk, false),
-        // Signatures of a workspace with no pin (it is not signed) have nothing to go with.
+        // Checks in a workspace with no pin (it is not signed) have nothing to go with.
         (None, None) => return None,
     };
     let added = pin.remember(checked);

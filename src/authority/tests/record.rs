@@ -94,25 +94,24 @@ fn a_rotation_invalidates_records_signed_for_the_old_key() {
     assert_eq!(verify_record(&log.state, "db", b"r", &resigned), Ok(()));
 }
 
+/// `bob` given `role` by `admin`.
+fn give_role(log: &mut Log, admin: &Person, bob: &Person, role: Role) {
+    log.push(
+        admin,
+        Body::RoleChanged {
+            recipient: bob.public(),
+            role,
+        },
+    );
+}
+
 #[test]
 fn a_record_signed_by_an_admin_who_was_demoted_or_removed_fails() {
     let (alice, bob, mut log) = setup();
-    log.push(
-        &alice,
-        Body::RoleChanged {
-            recipient: bob.public(),
-            role: Role::Admin,
-        },
-    );
+    give_role(&mut log, &alice, &bob, Role::Admin);
     let by_bob = sign(&bob, &log.state, b"r");
     assert_eq!(verify_record(&log.state, "db", b"r", &by_bob), Ok(()));
-    log.push(
-        &alice,
-        Body::RoleChanged {
-            recipient: bob.public(),
-            role: Role::Editor,
-        },
-    );
+    give_role(&mut log, &alice, &bob, Role::Editor);
     assert!(matches!(
         verify_record(&log.state, "db", b"r", &by_bob),
         Err(AuthorityError::RecordSignerNotAdmin { .. })
@@ -205,24 +204,12 @@ fn a_remembered_signature_does_not_cover_a_changed_record_signature_or_key_versi
 #[test]
 fn a_remembered_signature_of_a_demoted_admin_is_refused() {
     let (alice, bob, mut log) = setup();
-    log.push(
-        &alice,
-        Body::RoleChanged {
-            recipient: bob.public(),
-            role: Role::Admin,
-        },
-    );
+    give_role(&mut log, &alice, &bob, Role::Admin);
     let by_bob = sign(&bob, &log.state, b"r");
     let Ok(Some(checked)) = check(&log.state, b"r", &by_bob, &[]) else {
         unreachable!()
     };
-    log.push(
-        &alice,
-        Body::RoleChanged {
-            recipient: bob.public(),
-            role: Role::Editor,
-        },
-    );
+    give_role(&mut log, &alice, &bob, Role::Editor);
     assert!(matches!(
         check(&log.state, b"r", &by_bob, &[checked]),
         Err(AuthorityError::RecordSignerNotAdmin { .. })
